@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs nodeward's whole test suite. As root on Debian it first installs the packages
+# the end-to-end tests drive (real curl, openssl, nft, sshd, ip netns).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use; keep in sync with docs/development.md.
+PACKAGES=(
+  ca-certificates curl openssl iproute2 procps
+  nftables openssh-server openssh-client
+)
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+cargo build --release --locked -p nodeward
+export NODEWARD_BIN="$PWD/target/release/nodeward"
+cargo test --workspace --locked --release "$@"
