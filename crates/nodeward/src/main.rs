@@ -43,7 +43,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Gateway(args) => nodeward_gateway::cli::run_gateway(args),
-        Command::Config(ConfigCommand::Check(args)) => nodeward_gateway::cli::run_config_check(args),
+        Command::Config(ConfigCommand::Check(args)) => {
+            nodeward_gateway::cli::run_config_check(args)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
