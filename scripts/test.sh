@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use; keep in sync with docs/development.md.
 PACKAGES=(
   ca-certificates curl openssl iproute2 procps
-  nftables openssh-server openssh-client
+  nftables openssh-server openssh-client socat
 )
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

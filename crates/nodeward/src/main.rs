@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Run the secure reverse proxy and load balancer in front of node APIs.
     Gateway(nodeward_gateway::cli::GatewayArgs),
+    /// Declarative host firewall on nftables: plan, apply with automatic roll-back, confirm.
+    Firewall(nodeward_firewall::cli::FirewallArgs),
+    /// Ban abusive sources from auth logs and gateway violations (nftables sets with timeouts).
+    Ban(nodeward_firewall::cli::BanArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -43,6 +47,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Gateway(args) => nodeward_gateway::cli::run_gateway(args),
+        Command::Firewall(args) => {
+            nodeward_firewall::cli::run_firewall(args).map_err(|e| e.to_string())
+        }
+        Command::Ban(args) => nodeward_firewall::cli::run_ban(args).map_err(|e| e.to_string()),
         Command::Config(ConfigCommand::Check(args)) => {
             nodeward_gateway::cli::run_config_check(args)
         }

@@ -1,0 +1,318 @@
+//! Command-line arguments and entry points of `nodeward firewall` and `nodeward ban`.
+
+use crate::ban::{self, scan, source::Format, watch, BanSettings};
+use crate::config::{self, Sections};
+use crate::error::{Error, Result};
+use crate::firewall::{self as fw, ApplyOptions};
+use crate::policy::Policy;
+use crate::state::DEFAULT_STATE_DIR;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Where the config is and where state goes.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Configuration file.
+    #[arg(long, short = 'c', default_value = "/etc/nodeward/nodeward.toml")]
+    pub config: PathBuf,
+    /// State directory (default: firewall.state_dir from the config, else /var/lib/nodeward).
+    #[arg(long, env = "NODEWARD_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    fn sections(&self) -> Result<Sections> {
+        Ok(config::load(&self.config)?)
+    }
+
+    /// The state directory, from the CLI, the given sections or the default.
+    fn state_dir(&self, sections: Option<&Sections>) -> PathBuf {
+        self.state_dir
+            .clone()
+            .or_else(|| sections.and_then(|s| s.firewall.state_dir.clone()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+    }
+
+    /// The state directory for commands that do not need the policy: the config is
+    /// read only when it exists and no --state-dir was given.
+    fn state_dir_lenient(&self) -> Result<PathBuf> {
+        if self.state_dir.is_some() || !self.config.exists() {
+            return Ok(self.state_dir(None));
+        }
+        Ok(self.state_dir(Some(&self.sections()?)))
+    }
+}
+
+/// Output format of status and list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Text,
+    /// Stable JSON.
+    Json,
+}
+
+/// `nodeward firewall`.
+#[derive(Debug, Args)]
+pub struct FirewallArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: FirewallCommand,
+}
+
+/// `nodeward firewall` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Print the nftables ruleset (table inet nodeward) the config describes; loads nothing.
+    Plan(CommonArgs),
+    /// Load the ruleset atomically; roll back by itself unless confirmed in time.
+    Apply(ApplyArgs),
+    /// Keep the rules loaded by the last apply (cancels the roll-back).
+    Confirm(CommonArgs),
+    /// Restore the ruleset saved before the pending apply, now.
+    Rollback(CommonArgs),
+    /// Show whether the table is loaded, bans, and any pending roll-back.
+    Status(StatusArgs),
+    /// Delete table inet nodeward (other tables are untouched).
+    Remove(CommonArgs),
+    /// Internal: the detached process that performs the roll-back.
+    #[command(hide = true)]
+    RollbackWorker(WorkerArgs),
+}
+
+/// Arguments of `firewall apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Restore the previous ruleset after this long unless `nodeward firewall confirm` runs.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub rollback_after: std::time::Duration,
+    /// Keep the rules at once, without a roll-back timer.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Apply even when the policy would not let the current SSH connection back in.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what would be loaded and done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `firewall status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// Arguments of the roll-back worker.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// State directory.
+    #[arg(long)]
+    pub state_dir: PathBuf,
+    /// The apply to roll back.
+    #[arg(long)]
+    pub token: String,
+}
+
+fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let d = s.parse::<nodeward_config::Duration>()?.get();
+    if d.is_zero() {
+        return Err(
+            "must be longer than zero (use --confirm to keep the rules without a timer)".into(),
+        );
+    }
+    Ok(d)
+}
+
+fn load_policy(common: &CommonArgs) -> Result<(Policy, PathBuf)> {
+    let sections = common.sections()?;
+    let policy = Policy::from_section(&common.config, &sections.firewall)?;
+    Ok((policy, common.state_dir(Some(&sections))))
+}
+
+/// Runs `nodeward firewall ...`; returns the exit code.
+pub fn run_firewall(args: FirewallArgs) -> Result<u8> {
+    match args.command {
+        FirewallCommand::Plan(c) => {
+            let (policy, state_dir) = load_policy(&c)?;
+            print!("{}", fw::render_plan(&policy, &state_dir)?);
+            Ok(0)
+        }
+        FirewallCommand::Apply(a) => {
+            let (policy, state_dir) = load_policy(&a.common)?;
+            fw::apply(
+                &policy,
+                &state_dir,
+                &ApplyOptions {
+                    rollback_after: a.rollback_after,
+                    confirm_now: a.confirm,
+                    force: a.force,
+                    dry_run: a.dry_run,
+                },
+            )
+        }
+        FirewallCommand::Confirm(c) => fw::confirm(&c.state_dir_lenient()?),
+        FirewallCommand::Rollback(c) => fw::rollback_now(&c.state_dir_lenient()?),
+        FirewallCommand::Status(s) => fw::status(
+            &s.common.state_dir_lenient()?,
+            s.format == OutputFormat::Json,
+        ),
+        FirewallCommand::Remove(c) => fw::remove(&c.state_dir_lenient()?),
+        FirewallCommand::RollbackWorker(w) => crate::rollback::run_worker(&w.state_dir, &w.token),
+    }
+}
+
+/// `nodeward ban`.
+#[derive(Debug, Args)]
+pub struct BanArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BanCommand,
+}
+
+/// `nodeward ban` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BanCommand {
+    /// Follow the logs and ban sources after maxretry failures within findtime.
+    Watch(WatchArgs),
+    /// List active bans.
+    List(ListArgs),
+    /// Ban an address by hand.
+    Add(AddArgs),
+    /// Lift a ban.
+    Remove(RemoveArgs),
+    /// Read a whole log once and report failures and the bans watch would issue.
+    Scan(ScanArgs),
+}
+
+/// Arguments of `ban watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Also read what the log files hold already (default: only new lines).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Print the bans that would be issued; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `ban list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// Arguments of `ban add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// IPv4 or IPv6 address.
+    pub addr: String,
+    /// Ban length (default: ban.bantime).
+    #[arg(long = "for", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Arguments of `ban remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// IPv4 or IPv6 address.
+    pub addr: String,
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Arguments of `ban scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Log file to read.
+    pub file: PathBuf,
+    /// How the file is written: syslog (auth.log), sshd (sshd -E), gateway (JSON lines).
+    #[arg(long, default_value = "syslog", value_parser = ["syslog", "sshd", "gateway"])]
+    pub log_format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Configuration file (thresholds, patterns, trusted); defaults apply when it does not exist.
+    #[arg(long, short = 'c', default_value = "/etc/nodeward/nodeward.toml")]
+    pub config: PathBuf,
+}
+
+fn settings_for(common: &CommonArgs) -> Result<(BanSettings, PathBuf)> {
+    let sections = common.sections()?;
+    let settings = BanSettings::from_sections(&common.config, &sections)?;
+    Ok((settings, common.state_dir(Some(&sections))))
+}
+
+fn lenient_settings(config: &Path) -> Result<BanSettings> {
+    let sections = if config.exists() {
+        config::load(config)?
+    } else {
+        Sections::default()
+    };
+    Ok(BanSettings::from_sections(config, &sections)?)
+}
+
+/// Runs `nodeward ban ...`; returns the exit code.
+pub fn run_ban(args: BanArgs) -> Result<u8> {
+    match args.command {
+        BanCommand::Watch(w) => {
+            let (settings, state_dir) = settings_for(&w.common)?;
+            watch::watch(
+                &settings,
+                &state_dir,
+                &watch::WatchOptions {
+                    from_start: w.from_start,
+                    dry_run: w.dry_run,
+                },
+            )
+        }
+        BanCommand::List(l) => ban::manage::list(
+            &l.common.state_dir_lenient()?,
+            l.format == OutputFormat::Json,
+        ),
+        BanCommand::Add(a) => {
+            let addr = ban::manage::parse_addr(&a.addr)?;
+            let settings = lenient_settings(&a.common.config)?;
+            let state_dir = a.common.state_dir_lenient()?;
+            ban::manage::add(&settings, &state_dir, addr, a.duration)
+        }
+        BanCommand::Remove(r) => {
+            let addr = ban::manage::parse_addr(&r.addr)?;
+            ban::manage::remove(&r.common.state_dir_lenient()?, addr)
+        }
+        BanCommand::Scan(s) => {
+            let settings = lenient_settings(&s.config)?;
+            let format = Format::parse(&s.log_format)
+                .ok_or_else(|| Error::Usage(format!("unknown log format {:?}", s.log_format)))?;
+            let report = scan::scan(&s.file, format, &settings)?;
+            match s.format {
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                ),
+                OutputFormat::Text => scan::print_text(&report),
+            }
+            Ok(0)
+        }
+    }
+}

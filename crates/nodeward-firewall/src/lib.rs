@@ -1,0 +1,26 @@
+//! nodeward's host firewall on nftables and its ban engine.
+//!
+//! - `nodeward firewall`: a declarative policy from `[firewall]` ([`config`],
+//!   [`policy`], [`ports`], [`addr`], [`profiles`]) rendered as one table
+//!   `inet nodeward` ([`ruleset`]), loaded atomically through `nft` ([`nft`]) with a
+//!   roll-back that runs by itself unless confirmed ([`rollback`], [`firewall`]),
+//!   refusing policies that would cut the operator's SSH session ([`ssh_guard`]).
+//! - `nodeward ban`: follows sshd logs and gateway violations, bans sources in
+//!   nftables sets with timeouts, persisted in the state directory ([`ban`]).
+
+pub mod addr;
+pub mod ban;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod firewall;
+pub mod nft;
+pub mod policy;
+pub mod ports;
+pub mod profiles;
+pub mod rollback;
+pub mod ruleset;
+pub mod ssh_guard;
+pub mod state;
+
+pub use error::{Error, Result};
