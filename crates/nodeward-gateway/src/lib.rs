@@ -1,8 +1,19 @@
 //! nodeward's secure reverse proxy for node APIs.
 //!
 //! A request walks down the modules in this order and back:
-//! `listen` (accept, connection guard, TLS) -> `request` (hygiene, body,
-//! command extraction, policy) -> `upstream` (pool, selection, timeouts),
-//! with `admin` (metrics, status, reload) beside it and `config` feeding all.
+//! [`listen`] (accept, connection guard, TLS, HTTP/1.1 and HTTP/2) ->
+//! [`request`] (hygiene, body, command extraction, policy) ->
+//! [`upstream`] (pool, selection, forwarding with deadlines), with
+//! [`admin`] (metrics, status, reload) beside it and [`config`] feeding all.
 
+pub mod admin;
 pub mod cli;
+pub mod config;
+pub mod listen;
+pub mod log;
+pub mod request;
+mod run;
+pub mod state;
+pub mod upstream;
+
+pub use run::GatewayError;

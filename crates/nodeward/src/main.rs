@@ -28,10 +28,16 @@ struct Cli {
 enum Command {
     /// Run the secure reverse proxy and load balancer in front of node APIs.
     Gateway(nodeward_gateway::cli::GatewayArgs),
+    /// Audit this host (or an offline root with --root) against the node hardening checklist.
+    Audit(nodeward_audit::cli::AuditArgs),
     /// Declarative host firewall on nftables: plan, apply with automatic roll-back, confirm.
     Firewall(nodeward_firewall::cli::FirewallArgs),
     /// Ban abusive sources from auth logs and gateway violations (nftables sets with timeouts).
     Ban(nodeward_firewall::cli::BanArgs),
+    /// Grade a node from the outside: TLS, HTTP security headers, open ports, node commands.
+    Scan(nodeward_scan::ScanArgs),
+    /// Monitoring plugins (Nagios/Icinga/Consul): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check(nodeward_scan::CheckArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -40,20 +46,68 @@ enum Command {
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate a configuration file without running anything; errors name file:line.
-    Check(nodeward_gateway::cli::ConfigCheckArgs),
+    Check(ConfigCheckArgs),
+}
+
+/// Arguments of `nodeward config check`.
+#[derive(clap::Args)]
+struct ConfigCheckArgs {
+    /// Configuration file to validate.
+    #[arg(long, short = 'c', default_value = "/etc/nodeward/nodeward.toml")]
+    config: std::path::PathBuf,
+}
+
+/// Top-level tables owned by commands whose crates do not check them here yet.
+const OTHER_TABLES: &[&str] = &["audit", "firewall", "ban", "scan", "check", "fim"];
+
+/// Runs every command's config validation over one file and lists all problems.
+fn config_check(path: &std::path::Path) -> Result<u8, String> {
+    let text = nodeward_config::read_config_file(path).map_err(|e| e.to_string())?;
+    let mut problems: Vec<String> = Vec::new();
+    let known: Vec<&str> = nodeward_gateway::config::OWNED_TABLES
+        .iter()
+        .chain(OTHER_TABLES)
+        .copied()
+        .collect();
+    match nodeward_config::unknown_tables(path, &text, &known) {
+        Ok(unknown) => problems.extend(unknown.into_iter().map(|t| {
+            format!(
+                "{}: unknown top-level table or key {t:?} (known: {})",
+                path.display(),
+                known.join(", ")
+            )
+        })),
+        Err(e) => problems.push(e.to_string()),
+    }
+    if let Err(e) = nodeward_gateway::config::check_text(path, &text) {
+        problems.push(e.to_string());
+    }
+    problems.dedup();
+    if problems.is_empty() {
+        println!("{}: OK", path.display());
+        Ok(0)
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        Ok(2)
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Gateway(args) => nodeward_gateway::cli::run_gateway(args),
+        Command::Gateway(args) => {
+            nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
+        }
+        Command::Audit(args) => nodeward_audit::cli::run(args).map_err(|e| e.to_string()),
         Command::Firewall(args) => {
             nodeward_firewall::cli::run_firewall(args).map_err(|e| e.to_string())
         }
         Command::Ban(args) => nodeward_firewall::cli::run_ban(args).map_err(|e| e.to_string()),
-        Command::Config(ConfigCommand::Check(args)) => {
-            nodeward_gateway::cli::run_config_check(args)
-        }
+        Command::Scan(args) => nodeward_scan::run_scan(args).map_err(|e| e.to_string()),
+        Command::Check(args) => nodeward_scan::run_check(args).map_err(|e| e.to_string()),
+        Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,65 @@
+//! The `/status` document: what runs, with which config, and how it is doing.
+
+use crate::state::Shared;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Builds the status document.
+pub fn status(shared: &Shared) -> Value {
+    let rt = shared.runtime.load();
+    let upstreams: Vec<Value> = rt
+        .upstreams
+        .iter()
+        .map(|u| {
+            json!({
+                "name": u.name,
+                "backends": u.backend_names.iter().enumerate().map(|(i, b)| json!({
+                    "address": b,
+                    "ejected": u.selection.is_ejected(i),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let routes: Vec<Value> = rt
+        .routes
+        .iter()
+        .map(|r| {
+            json!({
+                "path": r.path,
+                "protocol": format!("{:?}", r.protocol).to_lowercase(),
+                "upstream": rt.upstreams[r.upstream].name,
+                "max_body": r.max_body,
+            })
+        })
+        .collect();
+    let reload = shared
+        .last_reload
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .map(|r| {
+            json!({
+                "at": humantime::format_rfc3339_seconds(r.at).to_string(),
+                "ok": r.ok,
+                "message": r.message,
+            })
+        });
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": shared.started.elapsed().as_secs(),
+        "config": shared.config_path.display().to_string(),
+        "listeners": shared.listeners.iter().map(|l| json!({
+            "bind": l.bind.to_string(),
+            "tls": l.tls.is_some(),
+        })).collect::<Vec<_>>(),
+        "connections": {
+            "open": shared.guard.open(),
+            "accepted": shared.metrics.connections_accepted.load(Relaxed),
+            "max": rt.global.max_connections,
+            "max_per_ip": rt.global.max_connections_per_ip,
+        },
+        "upstreams": upstreams,
+        "routes": routes,
+        "last_reload": reload,
+    })
+}

@@ -1,0 +1,243 @@
+//! The gateway's config tables as they are written in TOML.
+//!
+//! Every key is documented in docs/configuration.md with its default.
+
+use nodeward_config::{ByteSize, Duration, Rate};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The gateway's part of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GatewayFile {
+    /// Process-wide options (`[gateway]`).
+    pub gateway: GlobalSection,
+    /// Client-facing listeners (`[[listener]]`).
+    pub listener: Vec<ListenerSection>,
+    /// The admin listener (`[admin]`).
+    pub admin: Option<AdminSection>,
+    /// Pools of node backends (`[[upstream]]`).
+    pub upstream: Vec<UpstreamSection>,
+    /// Routes: which requests go where and under which policy (`[[route]]`).
+    pub route: Vec<RouteSection>,
+}
+
+/// `[gateway]`: limits and options that apply to every listener.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GlobalSection {
+    /// Where state (admin token, later bans) lives.
+    pub state_dir: PathBuf,
+    /// Open client connections across all listeners.
+    pub max_connections: usize,
+    /// Open client connections from one source (IPv6 sources grouped by /64).
+    pub max_connections_per_ip: usize,
+    /// Time a client has to send a request's headers (also the HTTP/1 keep-alive idle limit).
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body once its headers arrived
+    /// (one deadline for the whole body, not per read).
+    pub body_timeout: Duration,
+    /// A connection with no traffic and no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// On SIGTERM, how long in-flight requests may take to finish.
+    pub drain_timeout: Duration,
+    /// Largest request head (request line plus headers).
+    pub max_header_size: ByteSize,
+    /// Most header fields in one request.
+    pub max_headers: usize,
+    /// Accept HTTP/2 without TLS (h2c, prior knowledge) on plain listeners.
+    pub h2c: bool,
+    /// Concurrent HTTP/2 streams per connection.
+    pub h2_max_concurrent_streams: u32,
+    /// Sources whose X-Forwarded-For / -Proto headers are believed (CIDRs).
+    pub trusted_proxies: Vec<String>,
+    /// Sources that bypass rate limits and per-source connection caps (CIDRs).
+    pub trusted: Vec<String>,
+    /// When non-empty, only these sources may connect (CIDRs).
+    pub allow_ips: Vec<String>,
+    /// Sources refused at connect time (CIDRs).
+    pub deny_ips: Vec<String>,
+    /// Access log destination: "stdout", "stderr", "off" or a file path.
+    pub access_log: String,
+}
+
+impl Default for GlobalSection {
+    fn default() -> Self {
+        let secs = |s| Duration(std::time::Duration::from_secs(s));
+        GlobalSection {
+            state_dir: PathBuf::from("/var/lib/nodeward"),
+            max_connections: 4096,
+            max_connections_per_ip: 128,
+            header_timeout: secs(10),
+            body_timeout: secs(10),
+            idle_timeout: secs(60),
+            drain_timeout: secs(30),
+            max_header_size: ByteSize(16 * 1024),
+            max_headers: 64,
+            h2c: false,
+            h2_max_concurrent_streams: 128,
+            trusted_proxies: Vec::new(),
+            trusted: Vec::new(),
+            allow_ips: Vec::new(),
+            deny_ips: Vec::new(),
+            access_log: "stdout".into(),
+        }
+    }
+}
+
+/// `[[listener]]`: one address clients connect to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSection {
+    /// `IP:port` to bind.
+    pub bind: String,
+    /// Terminate TLS here with these PEM files.
+    pub tls: Option<TlsSection>,
+}
+
+/// `tls = { cert = "...", key = "..." }` of a listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// `[admin]`: the metrics, status and reload listener.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// `IP:port` to bind; loopback unless you also set a token.
+    pub bind: String,
+    /// File holding the bearer token (created with a random token, mode 0600, if missing).
+    /// Default: `<state_dir>/admin.token`.
+    pub token_file: Option<PathBuf>,
+    /// Serve /metrics and /status without a token (reload always needs one).
+    #[serde(default)]
+    pub public_read: bool,
+}
+
+/// `[[upstream]]`: a named pool of backends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Name routes refer to.
+    pub name: String,
+    /// Backend base URLs (`http://host:port`).
+    pub backends: Vec<String>,
+    /// Time to open a TCP connection to a backend.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Duration,
+    /// Time a backend has to answer (response headers), unless a route or command overrides it.
+    #[serde(default = "default_upstream_timeout")]
+    pub timeout: Duration,
+    /// After a connect failure, how long a backend is skipped.
+    #[serde(default = "default_eject")]
+    pub eject_for: Duration,
+    /// Idle keep-alive connections kept per backend.
+    #[serde(default = "default_idle_per_backend")]
+    pub max_idle_per_backend: usize,
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration(std::time::Duration::from_secs(5))
+}
+fn default_upstream_timeout() -> Duration {
+    Duration(std::time::Duration::from_secs(30))
+}
+fn default_eject() -> Duration {
+    Duration(std::time::Duration::from_secs(5))
+}
+fn default_idle_per_backend() -> usize {
+    256
+}
+
+/// Which protocol a route speaks, deciding how the command is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// IOTA IRI/Hornet legacy API: JSON body `{"command": "..."}`.
+    Iri,
+    /// JSON-RPC 2.0 (Ethereum, Bitcoin style): `method`, batches allowed.
+    Jsonrpc,
+    /// REST: the command is `METHOD /path`.
+    Rest,
+}
+
+/// `[[route]]`: requests under a path prefix, their upstream and policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// Path prefix this route serves (longest prefix wins).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// How the command is read.
+    pub protocol: Protocol,
+    /// Upstream name.
+    pub upstream: String,
+    /// Commands refused with 403 (case-insensitive; `prefix*` allowed).
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// When set, only these commands pass (case-insensitive; `prefix*` allowed).
+    pub allow: Option<Vec<String>>,
+    /// Largest request body.
+    #[serde(default = "default_max_body")]
+    pub max_body: ByteSize,
+    /// Deepest JSON nesting accepted.
+    #[serde(default = "default_max_depth")]
+    pub max_json_depth: usize,
+    /// Most calls in one JSON-RPC batch.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// Requests (batch elements count one each) per source IP.
+    pub per_ip_rate: Option<Rate>,
+    /// Upstream timeout for this route (overrides the upstream's).
+    pub timeout: Option<Duration>,
+    /// Requests allowed in flight on this route at once.
+    pub max_inflight: Option<usize>,
+    /// Headers every request must carry (e.g. `X-IOTA-API-Version`).
+    #[serde(default)]
+    pub require_headers: Vec<String>,
+    /// Sources allowed on this route (CIDRs; empty = all that reach the gateway).
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+    /// Sources refused on this route (CIDRs).
+    #[serde(default)]
+    pub deny_ips: Vec<String>,
+    /// Per-command settings.
+    #[serde(default)]
+    pub command: Vec<CommandSection>,
+}
+
+fn default_path() -> String {
+    "/".into()
+}
+fn default_max_body() -> ByteSize {
+    ByteSize(64 * 1024)
+}
+fn default_max_depth() -> usize {
+    32
+}
+fn default_max_batch() -> usize {
+    100
+}
+
+/// `[[route.command]]`: limits for one command.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSection {
+    /// Command name (case-insensitive).
+    pub name: String,
+    /// Requests of this command in flight at once (extra ones get 503 at once).
+    pub max_inflight: Option<usize>,
+    /// Upstream timeout for this command.
+    pub timeout: Option<Duration>,
+    /// Rate for all sources together.
+    pub rate: Option<Rate>,
+    /// Rate per source IP.
+    pub per_ip_rate: Option<Rate>,
+    /// Largest body for this command (checked after the route's max_body).
+    pub max_body: Option<ByteSize>,
+}

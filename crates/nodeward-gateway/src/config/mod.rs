@@ -1,0 +1,18 @@
+//! The gateway's tables of the config file: what they hold and how they are checked.
+//!
+//! `file.rs` mirrors the TOML (serde, unknown keys refused); `validate.rs`
+//! checks what serde cannot (references between tables, impossible values)
+//! and produces [`GatewayConfig`], the checked form the rest of the gateway
+//! builds its runtime from.
+
+mod file;
+mod validate;
+
+pub use file::*;
+pub use validate::{
+    check_text, load, load_from_str, AccessLogTarget, Admin, CommandLimits, GatewayConfig, Global,
+    Listener, Route, Upstream,
+};
+
+/// Top-level tables the gateway owns in the shared config file.
+pub const OWNED_TABLES: &[&str] = &["gateway", "listener", "admin", "upstream", "route"];

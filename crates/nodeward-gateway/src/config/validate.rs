@@ -1,0 +1,681 @@
+//! Checks what serde cannot and produces the checked [`GatewayConfig`].
+
+use super::file::*;
+use crate::request::policy::ip::IpSet;
+use nodeward_config::{load_sections, read_config_file, ConfigError, Rate};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A fully checked gateway configuration.
+#[derive(Debug)]
+pub struct GatewayConfig {
+    /// The file it came from (for messages and reload).
+    pub source: PathBuf,
+    /// `[gateway]` with parsed address sets.
+    pub global: Global,
+    /// Client listeners.
+    pub listeners: Vec<Listener>,
+    /// Admin listener, if configured.
+    pub admin: Option<Admin>,
+    /// Upstream pools.
+    pub upstreams: Vec<Upstream>,
+    /// Routes, longest path prefix first.
+    pub routes: Vec<Route>,
+}
+
+/// Checked `[gateway]`.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// See [`GlobalSection::state_dir`].
+    pub state_dir: PathBuf,
+    /// See [`GlobalSection::max_connections`].
+    pub max_connections: usize,
+    /// See [`GlobalSection::max_connections_per_ip`].
+    pub max_connections_per_ip: usize,
+    /// See [`GlobalSection::header_timeout`].
+    pub header_timeout: Duration,
+    /// See [`GlobalSection::body_timeout`].
+    pub body_timeout: Duration,
+    /// See [`GlobalSection::idle_timeout`].
+    pub idle_timeout: Duration,
+    /// See [`GlobalSection::drain_timeout`].
+    pub drain_timeout: Duration,
+    /// See [`GlobalSection::max_header_size`].
+    pub max_header_size: usize,
+    /// See [`GlobalSection::max_headers`].
+    pub max_headers: usize,
+    /// See [`GlobalSection::h2c`].
+    pub h2c: bool,
+    /// See [`GlobalSection::h2_max_concurrent_streams`].
+    pub h2_max_concurrent_streams: u32,
+    /// Sources whose forwarding headers are believed.
+    pub trusted_proxies: IpSet,
+    /// Sources that bypass rate limits and per-source connection caps.
+    pub trusted: IpSet,
+    /// When non-empty, only these sources may connect.
+    pub allow_ips: IpSet,
+    /// Sources refused at connect time.
+    pub deny_ips: IpSet,
+    /// Access log destination.
+    pub access_log: AccessLogTarget,
+}
+
+/// Where access log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// Not written.
+    Off,
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// Appended to a file.
+    File(PathBuf),
+}
+
+/// A checked listener.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Address to bind.
+    pub bind: SocketAddr,
+    /// TLS files, when TLS is terminated here.
+    pub tls: Option<TlsSection>,
+}
+
+/// The checked admin listener.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// Address to bind.
+    pub bind: SocketAddr,
+    /// File holding the bearer token.
+    pub token_file: PathBuf,
+    /// Whether /metrics and /status need no token.
+    pub public_read: bool,
+}
+
+/// A checked upstream pool.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Its name.
+    pub name: String,
+    /// Backends as `http://host:port` base URIs without a trailing slash.
+    pub backends: Vec<http::Uri>,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Default response timeout.
+    pub timeout: Duration,
+    /// How long a failed backend is skipped.
+    pub eject_for: Duration,
+    /// Idle keep-alive connections per backend.
+    pub max_idle_per_backend: usize,
+}
+
+/// A checked route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Path prefix.
+    pub path: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Index into [`GatewayConfig::upstreams`].
+    pub upstream: usize,
+    /// Denied command patterns (lowercase).
+    pub deny: Vec<String>,
+    /// Allowed command patterns (lowercase), when an allow-list is set.
+    pub allow: Option<Vec<String>>,
+    /// Largest body in bytes.
+    pub max_body: usize,
+    /// Deepest JSON nesting.
+    pub max_json_depth: usize,
+    /// Largest JSON-RPC batch.
+    pub max_batch: usize,
+    /// Per-source rate.
+    pub per_ip_rate: Option<Rate>,
+    /// Upstream timeout.
+    pub timeout: Duration,
+    /// Route-wide in-flight cap.
+    pub max_inflight: Option<usize>,
+    /// Required request headers.
+    pub require_headers: Vec<http::HeaderName>,
+    /// Sources allowed on this route.
+    pub allow_ips: IpSet,
+    /// Sources refused on this route.
+    pub deny_ips: IpSet,
+    /// Per-command settings, names lowercase.
+    pub commands: Vec<CommandLimits>,
+}
+
+/// Checked per-command settings.
+#[derive(Debug, Clone)]
+pub struct CommandLimits {
+    /// Lowercase command name.
+    pub name: String,
+    /// In-flight cap.
+    pub max_inflight: Option<usize>,
+    /// Upstream timeout.
+    pub timeout: Option<Duration>,
+    /// Rate for everyone together.
+    pub rate: Option<Rate>,
+    /// Rate per source.
+    pub per_ip_rate: Option<Rate>,
+    /// Body cap in bytes.
+    pub max_body: Option<usize>,
+}
+
+/// Reads and checks the gateway's tables of the config file at `path`.
+pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+    let text = read_config_file(path)?;
+    load_from_str(path, &text)
+}
+
+/// For `nodeward config check`: checks the gateway's tables of `text` when
+/// the file has any (a file for other commands only is fine).
+pub fn check_text(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let file: GatewayFile = load_sections(path, text)?;
+    if file.listener.is_empty()
+        && file.route.is_empty()
+        && file.upstream.is_empty()
+        && file.admin.is_none()
+    {
+        return Ok(());
+    }
+    Checker { path }.check(file).map(|_| ())
+}
+
+/// Checks the gateway's tables of `text` (read from `path`).
+pub fn load_from_str(path: &Path, text: &str) -> Result<GatewayConfig, ConfigError> {
+    let file: GatewayFile = load_sections(path, text)?;
+    Checker { path }.check(file)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+}
+
+/// JSON nesting serde_json itself refuses beyond.
+const HARD_MAX_DEPTH: usize = 120;
+
+impl Checker<'_> {
+    fn err(&self, at: impl Into<String>, msg: impl Into<String>) -> ConfigError {
+        ConfigError::invalid(self.path, at, msg)
+    }
+
+    fn check(&self, file: GatewayFile) -> Result<GatewayConfig, ConfigError> {
+        let global = self.global(file.gateway)?;
+        if file.listener.is_empty() {
+            return Err(self.err("listener", "at least one [[listener]] is required"));
+        }
+        let mut binds = HashSet::new();
+        let mut listeners = Vec::new();
+        for (i, l) in file.listener.into_iter().enumerate() {
+            let at = format!("listener[{i}].bind");
+            let bind = self.addr(&at, &l.bind)?;
+            if !binds.insert(bind) {
+                return Err(self.err(at, format!("{bind} is bound twice")));
+            }
+            listeners.push(Listener {
+                bind,
+                tls: l.tls.map(|t| TlsSection {
+                    cert: self.relative(&t.cert),
+                    key: self.relative(&t.key),
+                }),
+            });
+        }
+        let admin = match file.admin {
+            None => None,
+            Some(a) => {
+                let bind = self.addr("admin.bind", &a.bind)?;
+                if binds.contains(&bind) {
+                    return Err(self.err("admin.bind", format!("{bind} is also a client listener")));
+                }
+                let token_file = a
+                    .token_file
+                    .map(|p| self.relative(&p))
+                    .unwrap_or_else(|| global.state_dir.join("admin.token"));
+                Some(Admin {
+                    bind,
+                    token_file,
+                    public_read: a.public_read,
+                })
+            }
+        };
+        let mut upstreams = Vec::new();
+        for (i, u) in file.upstream.into_iter().enumerate() {
+            upstreams.push(self.upstream(i, u, &upstreams)?);
+        }
+        if file.route.is_empty() {
+            return Err(self.err("route", "at least one [[route]] is required"));
+        }
+        let mut routes = Vec::new();
+        for (i, r) in file.route.into_iter().enumerate() {
+            let route = self.route(i, r, &upstreams)?;
+            if routes.iter().any(|o: &Route| o.path == route.path) {
+                return Err(self.err(
+                    format!("route[{i}].path"),
+                    format!("two routes serve path {:?}", route.path),
+                ));
+            }
+            routes.push(route);
+        }
+        routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+        Ok(GatewayConfig {
+            source: self.path.to_path_buf(),
+            global,
+            listeners,
+            admin,
+            upstreams,
+            routes,
+        })
+    }
+
+    /// Resolves a relative path against the config file's directory.
+    fn relative(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        self.path
+            .parent()
+            .map_or_else(|| p.to_path_buf(), |d| d.join(p))
+    }
+
+    fn addr(&self, at: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+        s.parse().map_err(|_| {
+            self.err(
+                at,
+                format!(
+                    "{s:?} is not an IP:port address (e.g. \"127.0.0.1:14265\" or \"[::1]:14265\")"
+                ),
+            )
+        })
+    }
+
+    fn ipset(&self, at: &str, list: &[String]) -> Result<IpSet, ConfigError> {
+        IpSet::parse(list).map_err(|e| self.err(at, e))
+    }
+
+    fn positive(&self, at: &str, v: usize) -> Result<usize, ConfigError> {
+        if v == 0 {
+            return Err(self.err(at, "must be at least 1"));
+        }
+        Ok(v)
+    }
+
+    fn nonzero(&self, at: &str, d: Duration) -> Result<Duration, ConfigError> {
+        if d.is_zero() {
+            return Err(self.err(at, "must be longer than zero"));
+        }
+        Ok(d)
+    }
+
+    fn global(&self, g: GlobalSection) -> Result<Global, ConfigError> {
+        let access_log = match g.access_log.as_str() {
+            "off" | "" => AccessLogTarget::Off,
+            "stdout" => AccessLogTarget::Stdout,
+            "stderr" => AccessLogTarget::Stderr,
+            p => AccessLogTarget::File(self.relative(Path::new(p))),
+        };
+        let max_header_size = usize::try_from(g.max_header_size.bytes()).unwrap_or(usize::MAX);
+        if !(1024..=1024 * 1024).contains(&max_header_size) {
+            return Err(self.err("gateway.max_header_size", "must be between 1KiB and 1MiB"));
+        }
+        if !(1..=1000).contains(&g.max_headers) {
+            return Err(self.err("gateway.max_headers", "must be between 1 and 1000"));
+        }
+        if g.h2_max_concurrent_streams == 0 || g.h2_max_concurrent_streams > 10_000 {
+            return Err(self.err(
+                "gateway.h2_max_concurrent_streams",
+                "must be between 1 and 10000",
+            ));
+        }
+        Ok(Global {
+            state_dir: self.relative(&g.state_dir),
+            max_connections: self.positive("gateway.max_connections", g.max_connections)?,
+            max_connections_per_ip: self
+                .positive("gateway.max_connections_per_ip", g.max_connections_per_ip)?,
+            header_timeout: self.nonzero("gateway.header_timeout", g.header_timeout.get())?,
+            body_timeout: self.nonzero("gateway.body_timeout", g.body_timeout.get())?,
+            idle_timeout: self.nonzero("gateway.idle_timeout", g.idle_timeout.get())?,
+            drain_timeout: g.drain_timeout.get(),
+            max_header_size,
+            max_headers: g.max_headers,
+            h2c: g.h2c,
+            h2_max_concurrent_streams: g.h2_max_concurrent_streams,
+            trusted_proxies: self.ipset("gateway.trusted_proxies", &g.trusted_proxies)?,
+            trusted: self.ipset("gateway.trusted", &g.trusted)?,
+            allow_ips: self.ipset("gateway.allow_ips", &g.allow_ips)?,
+            deny_ips: self.ipset("gateway.deny_ips", &g.deny_ips)?,
+            access_log,
+        })
+    }
+
+    fn upstream(
+        &self,
+        i: usize,
+        u: UpstreamSection,
+        before: &[Upstream],
+    ) -> Result<Upstream, ConfigError> {
+        let at = |k: &str| format!("upstream[{i}].{k}");
+        if u.name.is_empty() {
+            return Err(self.err(at("name"), "must not be empty"));
+        }
+        if before.iter().any(|o| o.name == u.name) {
+            return Err(self.err(
+                at("name"),
+                format!("upstream {:?} is defined twice", u.name),
+            ));
+        }
+        if u.backends.is_empty() {
+            return Err(self.err(at("backends"), "at least one backend is required"));
+        }
+        let mut backends = Vec::new();
+        for (j, b) in u.backends.iter().enumerate() {
+            backends.push(
+                parse_backend(b)
+                    .map_err(|m| self.err(format!("upstream[{i}].backends[{j}]"), m))?,
+            );
+        }
+        Ok(Upstream {
+            name: u.name,
+            backends,
+            connect_timeout: self.nonzero(&at("connect_timeout"), u.connect_timeout.get())?,
+            timeout: self.nonzero(&at("timeout"), u.timeout.get())?,
+            eject_for: u.eject_for.get(),
+            max_idle_per_backend: u.max_idle_per_backend,
+        })
+    }
+
+    fn route(
+        &self,
+        i: usize,
+        r: RouteSection,
+        upstreams: &[Upstream],
+    ) -> Result<Route, ConfigError> {
+        let at = |k: &str| format!("route[{i}].{k}");
+        if !r.path.starts_with('/') {
+            return Err(self.err(at("path"), format!("{:?} must start with '/'", r.path)));
+        }
+        let upstream = upstreams
+            .iter()
+            .position(|u| u.name == r.upstream)
+            .ok_or_else(|| {
+                let names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+                self.err(
+                    at("upstream"),
+                    format!(
+                        "no [[upstream]] is named {:?} (defined: {names:?})",
+                        r.upstream
+                    ),
+                )
+            })?;
+        let patterns = |key: &str, list: &[String]| -> Result<Vec<String>, ConfigError> {
+            list.iter()
+                .enumerate()
+                .map(|(j, p)| {
+                    check_pattern(r.protocol, p)
+                        .map_err(|m| self.err(format!("route[{i}].{key}[{j}]"), m))
+                })
+                .collect()
+        };
+        let deny = patterns("deny", &r.deny)?;
+        let allow = match &r.allow {
+            Some(list) => Some(patterns("allow", list)?),
+            None => None,
+        };
+        let max_body = usize::try_from(r.max_body.bytes()).unwrap_or(usize::MAX);
+        if max_body == 0 || max_body > 64 * 1024 * 1024 {
+            return Err(self.err(at("max_body"), "must be between 1 byte and 64MiB"));
+        }
+        if r.max_json_depth == 0 || r.max_json_depth > HARD_MAX_DEPTH {
+            return Err(self.err(
+                at("max_json_depth"),
+                format!("must be between 1 and {HARD_MAX_DEPTH}"),
+            ));
+        }
+        if r.max_batch == 0 || r.max_batch > 10_000 {
+            return Err(self.err(at("max_batch"), "must be between 1 and 10000"));
+        }
+        let mut require_headers = Vec::new();
+        for (j, h) in r.require_headers.iter().enumerate() {
+            require_headers.push(http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                self.err(
+                    format!("route[{i}].require_headers[{j}]"),
+                    format!("{h:?} is not a header name"),
+                )
+            })?);
+        }
+        let mut commands: Vec<CommandLimits> = Vec::new();
+        for (j, c) in r.command.iter().enumerate() {
+            let cat = |k: &str| format!("route[{i}].command[{j}].{k}");
+            let name = check_pattern(r.protocol, &c.name).map_err(|m| self.err(cat("name"), m))?;
+            if name.ends_with('*') {
+                return Err(self.err(
+                    cat("name"),
+                    "per-command settings take an exact name, not a pattern",
+                ));
+            }
+            if commands.iter().any(|o| o.name == name) {
+                return Err(self.err(
+                    cat("name"),
+                    format!("command {:?} is configured twice", c.name),
+                ));
+            }
+            if c.max_inflight == Some(0) {
+                return Err(self.err(
+                    cat("max_inflight"),
+                    "must be at least 1 (deny the command instead)",
+                ));
+            }
+            let timeout = match c.timeout {
+                Some(t) => Some(self.nonzero(&cat("timeout"), t.get())?),
+                None => None,
+            };
+            commands.push(CommandLimits {
+                name,
+                max_inflight: c.max_inflight,
+                timeout,
+                rate: c.rate,
+                per_ip_rate: c.per_ip_rate,
+                max_body: c
+                    .max_body
+                    .map(|b| usize::try_from(b.bytes()).unwrap_or(usize::MAX)),
+            });
+        }
+        if r.max_inflight == Some(0) {
+            return Err(self.err(at("max_inflight"), "must be at least 1"));
+        }
+        let timeout = match r.timeout {
+            Some(t) => self.nonzero(&at("timeout"), t.get())?,
+            None => upstreams[upstream].timeout,
+        };
+        Ok(Route {
+            path: r.path,
+            protocol: r.protocol,
+            upstream,
+            deny,
+            allow,
+            max_body,
+            max_json_depth: r.max_json_depth,
+            max_batch: r.max_batch,
+            per_ip_rate: r.per_ip_rate,
+            timeout,
+            max_inflight: r.max_inflight,
+            require_headers,
+            allow_ips: self.ipset(&at("allow_ips"), &r.allow_ips)?,
+            deny_ips: self.ipset(&at("deny_ips"), &r.deny_ips)?,
+            commands,
+        })
+    }
+}
+
+/// Parses a backend URL: only `http://host:port` with no path, query or credentials.
+fn parse_backend(s: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = s.parse().map_err(|e| {
+        format!("{s:?} is not a URL: {e} (expected e.g. \"http://127.0.0.1:14266\")")
+    })?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(other) => {
+            return Err(format!(
+                "{s:?}: scheme {other:?} is not supported (use http://)"
+            ))
+        }
+        None => return Err(format!("{s:?} needs a scheme (e.g. \"http://{s}\")")),
+    }
+    let auth = uri
+        .authority()
+        .ok_or_else(|| format!("{s:?} has no host"))?;
+    if auth.as_str().contains('@') {
+        return Err(format!(
+            "{s:?}: credentials in backend URLs are not supported"
+        ));
+    }
+    if auth.host().is_empty() {
+        return Err(format!("{s:?} has no host"));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(format!(
+            "{s:?}: a backend is a host and port only, with no path"
+        ));
+    }
+    let port = auth.port_u16().unwrap_or(80);
+    format!("http://{}:{port}", auth.host())
+        .parse()
+        .map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Checks a command pattern for a protocol and returns it lowercased.
+fn check_pattern(protocol: Protocol, p: &str) -> Result<String, String> {
+    let lower = p.to_ascii_lowercase();
+    let body = lower.strip_suffix('*').unwrap_or(&lower);
+    match protocol {
+        Protocol::Iri | Protocol::Jsonrpc => {
+            if lower == "*" {
+                return Ok(lower);
+            }
+            if body.is_empty() || !body.bytes().all(crate::request::extract::is_command_byte) {
+                return Err(format!(
+                    "{p:?} is not a command name (letters, digits, '_', '.', ':', '-'; optionally ending in '*')"
+                ));
+            }
+        }
+        Protocol::Rest => {
+            let (method, path) = body.split_once(' ').ok_or_else(|| {
+                format!("{p:?}: a REST command is \"METHOD /path\" (e.g. \"POST /api/v1/admin*\")")
+            })?;
+            if !(method == "*"
+                || (!method.is_empty() && method.bytes().all(|b| b.is_ascii_alphabetic())))
+            {
+                return Err(format!("{p:?}: {method:?} is not an HTTP method"));
+            }
+            if !(path.starts_with('/') || path.is_empty() && lower.ends_with('*')) {
+                return Err(format!("{p:?}: the path must start with '/'"));
+            }
+        }
+    }
+    Ok(lower)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[listener]]
+bind = "127.0.0.1:14265"
+
+[[upstream]]
+name = "iri"
+backends = ["http://127.0.0.1:14266"]
+
+[[route]]
+protocol = "iri"
+upstream = "iri"
+deny = ["addNeighbors"]
+"#;
+
+    fn load_str(s: &str) -> Result<GatewayConfig, ConfigError> {
+        load_from_str(Path::new("/etc/nodeward/t.toml"), s)
+    }
+
+    #[test]
+    fn minimal_config_loads_with_defaults() {
+        let c = load_str(MINIMAL).unwrap();
+        assert_eq!(c.routes[0].max_body, 65536);
+        assert_eq!(c.routes[0].deny, vec!["addneighbors".to_string()]);
+        assert_eq!(c.global.max_connections, 4096);
+        assert_eq!(
+            c.upstreams[0].backends[0].to_string(),
+            "http://127.0.0.1:14266/"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_the_line() {
+        let text = MINIMAL.replace("deny = [", "dney = [");
+        let e = load_str(&text).unwrap_err().to_string();
+        assert!(e.starts_with("/etc/nodeward/t.toml:12:"), "{e}");
+        assert!(e.contains("dney"), "{e}");
+    }
+
+    #[test]
+    fn references_and_values_are_checked() {
+        let bad_upstream = MINIMAL.replace("upstream = \"iri\"", "upstream = \"hornet\"");
+        assert!(load_str(&bad_upstream)
+            .unwrap_err()
+            .to_string()
+            .contains("no [[upstream]] is named \"hornet\""));
+        let bad_bind = MINIMAL.replace("127.0.0.1:14265", "localhost:14265");
+        assert!(load_str(&bad_bind)
+            .unwrap_err()
+            .to_string()
+            .contains("listener[0].bind"));
+        let bad_backend = MINIMAL.replace("http://127.0.0.1:14266", "https://node:443/api");
+        assert!(load_str(&bad_backend)
+            .unwrap_err()
+            .to_string()
+            .contains("not supported"));
+        let bad_cmd = MINIMAL.replace("\"addNeighbors\"", "\"add Neighbors\"");
+        assert!(load_str(&bad_cmd)
+            .unwrap_err()
+            .to_string()
+            .contains("route[0].deny[0]"));
+        let bad_rate = format!("{MINIMAL}per_ip_rate = \"fast\"\n");
+        assert!(load_str(&bad_rate)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid rate"));
+        let bad_cidr = MINIMAL.replace(
+            "[[listener]]",
+            "[gateway]\ntrusted = [\"10.0.0.0/33\"]\n[[listener]]",
+        );
+        assert!(load_str(&bad_cidr)
+            .unwrap_err()
+            .to_string()
+            .contains("gateway.trusted"));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_dir() {
+        let text = MINIMAL.replace(
+            "bind = \"127.0.0.1:14265\"",
+            "bind = \"127.0.0.1:14265\"\ntls = { cert = \"c.pem\", key = \"/k.pem\" }",
+        );
+        let c = load_str(&text).unwrap();
+        let tls = c.listeners[0].tls.as_ref().unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/nodeward/c.pem"));
+        assert_eq!(tls.key, PathBuf::from("/k.pem"));
+    }
+
+    #[test]
+    fn rest_patterns() {
+        assert_eq!(
+            check_pattern(Protocol::Rest, "POST /api/*").unwrap(),
+            "post /api/*"
+        );
+        assert!(check_pattern(Protocol::Rest, "/api").is_err());
+        assert!(check_pattern(Protocol::Rest, "P0ST /api").is_err());
+        assert!(check_pattern(Protocol::Jsonrpc, "admin_*").is_ok());
+    }
+}

@@ -1,0 +1,7 @@
+//! Accepting client connections: the connection guard (global and per-source
+//! caps, IP lists), TLS termination, and serving HTTP/1.1 and HTTP/2 on each
+//! connection with header, body and idle deadlines.
+
+pub mod guard;
+pub mod serve;
+pub mod tls;

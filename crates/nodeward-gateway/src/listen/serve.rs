@@ -1,0 +1,245 @@
+//! The accept loop and per-connection HTTP serving.
+
+use crate::config::Global;
+use crate::request::reject::Reason;
+use crate::request::{self, ConnInfo};
+use crate::state::Shared;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Binds a listening socket with a deep backlog (IPv6 sockets are v6-only).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Accepts connections on listener `index` until `shutdown` flips to true.
+pub async fn accept_loop(
+    shared: Arc<Shared>,
+    index: usize,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last_error_log: Option<Instant> = None;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors or similar: back off instead of spinning.
+                if last_error_log.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+                    tracing::error!(error = %e, "accept failed; backing off");
+                    last_error_log = Some(Instant::now());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let rt = shared.runtime.load();
+        let ip = crate::request::policy::ip::canonical(peer.ip());
+        if rt.global.deny_ips.contains(ip)
+            || (!rt.global.allow_ips.is_empty() && !rt.global.allow_ips.contains(ip))
+        {
+            shared.metrics.connection_refused(Reason::IpDenied);
+            drop(stream);
+            continue;
+        }
+        let trusted = rt.global.trusted.contains(ip);
+        let permit = match shared.guard.admit(ip, trusted) {
+            Ok(p) => p,
+            Err(reason) => {
+                shared.metrics.connection_refused(reason);
+                if shared.tls[index].is_none() {
+                    refuse_plain(&stream);
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        shared.metrics.connections_accepted.fetch_add(1, Relaxed);
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            shared.metrics.connections_open.fetch_add(1, Relaxed);
+            serve_connection(&shared, index, stream, peer, shutdown).await;
+            shared.metrics.connections_open.fetch_sub(1, Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+/// Best-effort 503 on a plain connection refused at accept time; never waits.
+fn refuse_plain(stream: &TcpStream) {
+    const BODY: &str = r#"{"error":"too many connections","reason":"too_many_connections"}"#;
+    let resp = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = stream.try_write(resp.as_bytes());
+}
+
+async fn serve_connection(
+    shared: &Arc<Shared>,
+    index: usize,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
+    let global = shared.runtime.load().global.clone();
+    match &shared.tls[index] {
+        None => {
+            let conn = ConnInfo { peer, tls: false };
+            serve_http(
+                shared,
+                stream,
+                conn,
+                &global,
+                if global.h2c { Mode::Auto } else { Mode::Http1 },
+                shutdown,
+            )
+            .await;
+        }
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.current.load_full());
+            let stream =
+                match tokio::time::timeout(global.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                        return;
+                    }
+                };
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let conn = ConnInfo { peer, tls: true };
+            serve_http(
+                shared,
+                stream,
+                conn,
+                &global,
+                if h2 { Mode::Http2 } else { Mode::Http1 },
+                shutdown,
+            )
+            .await;
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Http1,
+    Http2,
+    Auto,
+}
+
+/// Tracks requests in flight and the last activity on one connection, for
+/// closing idle HTTP/2 connections (HTTP/1 idles out via the header timeout).
+#[derive(Default)]
+struct Activity {
+    inflight: AtomicUsize,
+    last_ms: AtomicU64,
+}
+
+async fn serve_http<I>(
+    shared: &Arc<Shared>,
+    io: I,
+    conn: ConnInfo,
+    g: &Global,
+    mode: Mode,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(g.header_timeout)
+        .max_buf_size(g.max_header_size.max(8192))
+        .max_headers(g.max_headers)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(g.h2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(32))
+        .max_local_error_reset_streams(Some(256))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let builder = match mode {
+        Mode::Http1 => builder.http1_only(),
+        Mode::Http2 => builder.http2_only(),
+        Mode::Auto => builder,
+    };
+    let epoch = Instant::now();
+    let activity = Arc::new(Activity::default());
+    let svc_shared = shared.clone();
+    let svc_activity = activity.clone();
+    let service = service_fn(move |req| {
+        let shared = svc_shared.clone();
+        let activity = svc_activity.clone();
+        activity.inflight.fetch_add(1, Relaxed);
+        async move {
+            let resp = request::serve(shared, conn, req).await;
+            activity.inflight.fetch_sub(1, Relaxed);
+            activity.last_ms.store(
+                u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+                Relaxed,
+            );
+            resp
+        }
+    });
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let mut connection = pin!(connection);
+    let idle = g.idle_timeout;
+    let mut tick = tokio::time::interval(idle / 4 + Duration::from_millis(1));
+    tick.tick().await;
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            res = connection.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(peer = %conn.peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = shutdown.changed(), if !shutting_down => {
+                shutting_down = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick(), if mode != Mode::Http1 && !shutting_down => {
+                let last = Duration::from_millis(activity.last_ms.load(Relaxed));
+                if activity.inflight.load(Relaxed) == 0 && epoch.elapsed().saturating_sub(last) >= idle {
+                    shutting_down = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! HTTP hygiene: refuse malformed or ambiguous requests before any upstream
+//! contact, strip hop-by-hop headers, and set forwarding headers correctly.
+
+use super::policy::ip::{canonical, IpSet};
+use super::reject::{Reason, Reject};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use std::net::IpAddr;
+
+/// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+];
+
+/// Refuses framing that two parsers could read differently (request smuggling):
+/// Content-Length together with Transfer-Encoding, repeated Content-Length,
+/// transfer codings other than a single `chunked`, repeated Host.
+pub fn check_framing(headers: &HeaderMap) -> Result<(), Reject> {
+    let bad = |why: &str| Err(Reject::new(Reason::BadRequest, why.to_string()));
+    let te: Vec<&HeaderValue> = headers.get_all(header::TRANSFER_ENCODING).iter().collect();
+    let cl_count = headers.get_all(header::CONTENT_LENGTH).iter().count();
+    if !te.is_empty() && cl_count > 0 {
+        return bad("both Content-Length and Transfer-Encoding are present");
+    }
+    if cl_count > 1 {
+        return bad("more than one Content-Length header");
+    }
+    if te.len() > 1
+        || te
+            .first()
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"chunked"))
+    {
+        return bad("only a single Transfer-Encoding: chunked is accepted");
+    }
+    if headers.get_all(header::HOST).iter().count() > 1 {
+        return bad("more than one Host header");
+    }
+    Ok(())
+}
+
+/// Removes hop-by-hop headers, including those the Connection header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for h in HOP_BY_HOP.iter().chain(named.iter()) {
+        headers.remove(h);
+    }
+}
+
+/// The client address a request is judged by: the peer, or — when the peer
+/// is a trusted proxy — the right-most X-Forwarded-For entry that is not
+/// itself a trusted proxy. Forged entries from untrusted peers are ignored.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &IpSet) -> IpAddr {
+    let peer = canonical(peer);
+    if trusted_proxies.is_empty() || !trusted_proxies.contains(peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let entries = headers
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.rsplit(','));
+    for e in entries.collect::<Vec<_>>().into_iter() {
+        match e.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !trusted_proxies.contains(client) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// Sets X-Forwarded-For and X-Forwarded-Proto for the upstream request:
+/// appended to when the peer is a trusted proxy, replaced otherwise.
+pub fn set_forwarded(headers: &mut HeaderMap, peer: IpAddr, tls: bool, peer_trusted: bool) {
+    let xff = HeaderName::from_static("x-forwarded-for");
+    let xfp = HeaderName::from_static("x-forwarded-proto");
+    let peer = canonical(peer).to_string();
+    let value = if peer_trusted {
+        let prior: Vec<&str> = headers
+            .get_all(&xff)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if prior.is_empty() {
+            peer
+        } else {
+            format!("{}, {peer}", prior.join(", "))
+        }
+    } else {
+        peer
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(xff, v);
+    }
+    if !(peer_trusted && headers.contains_key(&xfp)) {
+        headers.insert(
+            xfp,
+            HeaderValue::from_static(if tls { "https" } else { "http" }),
+        );
+    }
+    headers.remove(HeaderName::from_static("forwarded"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn framing_conflicts_are_refused() {
+        assert!(check_framing(&hm(&[("content-length", "5")])).is_ok());
+        assert!(check_framing(&hm(&[("transfer-encoding", "chunked")])).is_ok());
+        assert!(check_framing(&hm(&[
+            ("content-length", "5"),
+            ("transfer-encoding", "chunked")
+        ]))
+        .is_err());
+        assert!(check_framing(&hm(&[("content-length", "5"), ("content-length", "5")])).is_err());
+        assert!(check_framing(&hm(&[("transfer-encoding", "gzip, chunked")])).is_err());
+        assert!(check_framing(&hm(&[("host", "a"), ("host", "b")])).is_err());
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_go() {
+        let mut h = hm(&[
+            ("connection", "close, x-secret"),
+            ("x-secret", "1"),
+            ("upgrade", "h2c"),
+            ("x-keep", "1"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert!(
+            h.get("x-secret").is_none()
+                && h.get("upgrade").is_none()
+                && h.get("connection").is_none()
+        );
+        assert!(h.get("x-keep").is_some());
+    }
+
+    #[test]
+    fn forwarded_for_is_trusted_only_from_trusted_proxies() {
+        let proxies = IpSet::parse(&["10.0.0.0/8".into()]).unwrap();
+        let h = hm(&[("x-forwarded-for", "203.0.113.9, 10.1.1.1")]);
+        assert_eq!(
+            client_ip("10.0.0.2".parse().unwrap(), &h, &proxies),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip("198.51.100.1".parse().unwrap(), &h, &proxies),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        let forged = hm(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7")]);
+        assert_eq!(
+            client_ip("10.0.0.2".parse().unwrap(), &forged, &proxies),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        let mut out = hm(&[("x-forwarded-for", "1.2.3.4")]);
+        set_forwarded(&mut out, "198.51.100.1".parse().unwrap(), true, false);
+        assert_eq!(out.get("x-forwarded-for").unwrap(), "198.51.100.1");
+        assert_eq!(out.get("x-forwarded-proto").unwrap(), "https");
+    }
+}

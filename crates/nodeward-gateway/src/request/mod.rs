@@ -1,0 +1,317 @@
+//! The request path: one client request, checked top to bottom, then
+//! forwarded or refused.
+//!
+//! Order: route by path -> source allowed -> framing hygiene -> required
+//! headers -> method and encoding -> body (size cap, one deadline) -> command
+//! extraction -> policy (lists, rates, in-flight caps) -> upstream.
+
+pub mod body;
+pub mod extract;
+pub mod hygiene;
+pub mod policy;
+pub mod reject;
+
+use crate::admin::metrics::CommandStats;
+use crate::config::Protocol;
+use crate::log::AccessEntry;
+use crate::state::{Runtime, Shared};
+use body::Body;
+use extract::{ExtractError, Extraction};
+use http::{header, Method, Request, Response};
+use hyper::body::Incoming;
+use policy::ip::source_key;
+use policy::RoutePolicy;
+use reject::{Reason, Reject};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the gateway knows about the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// Whether TLS was terminated on this connection.
+    pub tls: bool,
+}
+
+/// The outcome of one request, for metrics and the access log.
+struct Outcome {
+    response: Response<Body>,
+    reason: Option<Reason>,
+    route: Option<usize>,
+    stats: Option<Arc<CommandStats>>,
+    command: Option<String>,
+    calls: usize,
+    backend: Option<(usize, usize)>,
+    upstream_ms: Option<f64>,
+    bytes_in: usize,
+}
+
+impl Outcome {
+    fn rejected(reject: Reject, protocol: Option<Protocol>) -> Outcome {
+        let reason = reject.reason;
+        Outcome {
+            response: reject.into_response(protocol),
+            reason: Some(reason),
+            route: None,
+            stats: None,
+            command: None,
+            calls: 0,
+            backend: None,
+            upstream_ms: None,
+            bytes_in: 0,
+        }
+    }
+}
+
+/// Serves one request: never fails; every refusal is a response.
+pub async fn serve(
+    shared: Arc<Shared>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let rt = shared.runtime.load_full();
+    let client = hygiene::client_ip(conn.peer.ip(), req.headers(), &rt.global.trusted_proxies);
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(512).collect();
+    let outcome = process(&rt, conn, client, req).await;
+    let status = outcome.response.status().as_u16();
+    let elapsed = started.elapsed();
+    let route = outcome.route.map(|i| &rt.routes[i]);
+    if let Some(reason) = outcome.reason {
+        shared.metrics.rejected(reason);
+    }
+    let stats = outcome.stats.as_ref().or(route.map(|r| &r.none));
+    if let Some(s) = stats {
+        s.record(status, outcome.reason, elapsed);
+    }
+    if shared.access_log.enabled() {
+        let (upstream, backend) = match outcome.backend {
+            Some((u, b)) => (
+                Some(rt.upstreams[u].name.as_str()),
+                rt.upstreams[u].backend_names.get(b).map(String::as_str),
+            ),
+            None => (None, None),
+        };
+        shared.access_log.write(&AccessEntry {
+            client_ip: client,
+            peer_ip: conn.peer.ip(),
+            method: method.as_str(),
+            path: &path,
+            route: route.map(|r| r.path.as_str()),
+            command: outcome.command.as_deref(),
+            calls: outcome.calls,
+            status,
+            reason: outcome.reason.map(Reason::code),
+            upstream,
+            backend,
+            duration_ms: elapsed.as_secs_f64() * 1e3,
+            upstream_ms: outcome.upstream_ms,
+            bytes_in: outcome.bytes_in,
+        });
+    }
+    Ok(outcome.response)
+}
+
+fn route_for<'a>(rt: &'a Runtime, path: &str) -> Option<(usize, &'a RoutePolicy)> {
+    rt.routes
+        .iter()
+        .enumerate()
+        .find(|(_, r)| path_has_prefix(path, &r.path))
+}
+
+/// Whether `path` is under `prefix` at a segment boundary (`/api` serves `/api/x`, not `/apix`).
+fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    path.starts_with(prefix)
+        && (prefix.ends_with('/')
+            || path.len() == prefix.len()
+            || path.as_bytes()[prefix.len()] == b'/')
+}
+
+async fn process(rt: &Runtime, conn: ConnInfo, client: IpAddr, req: Request<Incoming>) -> Outcome {
+    let Some((route_idx, route)) = route_for(rt, req.uri().path()) else {
+        return Outcome::rejected(
+            Reject::new(Reason::NoRoute, "no route serves this path"),
+            None,
+        );
+    };
+    let protocol = Some(route.protocol);
+    let mut outcome = match admit_and_forward(rt, route, conn, client, req).await {
+        Ok(o) => o,
+        Err((reject, partial)) => {
+            let mut o = Outcome::rejected(reject, protocol);
+            if let Some(p) = partial {
+                o.stats = Some(route.entry(&p.calls[0].command).stats.clone());
+                o.command = Some(p.calls[0].command.clone());
+                o.calls = p.calls.len();
+            }
+            o
+        }
+    };
+    outcome.route = Some(route_idx);
+    outcome
+}
+
+type Refusal = (Reject, Option<Extraction>);
+
+async fn admit_and_forward(
+    rt: &Runtime,
+    route: &RoutePolicy,
+    conn: ConnInfo,
+    client: IpAddr,
+    req: Request<Incoming>,
+) -> Result<Outcome, Refusal> {
+    let no_cmd = |r: Reject| (r, None);
+    if !route.source_allowed(client) {
+        return Err(no_cmd(Reject::new(
+            Reason::IpDenied,
+            "this source may not use this route",
+        )));
+    }
+    let (mut parts, incoming) = req.into_parts();
+    hygiene::check_framing(&parts.headers).map_err(no_cmd)?;
+    if let Some(missing) = route
+        .require_headers
+        .iter()
+        .find(|h| !parts.headers.contains_key(*h))
+    {
+        return Err(no_cmd(Reject::new(
+            Reason::MissingHeader,
+            format!("the {missing} header is required"),
+        )));
+    }
+    if route.protocol != Protocol::Rest && parts.method != Method::POST {
+        return Err(no_cmd(Reject::new(
+            Reason::MethodNotAllowed,
+            "only POST is accepted here",
+        )));
+    }
+    if let Some(enc) = parts.headers.get(header::CONTENT_ENCODING) {
+        if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
+            return Err(no_cmd(Reject::new(
+                Reason::UnsupportedEncoding,
+                "compressed request bodies are not accepted",
+            )));
+        }
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > route.max_body as u64) {
+        return Err(no_cmd(Reject::new(
+            Reason::BodyTooLarge,
+            format!("the request body is larger than {} bytes", route.max_body),
+        )));
+    }
+    let deadline = tokio::time::Instant::now() + rt.global.body_timeout;
+    let body = body::read_limited(incoming, route.max_body, deadline)
+        .await
+        .map_err(no_cmd)?;
+    let extraction = match route.protocol {
+        Protocol::Iri => extract::extract_iri(&body, route.max_json_depth),
+        Protocol::Jsonrpc => extract::extract_jsonrpc(&body, route.max_json_depth, route.max_batch),
+        Protocol::Rest => extract::extract_rest(&parts.method, parts.uri.path()),
+    }
+    .map_err(|e| no_cmd(extract_reject(e)))?;
+    let trusted = rt.global.trusted.contains(client);
+    let admission = match route.admit(&extraction.calls, body.len(), source_key(client), trusted) {
+        Ok(a) => a,
+        Err(r) => return Err((r, Some(extraction))),
+    };
+    let entry = route.entry(&extraction.calls[0].command).clone();
+    hygiene::strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let peer_trusted = rt.global.trusted_proxies.contains(conn.peer.ip());
+    hygiene::set_forwarded(&mut parts.headers, conn.peer.ip(), conn.tls, peer_trusted);
+    let pq = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    let pool = &rt.upstreams[route.upstream];
+    let bytes_in = body.len();
+    let inflight = InflightGauge::new(&entry.stats);
+    let result = crate::upstream::forward(
+        pool,
+        parts.method,
+        pq,
+        parts.headers,
+        body,
+        admission.timeout,
+        admission.permits,
+    )
+    .await;
+    drop(inflight);
+    match result {
+        Ok(f) => {
+            entry.stats.upstream_latency.observe(f.upstream_time);
+            Ok(Outcome {
+                response: f.response,
+                reason: None,
+                route: None,
+                stats: Some(entry.stats.clone()),
+                command: Some(extraction.calls[0].command.clone()),
+                calls: extraction.calls.len(),
+                backend: Some((route.upstream, f.backend)),
+                upstream_ms: Some(f.upstream_time.as_secs_f64() * 1e3),
+                bytes_in,
+            })
+        }
+        Err(e) => {
+            let mut reject = e.reject;
+            reject.id = extraction.calls[0].id.clone();
+            Err((reject, Some(extraction)))
+        }
+    }
+}
+
+/// Counts a command as in flight while the upstream call is pending.
+struct InflightGauge<'a>(&'a CommandStats);
+
+impl<'a> InflightGauge<'a> {
+    fn new(stats: &'a CommandStats) -> Self {
+        stats
+            .inflight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InflightGauge(stats)
+    }
+}
+
+impl Drop for InflightGauge<'_> {
+    fn drop(&mut self) {
+        self.0
+            .inflight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn extract_reject(e: ExtractError) -> Reject {
+    let reason = match &e {
+        ExtractError::BadJson(_) => Reason::BadJson,
+        ExtractError::TooDeep(_) => Reason::JsonTooDeep,
+        ExtractError::MissingCommand(_) => Reason::MissingCommand,
+        ExtractError::DuplicateCommand(_) | ExtractError::BadCommand(_) => Reason::BadCommand,
+        ExtractError::BatchTooLarge(_) => Reason::BatchTooLarge,
+        ExtractError::BadPath(_) => Reason::BadPath,
+    };
+    Reject::new(reason, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_at_segment_boundaries() {
+        assert!(path_has_prefix("/", "/"));
+        assert!(path_has_prefix("/api/v1", "/api"));
+        assert!(path_has_prefix("/api", "/api"));
+        assert!(!path_has_prefix("/apix", "/api"));
+        assert!(path_has_prefix("/api/x", "/api/"));
+    }
+}

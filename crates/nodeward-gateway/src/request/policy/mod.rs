@@ -1,0 +1,289 @@
+//! The policy a route applies to the commands of a request: allow/deny lists,
+//! body caps, rate limits and in-flight caps, globally and per command.
+//!
+//! [`RoutePolicy`] is compiled once per config load; [`RoutePolicy::admit`]
+//! runs per request and either refuses with a [`Reject`] or returns an
+//! [`Admission`] whose permits are held until the response is complete.
+
+pub mod commands;
+pub mod ip;
+pub mod rate;
+
+use crate::admin::metrics::{CommandStats, Metrics, NONE, OTHER};
+use crate::config::{Protocol, Route};
+use crate::request::extract::Call;
+use crate::request::reject::{Reason, Reject};
+use commands::CommandSet;
+use ip::IpSet;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// IRI API commands that get their own metrics label even when unconfigured.
+const IRI_COMMANDS: [&str; 19] = [
+    "getnodeinfo",
+    "getneighbors",
+    "addneighbors",
+    "removeneighbors",
+    "gettips",
+    "findtransactions",
+    "gettrytes",
+    "getinclusionstates",
+    "getbalances",
+    "gettransactionstoapprove",
+    "attachtotangle",
+    "interruptattachingtotangle",
+    "broadcasttransactions",
+    "storetransactions",
+    "getmissingtransactions",
+    "checkconsistency",
+    "wereaddressesspentfrom",
+    "getnodeapiconfiguration",
+    "getlatestsolidsubtanglemilestone",
+];
+
+/// A command's metrics handle and, when configured, its own limits.
+pub struct CommandEntry {
+    /// Metrics label.
+    pub label: String,
+    /// Counters.
+    pub stats: Arc<CommandStats>,
+    limits: Option<CommandLimitsRt>,
+}
+
+struct CommandLimitsRt {
+    inflight: Option<Arc<Semaphore>>,
+    timeout: Option<Duration>,
+    rate: Option<rate::Global>,
+    per_ip: Option<rate::PerSource>,
+    max_body: Option<usize>,
+}
+
+/// What an admitted request carries along: in-flight permits (released when
+/// the response completes), the upstream timeout, and the commands' entries.
+pub struct Admission {
+    /// Permits of every in-flight cap the request counts against.
+    pub permits: Vec<OwnedSemaphorePermit>,
+    /// The upstream timeout for this request.
+    pub timeout: Duration,
+}
+
+/// A route's compiled policy.
+pub struct RoutePolicy {
+    /// The route's protocol.
+    pub protocol: Protocol,
+    /// Path prefix.
+    pub path: String,
+    /// Index of the route's upstream.
+    pub upstream: usize,
+    /// Body cap.
+    pub max_body: usize,
+    /// JSON depth cap.
+    pub max_json_depth: usize,
+    /// Batch cap.
+    pub max_batch: usize,
+    /// Required headers.
+    pub require_headers: Vec<http::HeaderName>,
+    /// Route source allow-list.
+    pub allow_ips: IpSet,
+    /// Route source deny-list.
+    pub deny_ips: IpSet,
+    deny: CommandSet,
+    allow: Option<CommandSet>,
+    per_ip: Option<rate::PerSource>,
+    inflight: Option<Arc<Semaphore>>,
+    timeout: Duration,
+    entries: HashMap<String, Arc<CommandEntry>>,
+    other: Arc<CommandEntry>,
+    /// Stats for requests refused before a command was read.
+    pub none: Arc<CommandStats>,
+}
+
+impl RoutePolicy {
+    /// Compiles a checked route.
+    pub fn compile(route: &Route, metrics: &Metrics) -> Self {
+        let deny = CommandSet::new(&route.deny);
+        let allow = route.allow.as_ref().map(|a| CommandSet::new(a));
+        let mut labels: Vec<String> = deny.exact_names().map(str::to_string).collect();
+        if let Some(a) = &allow {
+            labels.extend(a.exact_names().map(str::to_string));
+        }
+        if route.protocol == Protocol::Iri {
+            labels.extend(IRI_COMMANDS.iter().map(|s| s.to_string()));
+        }
+        let entry = |label: &str, limits| {
+            Arc::new(CommandEntry {
+                label: label.to_string(),
+                stats: metrics.command(label),
+                limits,
+            })
+        };
+        let mut entries = HashMap::new();
+        for label in labels {
+            entries.insert(label.clone(), entry(&label, None));
+        }
+        for c in &route.commands {
+            let limits = CommandLimitsRt {
+                inflight: c.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
+                timeout: c.timeout,
+                rate: c.rate.map(rate::Global::new),
+                per_ip: c.per_ip_rate.map(rate::PerSource::new),
+                max_body: c.max_body,
+            };
+            entries.insert(c.name.clone(), entry(&c.name, Some(limits)));
+        }
+        RoutePolicy {
+            protocol: route.protocol,
+            path: route.path.clone(),
+            upstream: route.upstream,
+            max_body: route.max_body,
+            max_json_depth: route.max_json_depth,
+            max_batch: route.max_batch,
+            require_headers: route.require_headers.clone(),
+            allow_ips: route.allow_ips.clone(),
+            deny_ips: route.deny_ips.clone(),
+            deny,
+            allow,
+            per_ip: route.per_ip_rate.map(rate::PerSource::new),
+            inflight: route.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
+            timeout: route.timeout,
+            entries,
+            other: entry(OTHER, None),
+            none: metrics.command(NONE),
+        }
+    }
+
+    /// The entry (metrics label and limits) for a lowercase command.
+    pub fn entry(&self, command: &str) -> &Arc<CommandEntry> {
+        self.entries.get(command).unwrap_or(&self.other)
+    }
+
+    /// Whether the source may use this route at all.
+    pub fn source_allowed(&self, ip: IpAddr) -> bool {
+        !self.deny_ips.contains(ip) && (self.allow_ips.is_empty() || self.allow_ips.contains(ip))
+    }
+
+    /// Applies the route's policy to the calls of one request.
+    ///
+    /// `source` is the per-source key (IPv6 /64); `trusted` sources skip rate
+    /// limits but not command lists or in-flight caps (those protect the node).
+    pub fn admit(
+        &self,
+        calls: &[Call],
+        body_len: usize,
+        source: IpAddr,
+        trusted: bool,
+    ) -> Result<Admission, Reject> {
+        let refuse = |reason, detail: String, call: &Call| {
+            let mut r = Reject::new(reason, detail);
+            r.id = call.id.clone();
+            r
+        };
+        for call in calls {
+            let listed = self.deny.matches(&call.command)
+                || self
+                    .allow
+                    .as_ref()
+                    .is_some_and(|a| !a.matches(&call.command));
+            if listed {
+                return Err(refuse(
+                    Reason::DeniedCommand,
+                    format!("command {} is not allowed", call.command),
+                    call,
+                ));
+            }
+            if let Some(max) = self
+                .entry(&call.command)
+                .limits
+                .as_ref()
+                .and_then(|l| l.max_body)
+            {
+                if body_len > max {
+                    return Err(refuse(
+                        Reason::BodyTooLarge,
+                        format!(
+                            "the body is larger than {max} bytes allowed for {}",
+                            call.command
+                        ),
+                        call,
+                    ));
+                }
+            }
+        }
+        let n = u32::try_from(calls.len()).unwrap_or(u32::MAX);
+        if !trusted {
+            if let Some(limit) = &self.per_ip {
+                if !limit.allow(source, n) {
+                    return Err(Reject::new(
+                        Reason::RateLimited,
+                        "too many requests from this source",
+                    ));
+                }
+            }
+            for call in calls {
+                if let Some(l) = &self.entry(&call.command).limits {
+                    if l.rate.as_ref().is_some_and(|r| !r.allow(1))
+                        || l.per_ip.as_ref().is_some_and(|r| !r.allow(source, 1))
+                    {
+                        return Err(refuse(
+                            Reason::RateLimited,
+                            format!("too many {} requests", call.command),
+                            call,
+                        ));
+                    }
+                }
+            }
+        }
+        let mut permits = Vec::new();
+        if let Some(sem) = &self.inflight {
+            permits.push(sem.clone().try_acquire_owned().map_err(|_| {
+                Reject::new(
+                    Reason::InflightCap,
+                    "too many requests in flight on this route",
+                )
+            })?);
+        }
+        let mut timeout = None::<Duration>;
+        for (i, call) in calls.iter().enumerate() {
+            let Some(l) = &self.entry(&call.command).limits else {
+                continue;
+            };
+            if let Some(t) = l.timeout {
+                timeout = Some(timeout.map_or(t, |cur| cur.min(t)));
+            }
+            // A command repeated in a batch takes its permits once, for all its calls.
+            if calls[..i].iter().any(|c| c.command == call.command) {
+                continue;
+            }
+            if let Some(sem) = &l.inflight {
+                let count = calls.iter().filter(|c| c.command == call.command).count();
+                let count = u32::try_from(count).unwrap_or(u32::MAX);
+                permits.push(sem.clone().try_acquire_many_owned(count).map_err(|_| {
+                    refuse(
+                        Reason::InflightCap,
+                        format!("too many {} requests in flight", call.command),
+                        call,
+                    )
+                })?);
+            }
+        }
+        Ok(Admission {
+            permits,
+            timeout: timeout.unwrap_or(self.timeout),
+        })
+    }
+
+    /// Periodic upkeep: forget idle sources in per-source limiters.
+    pub fn sweep(&self) {
+        if let Some(p) = &self.per_ip {
+            p.sweep();
+        }
+        for e in self.entries.values() {
+            if let Some(p) = e.limits.as_ref().and_then(|l| l.per_ip.as_ref()) {
+                p.sweep();
+            }
+        }
+    }
+}

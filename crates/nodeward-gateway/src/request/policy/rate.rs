@@ -1,0 +1,110 @@
+//! Rate limits on governor's GCRA: per source (keyed, IPv6 by /64) and global.
+//!
+//! A `count/period` rate allows a burst of `count` and refills one request
+//! every `period / count`, like HAProxy's `http_req_rate` over the period.
+
+use arc_swap::ArcSwap;
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use nodeward_config::Rate;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+/// Most sources a keyed limiter tracks before it is cleared (bounded memory).
+pub const MAX_TRACKED_SOURCES: usize = 200_000;
+
+fn quota(rate: Rate) -> Quota {
+    let count = NonZeroU32::new(rate.count).unwrap_or(NonZeroU32::MIN);
+    let interval = (rate.per / count.get()).max(std::time::Duration::from_nanos(1));
+    Quota::with_period(interval)
+        .unwrap_or_else(|| Quota::per_second(count))
+        .allow_burst(count)
+}
+
+/// A limit per source key.
+pub struct PerSource {
+    quota: Quota,
+    limiter: ArcSwap<Keyed>,
+}
+
+type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+
+impl PerSource {
+    /// A per-source limiter for `rate`.
+    pub fn new(rate: Rate) -> Self {
+        let quota = quota(rate);
+        PerSource {
+            quota,
+            limiter: ArcSwap::from_pointee(RateLimiter::keyed(quota)),
+        }
+    }
+
+    /// Takes `n` requests' worth for `key`; false when over the limit.
+    pub fn allow(&self, key: IpAddr, n: u32) -> bool {
+        let Some(n) = NonZeroU32::new(n) else {
+            return true;
+        };
+        matches!(self.limiter.load().check_key_n(&key, n), Ok(Ok(())))
+    }
+
+    /// Forgets sources whose limit has fully refilled; clears everything if
+    /// more than [`MAX_TRACKED_SOURCES`] remain. Called periodically.
+    pub fn sweep(&self) {
+        let limiter = self.limiter.load();
+        limiter.retain_recent();
+        if limiter.len() > MAX_TRACKED_SOURCES {
+            tracing::warn!(
+                tracked = limiter.len(),
+                "rate limiter tracked too many sources; cleared"
+            );
+            self.limiter
+                .store(std::sync::Arc::new(RateLimiter::keyed(self.quota)));
+        } else {
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// A limit shared by every source.
+pub struct Global {
+    limiter: RateLimiter<NotKeyed, InMemoryState, DefaultClock>,
+}
+
+impl Global {
+    /// A global limiter for `rate`.
+    pub fn new(rate: Rate) -> Self {
+        Global {
+            limiter: RateLimiter::direct(quota(rate)),
+        }
+    }
+
+    /// Takes `n` requests' worth; false when over the limit.
+    pub fn allow(&self, n: u32) -> bool {
+        let Some(n) = NonZeroU32::new(n) else {
+            return true;
+        };
+        matches!(self.limiter.check_n(n), Ok(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refuse() {
+        let r = PerSource::new("5/10s".parse().unwrap());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!((0..5).all(|_| r.allow(a, 1)));
+        assert!(!r.allow(a, 1));
+        assert!(r.allow(b, 5));
+        assert!(!r.allow(b, 1));
+        let g = Global::new("3/min".parse().unwrap());
+        assert!(g.allow(3));
+        assert!(!g.allow(1));
+        assert!(!Global::new("3/min".parse().unwrap()).allow(4));
+    }
+}

@@ -1,0 +1,211 @@
+//! The gateway process: start-up, signal handling, reload and draining.
+
+use crate::admin::{self, metrics::Metrics};
+use crate::cli::{GatewayArgs, LogFormat};
+use crate::config::{self, GatewayConfig};
+use crate::listen::{guard::ConnGuard, serve, tls};
+use crate::log::AccessLog;
+use crate::state::{Runtime, Shared};
+use arc_swap::ArcSwap;
+use nodeward_config::ConfigError;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The config file is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// The admin token could not be read or created.
+    #[error(transparent)]
+    Token(#[from] admin::token::TokenError),
+    /// The runtime, the access log or a signal handler could not start.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the gateway and serves until told to stop.
+pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
+    init_tracing(args.log_format);
+    let mut config = config::load(&args.config)?;
+    if let Some(dir) = &args.state_dir {
+        if config
+            .admin
+            .as_ref()
+            .is_some_and(|a| a.token_file == config.global.state_dir.join("admin.token"))
+        {
+            if let Some(a) = config.admin.as_mut() {
+                a.token_file = dir.join("admin.token");
+            }
+        }
+        config.global.state_dir = dir.clone();
+    }
+    raise_open_files_limit();
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("nodeward-gw")
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve_until_stopped(config, threads))
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODEWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Raises the soft open-files limit to the hard limit, so the connection
+/// caps, not the kernel, decide when connections are refused.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8, GatewayError> {
+    let metrics = Metrics::default();
+    let access_log = AccessLog::open(
+        &config.global.access_log,
+        metrics.access_log_dropped.clone(),
+    )?;
+    let mut tls_states = Vec::new();
+    for l in &config.listeners {
+        tls_states.push(match &l.tls {
+            Some(files) => Some(tls::TlsState {
+                current: ArcSwap::new(tls::load_server_config(files)?),
+            }),
+            None => None,
+        });
+    }
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        listeners.push(serve::bind(l.bind).map_err(|source| GatewayError::Bind {
+            addr: l.bind,
+            source,
+        })?);
+    }
+    let admin = match &config.admin {
+        Some(a) => {
+            let listener = serve::bind(a.bind).map_err(|source| GatewayError::Bind {
+                addr: a.bind,
+                source,
+            })?;
+            let token = admin::token::load_or_create(&a.token_file)?;
+            if !a.bind.ip().is_loopback() && a.public_read {
+                tracing::warn!(bind = %a.bind, "admin /metrics and /status are readable without a token on a non-loopback address");
+            }
+            Some((
+                listener,
+                Arc::new(token),
+                a.public_read,
+                a.bind,
+                a.token_file.clone(),
+            ))
+        }
+        None => None,
+    };
+    let runtime = Runtime::build(&config, &metrics);
+    let shared = Arc::new(Shared {
+        guard: Arc::new(ConnGuard::new(
+            config.global.max_connections,
+            config.global.max_connections_per_ip,
+        )),
+        runtime: ArcSwap::from_pointee(runtime),
+        metrics,
+        access_log,
+        tls: tls_states,
+        config_path: config.source.clone(),
+        listeners: config.listeners.clone(),
+        started: Instant::now(),
+        last_reload: Mutex::new(None),
+    });
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let l = &config.listeners[i];
+        tracing::info!(bind = %l.bind, tls = l.tls.is_some(), threads, "listening");
+        tokio::spawn(serve::accept_loop(
+            shared.clone(),
+            i,
+            listener,
+            shutdown_rx.clone(),
+        ));
+    }
+    if let Some((listener, token, public_read, bind, token_file)) = admin {
+        tracing::info!(%bind, token_file = %token_file.display(), "admin listening");
+        tokio::spawn(admin::serve_admin(
+            shared.clone(),
+            listener,
+            token,
+            public_read,
+            shutdown_rx.clone(),
+        ));
+    }
+    tokio::spawn(sweep(shared.clone()));
+
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => { let _ = shared.reload(); }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    let drain = shared.runtime.load().global.drain_timeout;
+    tracing::info!(open = shared.guard.open(), timeout = ?drain, "stopping: draining connections");
+    let _ = shutdown_tx.send(true);
+    let deadline = Instant::now() + drain;
+    while shared.guard.open() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = shared.guard.open();
+    if left > 0 {
+        tracing::warn!(left, "drain timeout reached; closing remaining connections");
+    } else {
+        tracing::info!("drained; bye");
+    }
+    Ok(0)
+}
+
+/// Periodic upkeep of per-source tables.
+async fn sweep(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        for r in &shared.runtime.load().routes {
+            r.sweep();
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The gateway's live state: the current runtime (swapped atomically on
+//! reload) and what lives for the whole process (metrics, access log,
+//! connection counts).
+
+use crate::admin::metrics::Metrics;
+use crate::config::{self, GatewayConfig, Global};
+use crate::listen::guard::ConnGuard;
+use crate::listen::tls::TlsState;
+use crate::log::AccessLog;
+use crate::request::policy::RoutePolicy;
+use crate::upstream::UpstreamPool;
+use arc_swap::ArcSwap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+/// Everything built from one config load; replaced whole on reload.
+pub struct Runtime {
+    /// `[gateway]` options.
+    pub global: Global,
+    /// Compiled routes, longest prefix first.
+    pub routes: Vec<RoutePolicy>,
+    /// Upstream pools, in config order.
+    pub upstreams: Vec<UpstreamPool>,
+}
+
+impl Runtime {
+    /// Builds the runtime for a checked config.
+    pub fn build(config: &GatewayConfig, metrics: &Metrics) -> Runtime {
+        Runtime {
+            global: config.global.clone(),
+            routes: config
+                .routes
+                .iter()
+                .map(|r| RoutePolicy::compile(r, metrics))
+                .collect(),
+            upstreams: config.upstreams.iter().map(UpstreamPool::new).collect(),
+        }
+    }
+}
+
+/// The result of the last reload, shown on /status.
+#[derive(Debug, Clone)]
+pub struct ReloadStatus {
+    /// When it happened.
+    pub at: SystemTime,
+    /// Whether the new config was applied.
+    pub ok: bool,
+    /// Why not, or what needs a restart.
+    pub message: String,
+}
+
+/// State shared by every listener and connection.
+pub struct Shared {
+    /// The current runtime.
+    pub runtime: ArcSwap<Runtime>,
+    /// Process-wide metrics.
+    pub metrics: Metrics,
+    /// The access log.
+    pub access_log: AccessLog,
+    /// Connection admission.
+    pub guard: Arc<ConnGuard>,
+    /// Per-listener TLS configurations (None for plain listeners).
+    pub tls: Vec<Option<TlsState>>,
+    /// The config file reloads read.
+    pub config_path: PathBuf,
+    /// The listeners as first bound (reload cannot change them).
+    pub listeners: Vec<config::Listener>,
+    /// Process start.
+    pub started: Instant,
+    /// The last reload's result.
+    pub last_reload: Mutex<Option<ReloadStatus>>,
+}
+
+impl Shared {
+    /// Re-reads the config file and swaps in the new runtime and certificates.
+    /// On any error the running configuration stays as it was.
+    pub fn reload(&self) -> Result<String, String> {
+        let result = self.try_reload();
+        let (ok, message) = match &result {
+            Ok(m) => (true, m.clone()),
+            Err(e) => (false, e.clone()),
+        };
+        let counter = if ok {
+            &self.metrics.reloads_ok
+        } else {
+            &self.metrics.reloads_failed
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if ok {
+            tracing::info!(config = %self.config_path.display(), "configuration reloaded; {message}");
+        } else {
+            tracing::error!(config = %self.config_path.display(), "reload failed, keeping the running configuration: {message}");
+        }
+        *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReloadStatus {
+            at: SystemTime::now(),
+            ok,
+            message,
+        });
+        result
+    }
+
+    fn try_reload(&self) -> Result<String, String> {
+        let config = config::load(&self.config_path).map_err(|e| e.to_string())?;
+        let mut notes = Vec::new();
+        let same_listeners = config.listeners.len() == self.listeners.len()
+            && config
+                .listeners
+                .iter()
+                .zip(&self.listeners)
+                .all(|(a, b)| a.bind == b.bind && a.tls.is_some() == b.tls.is_some());
+        if !same_listeners {
+            notes.push(
+                "listener addresses or TLS on/off changed: restart to apply those".to_string(),
+            );
+        }
+        // Load every certificate first so a bad one changes nothing.
+        let mut new_tls = Vec::new();
+        for (i, state) in self.tls.iter().enumerate() {
+            if let (Some(state), Some(files)) =
+                (state, config.listeners.get(i).and_then(|l| l.tls.as_ref()))
+            {
+                new_tls.push((
+                    state,
+                    crate::listen::tls::load_server_config(files).map_err(|e| e.to_string())?,
+                ));
+            }
+        }
+        let runtime = Runtime::build(&config, &self.metrics);
+        if runtime.global.access_log != self.runtime.load().global.access_log {
+            notes.push("access_log changed: restart to apply it".to_string());
+        }
+        for (state, cfg) in new_tls {
+            state.current.store(cfg);
+        }
+        self.guard.set_limits(
+            runtime.global.max_connections,
+            runtime.global.max_connections_per_ip,
+        );
+        self.runtime.store(Arc::new(runtime));
+        Ok(if notes.is_empty() {
+            "applied".into()
+        } else {
+            notes.join("; ")
+        })
+    }
+}
