@@ -47,6 +47,15 @@ impl Report {
         self.findings.iter().any(|f| f.fails_at(threshold))
     }
 
+    /// Sets `score` and `grade` from the findings with the generic weighting of
+    /// [`crate::score`] (left `None` when nothing weighted could be checked).
+    pub fn set_score_from_findings(&mut self) {
+        self.score = crate::score::score(&self.findings);
+        self.grade = self
+            .score
+            .map(|s| crate::score::grade(s, &self.findings).to_string());
+    }
+
     /// The stable JSON rendering, pretty-printed.
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail.

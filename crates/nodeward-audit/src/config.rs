@@ -1,0 +1,158 @@
+//! The `[audit]` table of nodeward's config file.
+
+use crate::profile::{AllowedPort, Profile};
+use nodeward_config::{load_sections, read_config_file, ConfigError};
+use serde::Deserialize;
+use std::path::Path;
+
+/// The tables `nodeward audit` owns.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AuditSections {
+    /// `[audit]`.
+    pub audit: AuditConfig,
+}
+
+/// A port in `allowed_ports`: `8080` (TCP) or `"8080/udp"`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum PortSpec {
+    /// A TCP port.
+    Number(u16),
+    /// `PORT/PROTO`.
+    Text(String),
+}
+
+/// `[audit]`: which profile, and how the operator extends it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Profile name (overridden by `--profile`).
+    pub profile: Option<String>,
+    /// Extra ports allowed to listen publicly.
+    pub allowed_ports: Vec<PortSpec>,
+    /// Extra process names that are the node.
+    pub node_processes: Vec<String>,
+    /// Extra node API ports that must not be public.
+    pub api_ports: Vec<u16>,
+}
+
+impl AuditConfig {
+    /// Loads `[audit]` from `path`. A missing file is an empty config only when
+    /// `required` is false (the default path).
+    pub fn load(path: &Path, required: bool) -> Result<AuditConfig, ConfigError> {
+        if !required && !path.exists() {
+            return Ok(AuditConfig::default());
+        }
+        let text = read_config_file(path)?;
+        let sections: AuditSections = load_sections(path, &text)?;
+        let cfg = sections.audit;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Validates the `[audit]` table of an already-read config text (for
+    /// `nodeward config check`).
+    pub fn check_text(path: &Path, text: &str) -> Result<(), ConfigError> {
+        let sections: AuditSections = load_sections(path, text)?;
+        sections.audit.validate(path)
+    }
+
+    fn parse_port(spec: &PortSpec) -> Result<AllowedPort, String> {
+        match spec {
+            PortSpec::Number(n) => Ok(AllowedPort {
+                proto: "tcp",
+                port: *n,
+            }),
+            PortSpec::Text(t) => {
+                let (port, proto) = t.split_once('/').unwrap_or((t.as_str(), "tcp"));
+                let port: u16 = port
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{t:?} is not PORT or PORT/tcp or PORT/udp"))?;
+                let proto = match proto.trim().to_ascii_lowercase().as_str() {
+                    "tcp" => "tcp",
+                    "udp" => "udp",
+                    other => return Err(format!("{t:?}: protocol {other:?} is not tcp or udp")),
+                };
+                Ok(AllowedPort { proto, port })
+            }
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        if let Some(p) = &self.profile {
+            p.parse::<Profile>()
+                .map_err(|e| ConfigError::invalid(path, "audit.profile", e.to_string()))?;
+        }
+        for (i, spec) in self.allowed_ports.iter().enumerate() {
+            Self::parse_port(spec)
+                .map_err(|e| ConfigError::invalid(path, format!("audit.allowed_ports[{i}]"), e))?;
+        }
+        for (i, name) in self.node_processes.iter().enumerate() {
+            if name.is_empty() || name.len() > 15 || name.contains('/') {
+                return Err(ConfigError::invalid(
+                    path,
+                    format!("audit.node_processes[{i}]"),
+                    "a process name is 1-15 characters without '/' (as in /proc/PID/comm)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the extensions to `profile`.
+    pub fn extend(&self, profile: &mut Profile) {
+        for spec in &self.allowed_ports {
+            if let Ok(p) = Self::parse_port(spec) {
+                if !profile.allowed_ports.contains(&p) {
+                    profile.allowed_ports.push(p);
+                }
+            }
+        }
+        for n in &self.node_processes {
+            if !profile.node_processes.contains(n) {
+                profile.node_processes.push(n.clone());
+            }
+        }
+        for p in &self.api_ports {
+            if !profile.api_ports.contains(p) {
+                profile.api_ports.push(*p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_extends_and_rejects_with_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.toml");
+        std::fs::write(
+            &path,
+            "[gateway]\nx = 1\n[audit]\nprofile = \"hornet\"\nallowed_ports = [8080, \"9000/udp\"]\nnode_processes = [\"mynode\"]\n",
+        )
+        .unwrap();
+        let cfg = AuditConfig::load(&path, true).unwrap();
+        let mut p: Profile = "hornet".parse().unwrap();
+        cfg.extend(&mut p);
+        assert!(p.allows("tcp", 8080) && p.allows("udp", 9000));
+        assert!(p.node_processes.contains(&"mynode".to_string()));
+
+        std::fs::write(&path, "[audit]\nprofile = \"x\"\n").unwrap();
+        let e = AuditConfig::load(&path, true).unwrap_err().to_string();
+        assert!(e.contains("audit.profile"), "{e}");
+        std::fs::write(&path, "[audit]\nbogus = 1\n").unwrap();
+        let e = AuditConfig::load(&path, true).unwrap_err().to_string();
+        assert!(e.contains(":2:"), "{e}");
+        std::fs::write(&path, "[audit]\nallowed_ports = [\"80/sctp\"]\n").unwrap();
+        assert!(AuditConfig::load(&path, true).is_err());
+        assert_eq!(
+            AuditConfig::load(&dir.path().join("none"), false).unwrap(),
+            AuditConfig::default()
+        );
+    }
+}

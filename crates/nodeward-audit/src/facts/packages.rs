@@ -1,0 +1,263 @@
+//! Installed packages (dpkg status, or the rpm-based hint) and pending upgrades
+//! computed locally from the apt lists already on disk — never a network call.
+
+use super::debversion;
+use crate::host::{Fact, Host, Unavailable};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The dpkg database.
+pub const DPKG_STATUS: &str = "/var/lib/dpkg/status";
+/// Where apt keeps its downloaded indexes.
+pub const APT_LISTS: &str = "/var/lib/apt/lists";
+/// Largest decompressed package index read (Debian main is ~70 MiB).
+const MAX_INDEX_BYTES: u64 = 512 * 1024 * 1024;
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    /// Version string.
+    pub version: String,
+    /// Architecture.
+    pub arch: String,
+}
+
+/// Installed packages by name, from dpkg's status file.
+pub fn installed(host: &dyn Host) -> Fact<HashMap<String, Installed>> {
+    let text = host.read_text(DPKG_STATUS).map_err(|e| {
+        if e.is_missing() {
+            Unavailable::skip(format!(
+                "{DPKG_STATUS}: not found (not a dpkg-based system)"
+            ))
+        } else {
+            e
+        }
+    })?;
+    Ok(parse_status(&text))
+}
+
+/// Parses dpkg's status file, keeping packages whose status is `install ok installed`.
+pub fn parse_status(text: &str) -> HashMap<String, Installed> {
+    let mut out = HashMap::new();
+    for para in text.split("\n\n") {
+        let (mut name, mut version, mut arch, mut ok) = (None, None, "", false);
+        for line in para.lines() {
+            if let Some(v) = line.strip_prefix("Package: ") {
+                name = Some(v.trim());
+            } else if let Some(v) = line.strip_prefix("Version: ") {
+                version = Some(v.trim());
+            } else if let Some(v) = line.strip_prefix("Architecture: ") {
+                arch = v.trim();
+            } else if let Some(v) = line.strip_prefix("Status: ") {
+                ok = v.trim().ends_with(" installed") && v.contains(" ok ");
+            }
+        }
+        if let (Some(n), Some(v), true) = (name, version, ok) {
+            out.insert(
+                n.to_string(),
+                Installed {
+                    version: v.to_string(),
+                    arch: arch.to_string(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Whether any of `names` is installed (by dpkg status).
+pub fn any_installed<'a>(pkgs: &HashMap<String, Installed>, names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
+        .filter(|n| pkgs.contains_key(*n))
+        .collect()
+}
+
+/// An upgrade available in the local apt lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// Package.
+    pub name: String,
+    /// Installed version.
+    pub installed: String,
+    /// Newest version in the lists.
+    pub candidate: String,
+    /// Whether the newest version comes from a security archive.
+    pub security: bool,
+}
+
+/// The result of comparing dpkg status with the apt lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeState {
+    /// Packages with a newer version in the lists.
+    pub upgrades: Vec<Upgrade>,
+    /// The list files read.
+    pub lists: Vec<String>,
+    /// Age of the newest list in seconds (how stale the answer may be).
+    pub lists_age_secs: Option<i64>,
+}
+
+fn decompress(host: &dyn Host, dir: &str, name: &str) -> Fact<String> {
+    let path = format!("{dir}/{name}");
+    let raw = read_bytes(host, &path)?;
+    let mut out = Vec::new();
+    let result = if name.ends_with(".lz4") {
+        lz4_flex::frame::FrameDecoder::new(&raw[..])
+            .take(MAX_INDEX_BYTES)
+            .read_to_end(&mut out)
+            .map(|_| ())
+    } else if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(MAX_INDEX_BYTES)
+            .read_to_end(&mut out)
+            .map(|_| ())
+    } else {
+        out = raw;
+        Ok(())
+    };
+    result.map_err(|e| Unavailable::error(format!("{path}: cannot decompress: {e}")))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Reads a (possibly large, binary) index file through the host, bounded.
+fn read_bytes(host: &dyn Host, path: &str) -> Fact<Vec<u8>> {
+    // Package indexes are larger than config files: read them through the
+    // host's metadata check and a direct bounded read of the resolved file.
+    let meta = host.metadata(path)?;
+    if meta.size > MAX_INDEX_BYTES {
+        return Err(Unavailable::error(format!(
+            "{path}: {} bytes, too large for a package index",
+            meta.size
+        )));
+    }
+    host.read_bytes(path, MAX_INDEX_BYTES)
+}
+
+/// Versions offered by one index, keeping the newest per package.
+fn scan_index(
+    text: &str,
+    newest: &mut HashMap<String, (String, bool)>,
+    security: bool,
+    wanted: &HashMap<String, Installed>,
+) {
+    let mut name: Option<&str> = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            name = None;
+        } else if let Some(v) = line.strip_prefix("Package: ") {
+            name = Some(v.trim());
+        } else if let Some(v) = line.strip_prefix("Version: ") {
+            if let Some(n) = name {
+                if !wanted.contains_key(n) {
+                    continue;
+                }
+                let v = v.trim();
+                match newest.get_mut(n) {
+                    Some((cur, sec)) => match debversion::compare(v, cur) {
+                        Ordering::Greater => {
+                            *cur = v.to_string();
+                            *sec = security;
+                        }
+                        Ordering::Equal => *sec |= security,
+                        Ordering::Less => {}
+                    },
+                    None => {
+                        newest.insert(n.to_string(), (v.to_string(), security));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pending upgrades from the local apt lists (apt systems only). Pinning is
+/// not modelled: the newest version in any list is taken as the candidate.
+pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
+    let installed = installed(host)?;
+    let names = host.list_dir(APT_LISTS).map_err(|e| {
+        if e.is_missing() {
+            Unavailable::skip(format!("{APT_LISTS}: not found (apt has never updated)"))
+        } else {
+            e
+        }
+    })?;
+    let lists: Vec<String> = names
+        .into_iter()
+        .filter(|n| {
+            let base = n.trim_end_matches(".lz4").trim_end_matches(".gz");
+            base.ends_with("_Packages")
+        })
+        .collect();
+    if lists.is_empty() {
+        return Err(Unavailable::skip(format!(
+            "{APT_LISTS}: no package lists (run apt-get update once)"
+        )));
+    }
+    let mut newest: HashMap<String, (String, bool)> = HashMap::new();
+    let mut newest_mtime = None;
+    for name in &lists {
+        let text = decompress(host, APT_LISTS, name)?;
+        if let Ok(m) = host.metadata(&format!("{APT_LISTS}/{name}")) {
+            newest_mtime = newest_mtime.max(Some(m.mtime));
+        }
+        let security = name.contains("security");
+        scan_index(&text, &mut newest, security, &installed);
+    }
+    let mut upgrades: Vec<Upgrade> = installed
+        .iter()
+        .filter_map(|(name, inst)| {
+            let (cand, security) = newest.get(name)?;
+            (debversion::compare(cand, &inst.version) == Ordering::Greater).then(|| Upgrade {
+                name: name.clone(),
+                installed: inst.version.clone(),
+                candidate: cand.clone(),
+                security: *security,
+            })
+        })
+        .collect();
+    upgrades.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(UpgradeState {
+        upgrades,
+        lists: lists.iter().map(|n| format!("{APT_LISTS}/{n}")).collect(),
+        lists_age_secs: newest_mtime.map(|m| host.now() - m),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_keeps_only_installed() {
+        let text =
+            "Package: a\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\n\
+                    Package: b\nStatus: deinstall ok config-files\nVersion: 2.0\n\n";
+        let p = parse_status(text);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p["a"].version, "1.0");
+    }
+
+    #[test]
+    fn newest_version_and_security_origin() {
+        let mut wanted = HashMap::new();
+        wanted.insert(
+            "a".to_string(),
+            Installed {
+                version: "1.0".into(),
+                arch: "amd64".into(),
+            },
+        );
+        let mut newest = HashMap::new();
+        scan_index(
+            "Package: a\nVersion: 1.1\n\nPackage: z\nVersion: 9\n",
+            &mut newest,
+            false,
+            &wanted,
+        );
+        scan_index("Package: a\nVersion: 1.2\n", &mut newest, true, &wanted);
+        assert_eq!(newest["a"], ("1.2".to_string(), true));
+        assert!(!newest.contains_key("z"));
+    }
+}

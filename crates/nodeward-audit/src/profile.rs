@@ -1,0 +1,165 @@
+//! Node profiles: which ports a node of each kind legitimately opens, which
+//! processes are the node, which port is its API (never public without a
+//! gateway in front) and which API commands must be restricted.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A port a profile allows to listen publicly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AllowedPort {
+    /// `tcp` or `udp`.
+    pub proto: &'static str,
+    /// Port number.
+    pub port: u16,
+}
+
+impl fmt::Display for AllowedPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.proto)
+    }
+}
+
+/// A node profile, possibly extended by the `[audit]` config table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Profile name (`generic`, `iota`, ...).
+    pub name: String,
+    /// Ports allowed to listen on public addresses.
+    pub allowed_ports: Vec<AllowedPort>,
+    /// Process names (`/proc/PID/comm`) that are the node.
+    pub node_processes: Vec<String>,
+    /// Node API ports: must not listen publicly unless a gateway owns them.
+    pub api_ports: Vec<u16>,
+    /// API commands a gateway must restrict for this node kind.
+    pub restricted_commands: Vec<&'static str>,
+}
+
+/// The built-in profile names.
+pub const PROFILE_NAMES: [&str; 6] = ["generic", "iota", "hornet", "ilp", "cardano", "masternode"];
+
+/// Processes that count as a gateway in front of a node API.
+pub const GATEWAY_PROCESSES: [&str; 6] =
+    ["nodeward", "haproxy", "nginx", "traefik", "envoy", "caddy"];
+
+/// The error for an unknown profile name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown profile {0:?} (expected generic, iota, hornet, ilp, cardano or masternode)")]
+pub struct UnknownProfile(pub String);
+
+fn tcp(port: u16) -> AllowedPort {
+    AllowedPort { proto: "tcp", port }
+}
+
+fn udp(port: u16) -> AllowedPort {
+    AllowedPort { proto: "udp", port }
+}
+
+impl FromStr for Profile {
+    type Err = UnknownProfile;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        // Every host may run SSH and a DHCP client.
+        let mut allowed = vec![tcp(22), udp(68), udp(546)];
+        let (extra, procs, api, commands): (
+            Vec<AllowedPort>,
+            Vec<&str>,
+            Vec<u16>,
+            Vec<&'static str>,
+        ) = match name.to_ascii_lowercase().as_str() {
+            "generic" => (vec![], vec![], vec![], vec![]),
+            // IRI: API 14265 (behind a gateway on 80/443), TCP/UDP peering.
+            "iota" => (
+                vec![tcp(80), tcp(443), tcp(15600), udp(14600), tcp(14600)],
+                vec!["iri", "java"],
+                vec![14265],
+                vec![
+                    "addNeighbors",
+                    "removeNeighbors",
+                    "getNeighbors",
+                    "attachToTangle",
+                    "interruptAttachingToTangle",
+                ],
+            ),
+            // Hornet: gossip 15600, autopeering 14626/udp, API 14265, dashboard 8081.
+            "hornet" => (
+                vec![tcp(80), tcp(443), tcp(15600), udp(14626)],
+                vec!["hornet"],
+                vec![14265, 8081],
+                vec![
+                    "/api/v1/peers",
+                    "/api/v2/peers",
+                    "/api/core/v2/peers",
+                    "/debug/",
+                ],
+            ),
+            // Interledger connector: BTP 7768 public, admin API 7769 private.
+            "ilp" => (
+                vec![tcp(80), tcp(443), tcp(7768)],
+                vec!["ilp-connector", "node"],
+                vec![7769],
+                vec!["/accounts", "/routing", "/balance", "/alerts"],
+            ),
+            // Cardano relay 3001; EKG 12788 and Prometheus 12798 private.
+            "cardano" => (
+                vec![tcp(3001)],
+                vec!["cardano-node"],
+                vec![12788, 12798],
+                vec![],
+            ),
+            // Dash-style masternode: P2P 9999 public, RPC 9998 private.
+            "masternode" => (
+                vec![tcp(9999)],
+                vec!["dashd", "pivxd", "masternode"],
+                vec![9998],
+                vec![
+                    "stop",
+                    "dumpprivkey",
+                    "dumpwallet",
+                    "sendtoaddress",
+                    "masternode",
+                    "setgenerate",
+                ],
+            ),
+            _ => return Err(UnknownProfile(name.to_string())),
+        };
+        allowed.extend(extra);
+        Ok(Profile {
+            name: name.to_ascii_lowercase(),
+            allowed_ports: allowed,
+            node_processes: procs.into_iter().map(String::from).collect(),
+            api_ports: api,
+            restricted_commands: commands,
+        })
+    }
+}
+
+impl Profile {
+    /// Whether `proto`/`port` may listen publicly.
+    pub fn allows(&self, proto: &str, port: u16) -> bool {
+        self.allowed_ports
+            .iter()
+            .any(|a| a.proto == proto && a.port == port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_profile_parses_and_unknown_is_refused() {
+        for n in PROFILE_NAMES {
+            let p: Profile = n.parse().unwrap();
+            assert!(p.allows("tcp", 22));
+        }
+        let iota: Profile = "iota".parse().unwrap();
+        assert_eq!(iota.api_ports, vec![14265]);
+        assert!(!iota.allows("tcp", 14265));
+        assert!("bitcoin"
+            .parse::<Profile>()
+            .unwrap_err()
+            .to_string()
+            .contains("bitcoin"));
+    }
+}
