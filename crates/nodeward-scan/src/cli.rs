@@ -140,7 +140,14 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
                 ),
                 Part::Headers => (
                     "headers",
-                    parts::headers::run(&target.url, args.http_port, &roots, timeout).await,
+                    parts::headers::run(
+                        &target.url,
+                        args.servername.as_deref(),
+                        args.http_port,
+                        &roots,
+                        timeout,
+                    )
+                    .await,
                 ),
                 Part::Ports => (
                     "ports",

@@ -8,7 +8,7 @@ use nodeward_probe::http::Url;
 pub struct Target {
     /// Host name or IP (IPv6 without brackets).
     pub host: String,
-    /// Port for TLS and HTTPS (443 unless given).
+    /// Port for the TLS part: the URL's port for https (443 unless given), 443 for http URLs.
     pub port: u16,
     /// The URL whose headers are graded.
     pub url: Url,
@@ -30,7 +30,7 @@ impl Target {
             .map_err(|e| ScanError::Usage(format!("invalid target {s:?}: {e}")))?;
         Ok(Target {
             host: url.host.clone(),
-            port: url.port,
+            port: if url.scheme == "https" { url.port } else { 443 },
             url,
         })
     }
@@ -50,7 +50,10 @@ mod tests {
         let t = Target::parse("127.0.0.1:8443").unwrap();
         assert_eq!(t.port, 8443);
         let t = Target::parse("http://127.0.0.1:8080/api/v1").unwrap();
-        assert_eq!((t.port, t.url.path.as_str()), (8080, "/api/v1"));
+        assert_eq!(
+            (t.port, t.url.port, t.url.path.as_str()),
+            (443, 8080, "/api/v1")
+        );
         assert!(Target::parse("").is_err());
         assert!(Target::parse("ftp://x").is_err());
     }

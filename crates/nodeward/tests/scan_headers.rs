@@ -245,3 +245,31 @@ fn huge_body_is_read_only_up_to_the_limit() {
     let (_, r) = scan_headers(&url, free_port(), &[]);
     assert_eq!(headers_part(&r)["status_code"], 200, "{r:#}");
 }
+
+#[test]
+fn ip_target_with_servername_verifies_the_named_certificate() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let tls = TlsServer::start(
+        &ca.leaf(&["node.example"], -1, 200),
+        &[("Strict-Transport-Security", "max-age=31536000")],
+    );
+    let url = format!("https://127.0.0.1:{}/", tls.port);
+    let (_, r) = scan_headers(
+        &url,
+        free_port(),
+        &[
+            "--servername",
+            "node.example",
+            "--ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    // SNI and verification used node.example, so HSTS counts (a bad chain would give -20).
+    assert_eq!(
+        headers_part(&r)["tests"]["strict-transport-security"],
+        "+0 hsts-implemented-max-age-at-least-six-months",
+        "{r:#}"
+    );
+}

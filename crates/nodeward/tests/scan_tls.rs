@@ -114,7 +114,7 @@ fn expired_certificate_is_graded_t_and_fails() {
 }
 
 #[test]
-fn wrong_host_name_is_graded_t() {
+fn wrong_host_name_is_graded_m() {
     let ca = TestCa::new();
     let dir = tempfile::tempdir().unwrap();
     let ca_file = write(dir.path(), "ca.pem", &ca.pem());
@@ -128,7 +128,7 @@ fn wrong_host_name_is_graded_t() {
             ca_file.to_str().unwrap(),
         ],
     );
-    assert_eq!(r["parts"]["tls"]["grade"], "T", "{r:#}");
+    assert_eq!(r["parts"]["tls"]["grade"], "M", "{r:#}");
     assert_eq!(finding(&r, "TLS-005")["status"], "fail");
     assert!(finding(&r, "TLS-005")["evidence"]
         .as_str()

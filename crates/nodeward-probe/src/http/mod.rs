@@ -46,6 +46,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The request body (empty for none).
     pub body: Vec<u8>,
+    /// Name for SNI, certificate verification and the Host header when it
+    /// differs from the URL's host (scanning an IP address for a named site).
+    pub server_name: Option<String>,
 }
 
 impl Request {
@@ -56,6 +59,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Vec::new(),
+            server_name: None,
         }
     }
 
@@ -69,6 +73,7 @@ impl Request {
                 ("X-IOTA-API-Version".into(), "1".into()),
             ],
             body: body.as_bytes().to_vec(),
+            server_name: None,
         }
     }
 }
@@ -138,7 +143,8 @@ async fn exchange(
             Some(c) => c,
             None => Arc::new(tls::client_config(&tls::Roots::System, true, None)?),
         };
-        let stream = tls::handshake(tcp, &req.url.host, config, limits.deadline).await?;
+        let name = req.server_name.as_deref().unwrap_or(&req.url.host);
+        let stream = tls::handshake(tcp, name, config, limits.deadline).await?;
         send_and_read(stream, req, limits, start).await
     } else {
         send_and_read(tcp, req, limits, start).await
@@ -146,11 +152,17 @@ async fn exchange(
 }
 
 fn request_bytes(req: &Request) -> Vec<u8> {
+    let host = match &req.server_name {
+        Some(name) => Url {
+            host: name.clone(),
+            ..req.url.clone()
+        }
+        .host_header(),
+        None => req.url.host_header(),
+    };
     let mut head = format!(
-        "{} {} HTTP/1.1\r\nHost: {}\r\n",
-        req.method,
-        req.url.path,
-        req.url.host_header()
+        "{} {} HTTP/1.1\r\nHost: {host}\r\n",
+        req.method, req.url.path
     );
     let mut has_ua = false;
     for (n, v) in &req.headers {
@@ -293,5 +305,40 @@ async fn read_some<S: AsyncRead + Unpin>(
         // A peer that closes without close_notify still ended its response.
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         Err(e) => Err(ProbeError::io("reading the response", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_names_the_server_name_in_host() {
+        let mut req = Request::get(Url::parse("https://127.0.0.1:8443/api").unwrap());
+        req.server_name = Some("node.example".into());
+        let text = String::from_utf8(request_bytes(&req)).unwrap();
+        assert!(
+            text.starts_with("GET /api HTTP/1.1\r\nHost: node.example:8443\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[tokio::test]
+    async fn a_header_line_over_the_limit_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Big: ").await;
+            let _ = s.write_all(&vec![b'a'; 200 * 1024]).await;
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let err = fetch(&Request::get(url), None, &Limits::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than 65536 bytes"), "{err}");
     }
 }

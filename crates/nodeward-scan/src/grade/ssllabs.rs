@@ -18,6 +18,10 @@ pub struct TlsFacts {
     pub trusted: bool,
     /// Why it is not trusted (expired, unknown issuer, name mismatch).
     pub trust_problem: Option<String>,
+    /// The certificate is otherwise fine but not valid for the name asked for (grade M).
+    pub name_mismatch: bool,
+    /// The leaf is signed with MD5 or MD2.
+    pub insecure_signature: bool,
     /// HSTS max-age, if the HTTPS response had a valid header.
     pub hsts_max_age: Option<u64>,
 }
@@ -35,7 +39,7 @@ pub struct TlsGrade {
     pub total: u32,
     /// Letter from the total alone.
     pub score_grade: &'static str,
-    /// Grade after caps (`T` when the chain is not trusted).
+    /// Grade after caps (`T` when the chain is not trusted, `M` on a name mismatch).
     pub grade: String,
     /// Each cap or adjustment that applied, e.g. `B: TLS 1.0 supported`.
     pub caps: Vec<String>,
@@ -126,7 +130,12 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
         .min()
         .unwrap_or(0);
     let cipher = (strongest + weakest) / 2;
-    let total = (protocol * 30 + key_exchange * 30 + cipher * 40) / 100;
+    // A zero in any category forces the total to zero.
+    let total = if protocol == 0 || key_exchange == 0 || cipher == 0 {
+        0
+    } else {
+        (protocol * 30 + key_exchange * 30 + cipher * 40) / 100
+    };
     let score_grade = letter(total);
     let mut caps: Vec<(&'static str, String)> = Vec::new();
     let has = |v: Version| f.versions.contains(&v);
@@ -141,6 +150,9 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
     }
     if f.suites.iter().any(|s| s.bits() == 0) {
         caps.push(("F", "NULL (unencrypted) cipher suites accepted".into()));
+    }
+    if f.insecure_signature {
+        caps.push(("F", "certificate signed with MD5 or MD2".into()));
     }
     if f.key_bits_rsa_equiv < 1024 {
         caps.push((
@@ -211,8 +223,11 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
             .trust_problem
             .clone()
             .unwrap_or_else(|| "certificate not trusted".into());
-        notes.push(format!("T: {why} (would be {grade_if_trusted} if trusted)"));
-        final_grade = "T".into();
+        let letter = if f.name_mismatch { "M" } else { "T" };
+        notes.push(format!(
+            "{letter}: {why} (would be {grade_if_trusted} if trusted)"
+        ));
+        final_grade = letter.into();
     }
     Some(TlsGrade {
         protocol,
@@ -241,6 +256,8 @@ mod tests {
             key_bits_rsa_equiv: 3072,
             trusted: true,
             trust_problem: None,
+            name_mismatch: false,
+            insecure_signature: false,
             hsts_max_age: Some(31_536_000),
         }
     }
@@ -286,6 +303,12 @@ mod tests {
         f.trust_problem = Some("expired".into());
         let g = grade(&f).unwrap();
         assert_eq!((g.grade.as_str(), g.grade_if_trusted.as_str()), ("T", "A+"));
+        f.name_mismatch = true;
+        assert_eq!(grade(&f).unwrap().grade, "M");
+        let mut f = good();
+        f.suites.push(s(0x0034)); // anonymous DH: key exchange 0 forces the total to 0
+        let g = grade(&f).unwrap();
+        assert_eq!((g.key_exchange, g.total, g.grade.as_str()), (0, 0, "F"));
         assert!(grade(&TlsFacts::default()).is_none());
     }
 }

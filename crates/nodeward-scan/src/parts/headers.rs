@@ -16,8 +16,15 @@ const DOCS: &str = "https://developer.mozilla.org/en-US/observatory/docs/tests_a
 const MAX_REDIRECTS: usize = 10;
 
 /// Grades `url`; plain-HTTP redirection is judged on `http_port` of the same host.
-pub async fn run(url: &Url, http_port: u16, roots: &Roots, timeout: Duration) -> PartOutcome {
-    match grade(url, http_port, roots, timeout).await {
+/// `server_name` (SNI, Host header) defaults to the URL's host.
+pub async fn run(
+    url: &Url,
+    server_name: Option<&str>,
+    http_port: u16,
+    roots: &Roots,
+    timeout: Duration,
+) -> PartOutcome {
+    match grade(url, server_name, http_port, roots, timeout).await {
         Ok(o) => o,
         Err(e) => PartOutcome {
             findings: vec![finding(
@@ -43,8 +50,9 @@ fn limits(timeout: Duration) -> http::Limits {
     }
 }
 
-fn request(url: Url) -> Request {
+fn request(url: Url, server_name: Option<&str>) -> Request {
     let mut r = Request::get(url);
+    r.server_name = server_name.map(str::to_string);
     r.headers.push(("Origin".into(), PROBE_ORIGIN.into()));
     r
 }
@@ -52,6 +60,7 @@ fn request(url: Url) -> Request {
 /// Fetches `url` and follows redirects; returns the final URL, the response and chain validity.
 async fn fetch_following(
     url: &Url,
+    server_name: Option<&str>,
     roots: &Roots,
     timeout: Duration,
 ) -> Result<(Url, Response, bool), ProbeError> {
@@ -60,9 +69,11 @@ async fn fetch_following(
     let mut current = url.clone();
     let mut cert_valid = true;
     for _ in 0..=MAX_REDIRECTS {
+        // The name override applies while the redirects stay on the first host.
+        let name = server_name.filter(|_| current.host == url.host);
         let resp = if current.scheme == "https" {
             match http::fetch(
-                &request(current.clone()),
+                &request(current.clone(), name),
                 Some(verified.clone()),
                 &limits(timeout),
             )
@@ -72,7 +83,7 @@ async fn fetch_following(
                 Err(ProbeError::Tls(_)) => {
                     cert_valid = false;
                     http::fetch(
-                        &request(current.clone()),
+                        &request(current.clone(), name),
                         Some(lenient.clone()),
                         &limits(timeout),
                     )
@@ -81,7 +92,7 @@ async fn fetch_following(
                 Err(e) => return Err(e),
             }
         } else {
-            http::fetch(&request(current.clone()), None, &limits(timeout)).await?
+            http::fetch(&request(current.clone(), name), None, &limits(timeout)).await?
         };
         match (resp.status, resp.header("location")) {
             (300..=399, Some(loc)) => current = current.join(loc)?,
@@ -94,7 +105,13 @@ async fn fetch_following(
 }
 
 /// Follows plain-HTTP redirects from `http://host:port/`.
-async fn redirection(host: &str, port: u16, roots: &Roots, timeout: Duration) -> Redirection {
+async fn redirection(
+    host: &str,
+    server_name: Option<&str>,
+    port: u16,
+    roots: &Roots,
+    timeout: Duration,
+) -> Redirection {
     let Ok(mut current) = Url::parse(&format!(
         "http://{}:{port}/",
         if host.contains(':') {
@@ -112,7 +129,8 @@ async fn redirection(host: &str, port: u16, roots: &Roots, timeout: Duration) ->
     let mut visited = vec![current.to_string()];
     for hop in 0..=MAX_REDIRECTS {
         let cfg = (current.scheme == "https").then(|| verified.clone());
-        let resp = match http::fetch(&request(current.clone()), cfg, &limits(timeout)).await {
+        let name = server_name.filter(|_| current.host == host);
+        let resp = match http::fetch(&request(current.clone(), name), cfg, &limits(timeout)).await {
             Ok(r) => r,
             Err(ProbeError::Tls(_)) => return Redirection::InvalidCert,
             Err(_) if hop == 0 => return Redirection::NoHttp,
@@ -123,10 +141,6 @@ async fn redirection(host: &str, port: u16, roots: &Roots, timeout: Duration) ->
                 Ok(next) => {
                     current = next;
                     visited.push(current.to_string());
-                    if current.scheme == "https" && hop + 1 >= 1 {
-                        // Observatory follows on, but the first https hop decides the outcome
-                        // unless later hops go back to http; keep following to see the end.
-                    }
                 }
                 Err(_) => break,
             },
@@ -148,16 +162,20 @@ fn severity(modifier: i64) -> Severity {
 
 async fn grade(
     url: &Url,
+    server_name: Option<&str>,
     http_port: u16,
     roots: &Roots,
     timeout: Duration,
 ) -> Result<PartOutcome, ProbeError> {
-    let (final_url, resp, cert_valid) = fetch_following(url, roots, timeout).await?;
-    let redirection = redirection(&url.host, http_port, roots, timeout).await;
+    let (final_url, resp, cert_valid) = fetch_following(url, server_name, roots, timeout).await?;
+    let redirection = redirection(&url.host, server_name, http_port, roots, timeout).await;
     let exchange = Exchange {
         https: final_url.scheme == "https",
         cert_valid,
-        host: final_url.host.clone(),
+        host: server_name
+            .filter(|_| final_url.host == url.host)
+            .unwrap_or(&final_url.host)
+            .to_string(),
         headers: resp.headers.clone(),
         body: String::from_utf8_lossy(&resp.body).into_owned(),
         redirection,

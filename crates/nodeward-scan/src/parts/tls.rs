@@ -124,6 +124,8 @@ async fn scan(
         key_bits_rsa_equiv: key_bits,
         trusted: verdict == ChainVerdict::Valid,
         trust_problem: (verdict != ChainVerdict::Valid).then(|| verdict.describe()),
+        name_mismatch: matches!(verdict, ChainVerdict::NameMismatch(_)),
+        insecure_signature: matches!(&leaf, Some(Ok(c)) if c.signature_algorithm.to_ascii_lowercase().contains("md5") || c.signature_algorithm.to_ascii_lowercase().contains("md2")),
         hsts_max_age: hsts.as_deref().and_then(hsts_max_age),
     };
     let graded = ssllabs::grade(&facts);
@@ -388,8 +390,10 @@ async fn fetch_hsts(
         path: path.to_string(),
     };
     let config = Arc::new(tls::client_config(&Roots::System, false, None).ok()?);
-    let _ = servername;
-    let req = Request::get(url);
+    let mut req = Request::get(url);
+    if servername != host {
+        req.server_name = Some(servername.to_string());
+    }
     let limits = http::Limits {
         deadline: timeout,
         max_body_bytes: 64 * 1024,
