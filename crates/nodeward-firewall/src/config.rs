@@ -24,6 +24,18 @@ pub fn load(path: &Path) -> Result<Sections, ConfigError> {
     load_sections(path, &text)
 }
 
+/// The top-level tables this crate owns (for `nodeward config check`).
+pub const OWNED_TABLES: &[&str] = &["firewall", "ban"];
+
+/// Validates the `[firewall]` and `[ban]` tables of a config text as `firewall
+/// apply` and `ban watch` would (without touching the system).
+pub fn check_text(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let sections: Sections = load_sections(path, text)?;
+    crate::policy::Policy::from_section(path, &sections.firewall)?;
+    crate::ban::BanSettings::from_sections(path, &sections)?;
+    Ok(())
+}
+
 /// `[firewall]`: the declarative inbound (and optional outbound) policy.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -211,6 +223,20 @@ logs = ["/var/log/auth.log"]
         let msg = err.to_string();
         assert!(msg.starts_with("n.toml:4:"), "{msg}");
         assert!(msg.contains("impossible"), "{msg}");
+    }
+
+    #[test]
+    fn check_text_validates_both_tables() {
+        let p = Path::new("n.toml");
+        assert!(check_text(p, "[firewall]\nssh_port = 22\n[ban]\nmaxretry = 3\n").is_ok());
+        let msg = check_text(p, "[firewall]\ntrusted = [\"nope\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("firewall.trusted[0]"), "{msg}");
+        let msg = check_text(p, "[ban]\nmaxretry = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("ban.maxretry"), "{msg}");
     }
 
     #[test]
