@@ -152,6 +152,12 @@ pub trait Host {
     /// What is audited, for the report's `target`.
     fn describe(&self) -> String;
 
+    /// Why nothing at all can be audited (an offline root that does not exist
+    /// or is not a Linux tree); `None` when the host is usable.
+    fn unusable(&self) -> Option<String> {
+        None
+    }
+
     /// A text file, bounded in size, refusing binary content. Missing files are
     /// a skip ending in `: not found`; unreadable ones a skip naming the
     /// permission; binary, huge or dangling ones an error.

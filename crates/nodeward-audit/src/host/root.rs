@@ -132,6 +132,10 @@ impl Host for RootHost {
         format!("root {}", self.root.display())
     }
 
+    fn unusable(&self) -> Option<String> {
+        self.problem.clone()
+    }
+
     fn read_text(&self, path: &str) -> Fact<String> {
         let real = self.resolve(path, false)?;
         read_text_at(&real, path).map_err(|e| {

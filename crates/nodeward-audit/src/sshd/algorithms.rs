@@ -224,7 +224,14 @@ pub fn effective_list(kind: Kind, setting: Option<&Setting>) -> Vec<String> {
         }
         list
     } else {
-        expand(kind, value)
+        // A plain list is taken literally: sshd rejects wildcards in it.
+        let mut list: Vec<String> = Vec::new();
+        for a in value.split(',').filter(|a| !a.is_empty()) {
+            if !list.iter().any(|l| l == a) {
+                list.push(a.to_string());
+            }
+        }
+        list
     }
 }
 
@@ -251,8 +258,10 @@ mod tests {
             .all(|m| !m.contains("sha1") && !m.starts_with("umac-64")));
         let l = effective_list(Kind::Kex, Some(&s("^diffie-hellman-group14-sha1")));
         assert_eq!(l[0], "diffie-hellman-group14-sha1");
-        let l = effective_list(Kind::Ciphers, Some(&s("aes*-ctr")));
-        assert_eq!(l, vec!["aes128-ctr", "aes192-ctr", "aes256-ctr"]);
+        let l = effective_list(Kind::Ciphers, Some(&s("+aes*-cbc")));
+        assert!(l.contains(&"aes256-cbc".to_string()));
+        let l = effective_list(Kind::Ciphers, Some(&s("aes256-ctr,aes128-ctr,aes256-ctr")));
+        assert_eq!(l, vec!["aes256-ctr", "aes128-ctr"]);
     }
 
     #[test]

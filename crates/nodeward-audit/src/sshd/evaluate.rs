@@ -270,15 +270,20 @@ pub fn match_line(args: &[String], conn: Option<&Connection>) -> Result<bool, St
     Ok(result)
 }
 
+/// sshd's parse state: whether lines apply, and the per-file include flags
+/// (`SSHCFG_MATCH_ONLY` until a file's first Match, `SSHCFG_NEVERMATCH` for
+/// files included from an inactive block).
+#[derive(Clone)]
 struct State {
     active: bool,
+    match_only: bool,
     never_match: bool,
     under: Option<String>,
 }
 
 impl SshdConfig {
     /// Walks the entries as one sshd pass, calling `visit` for every active
-    /// directive. `conn` is `None` for the global pass.
+    /// directive until it returns true. `match_pass` is `None` for the global pass.
     fn walk<'a>(
         &'a self,
         match_pass: Option<&Connection>,
@@ -286,6 +291,7 @@ impl SshdConfig {
     ) {
         let mut st = State {
             active: match_pass.is_none(),
+            match_only: match_pass.is_some(),
             never_match: false,
             under: None,
         };
@@ -293,13 +299,12 @@ impl SshdConfig {
         for entry in &self.entries {
             match entry {
                 Entry::IncludeStart => {
-                    let never_match = match_pass.is_none() && !st.active;
-                    stack.push(State {
-                        active: st.active,
-                        never_match: st.never_match,
-                        under: st.under.clone(),
-                    });
-                    st.never_match = never_match;
+                    stack.push(st.clone());
+                    if st.match_only {
+                        st.never_match = false;
+                    } else {
+                        st.never_match = !st.active;
+                    }
                 }
                 Entry::IncludeEnd => {
                     if let Some(outer) = stack.pop() {
@@ -307,7 +312,11 @@ impl SshdConfig {
                     }
                 }
                 Entry::Match { args, file, line } => {
-                    st.active = !st.never_match && match_line(args, match_pass).unwrap_or(false);
+                    st.active = !st.never_match
+                        && match_line(args, if st.never_match { None } else { match_pass })
+                            .unwrap_or(false);
+                    // MATCH_ONLY applies only until a file's first Match block.
+                    st.match_only = false;
                     st.under = Some(format!("{file}:{line} Match {}", args.join(" ")));
                 }
                 Entry::Directive { .. } => {

@@ -198,3 +198,69 @@ impl SshdConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::RootHost;
+    use proptest::prelude::*;
+
+    fn lines() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("Match User alice".to_string()),
+            Just("Match all".to_string()),
+            Just("Match Address 10.0.0.0/8,!10.1.0.0/16".to_string()),
+            Just("Match Bogus".to_string()),
+            Just("Include /etc/ssh/sshd_config".to_string()),
+            Just("Include sshd_config.d/*.conf".to_string()),
+            Just("PasswordAuthentication yes".to_string()),
+            Just("Port 22".to_string()),
+            "[A-Za-z]{1,12}[ =]{1,2}[\"a-z0-9*,!./-]{0,20}",
+            "\\PC{0,40}",
+        ];
+        proptest::collection::vec(line, 0..40).prop_map(|v| v.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_configs_never_panic(text in lines()) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("etc/ssh/sshd_config.d")).unwrap();
+            std::fs::create_dir_all(dir.path().join("usr")).unwrap();
+            std::fs::write(dir.path().join("etc/ssh/sshd_config"), &text).unwrap();
+            std::fs::write(dir.path().join("etc/ssh/sshd_config.d/a.conf"), &text).unwrap();
+            let host = RootHost::new(dir.path());
+            let cfg = SshdConfig::load(&host, "/etc/ssh/sshd_config").unwrap();
+            let alice = crate::sshd::Connection { user: Some("alice".into()), addr: Some("10.2.3.4".into()), ..Default::default() };
+            for key in ["passwordauthentication", "port", "permitrootlogin"] {
+                let _ = cfg.effective(key, None);
+                let _ = cfg.effective(key, Some(&alice));
+                let _ = cfg.under_match(key);
+            }
+            let _ = cfg.all_global("port");
+            let _ = cfg.bad_match_lines();
+            prop_assert!(cfg.files.len() <= 256);
+        }
+    }
+
+    #[test]
+    fn self_include_is_a_reported_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/ssh")).unwrap();
+        std::fs::create_dir_all(dir.path().join("usr")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/ssh/sshd_config"),
+            "Include sshd_config\nPort 2\n",
+        )
+        .unwrap();
+        let host = RootHost::new(dir.path());
+        let cfg = SshdConfig::load(&host, "/etc/ssh/sshd_config").unwrap();
+        assert!(
+            cfg.problems[0].message.contains("Include loop"),
+            "{:?}",
+            cfg.problems
+        );
+        assert_eq!(cfg.all_global("port").len(), 1);
+    }
+}

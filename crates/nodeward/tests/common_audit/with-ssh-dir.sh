@@ -1,0 +1,14 @@
+#!/bin/sh
+# usage: with-ssh-dir.sh SSH_DIR COMMAND [ARGS...]
+# Runs COMMAND with SSH_DIR bind-mounted over /etc/ssh and a private tmpfs on
+# /run (holding /run/sshd, the privilege separation directory sshd needs).
+# Only ever called inside `unshare --mount --propagation private` (itself inside
+# `ip netns exec` of a namespace the test created), so the host's /etc/ssh,
+# /run and network are never touched.
+set -e
+dir="$1"
+shift
+mount -t tmpfs -o mode=0755 nodeward-test-run /run
+mkdir -m 0755 /run/sshd
+mount --bind "$dir" /etc/ssh
+exec "$@"
