@@ -225,3 +225,59 @@ fn unsafe_or_invalid_policies_are_refused_before_anything_is_loaded() {
         assert!(table_absent(&lab));
     }
 }
+
+#[test]
+fn trusted_sources_egress_filtering_and_per_source_rate_limit() {
+    let mut lab = Lab::new(2);
+    lab.listen(&[2222, 8080, 9090]);
+    let (c1, c2) = (lab.clients[0].clone(), lab.clients[1].clone());
+    lab.listen_in(&c1, &[7000, 7001]);
+    let cfg = config(
+        &lab,
+        r#"
+[firewall]
+ssh_port = 2222
+trusted = ["10.213.2.2/32", "fd00:213:2::2/128"]
+new_conn_rate = "2/s"
+egress = true
+[[firewall.allow]]
+proto = "tcp"
+ports = "8080"
+[[firewall.allow_out]]
+proto = "tcp"
+ports = "7000"
+"#,
+    );
+    let out = lab.nodeward(&["firewall", "apply", "-c", &cfg, "--confirm"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Trusted sources reach every port; others only the allowed ones.
+    assert!(lab.connects(&c2, &lab.server_v4(2), 9090));
+    assert!(lab.connects(&c2, &lab.server_v6(2), 9090));
+    assert!(!lab.connects(&c1, &lab.server_v4(1), 9090));
+
+    // Egress: only the allowed outbound port.
+    let server = lab.server.clone();
+    assert!(lab.connects(&server, "10.213.1.2", 7000));
+    assert!(lab.connects(&server, "fd00:213:1::2", 7000));
+    assert!(!lab.connects(&server, "10.213.1.2", 7001));
+    assert!(!lab.connects(&server, "fd00:213:1::2", 7001));
+
+    // A burst of 12 new connections from one source: the per-source limit
+    // (2/s, burst 4) drops most of them ...
+    let mut burst: Vec<_> = (0..12)
+        .map(|_| {
+            lab.connect_cmd(&c1, &lab.server_v4(1), 8080)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ok = burst
+        .iter_mut()
+        .map(|c| c.wait().map(|s| s.success()).unwrap_or(false))
+        .filter(|ok| *ok)
+        .count();
+    assert!((1..=8).contains(&ok), "{ok} of 12 connections got through");
+    // ... while another source (the same host over IPv6) still connects at once.
+    assert!(lab.connects(&c1, &lab.server_v6(1), 8080));
+}

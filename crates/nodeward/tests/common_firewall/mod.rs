@@ -199,8 +199,14 @@ impl Lab {
     /// Starts TCP listeners (v4 and v6) on `ports` in the server namespace and waits
     /// until they accept on loopback.
     pub fn listen(&mut self, ports: &[u16]) {
+        let server = self.server.clone();
+        self.listen_in(&server, ports);
+    }
+
+    /// Starts TCP listeners (v4 and v6) on `ports` in namespace `ns`.
+    pub fn listen_in(&mut self, ns: &str, ports: &[u16]) {
         for &p in ports {
-            let mut c = self.cmd(&self.server, "socat");
+            let mut c = self.cmd(ns, "socat");
             c.arg(format!("TCP6-LISTEN:{p},ipv6only=0,fork,reuseaddr"))
                 .arg("OPEN:/dev/null")
                 .stdin(Stdio::null())
@@ -209,9 +215,7 @@ impl Lab {
             self.spawn(c);
         }
         for &p in ports {
-            let ok = wait_until(Duration::from_secs(5), || {
-                self.connects(&self.server.clone(), "127.0.0.1", p)
-            });
+            let ok = wait_until(Duration::from_secs(5), || self.connects(ns, "127.0.0.1", p));
             assert!(ok, "listener on port {p} did not come up");
         }
     }
@@ -219,14 +223,24 @@ impl Lab {
     /// Whether a new TCP connection from namespace `ns` to `addr`:`port` is accepted
     /// within one second.
     pub fn connects(&self, ns: &str, addr: &str, port: u16) -> bool {
+        run_bounded(self.connect_cmd(ns, addr, port), Duration::from_secs(10))
+            .status
+            .success()
+    }
+
+    /// The socat command [`Lab::connects`] runs.
+    pub fn connect_cmd(&self, ns: &str, addr: &str, port: u16) -> Command {
         let target = if addr.contains(':') {
             format!("TCP6:[{addr}]:{port},connect-timeout=1")
         } else {
             format!("TCP4:{addr}:{port},connect-timeout=1")
         };
         let mut c = self.cmd(ns, "socat");
-        c.args(["-u", "OPEN:/dev/null", &target]);
-        run_bounded(c, Duration::from_secs(10)).status.success()
+        c.args(["-u", "OPEN:/dev/null", &target])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
     }
 }
 
