@@ -117,4 +117,18 @@ mod tests {
                 .is_none()
         );
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes in any format never panic; a syslog line whose prefix names
+        /// another program never yields a failure.
+        #[test]
+        fn arbitrary_lines(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300), tail in "\\PC{0,120}") {
+            let p = Patterns::default();
+            for f in [Format::Syslog, Format::Sshd, Format::Gateway] {
+                let _ = parse_line(f, &bytes, &p);
+            }
+            let line = format!("Oct  1 00:00:00 h cron[1]: {tail}");
+            proptest::prop_assert!(parse_line(Format::Syslog, line.as_bytes(), &p).failure.is_none());
+        }
+    }
 }
