@@ -99,7 +99,7 @@ pub struct UpgradeState {
     pub lists_age_secs: Option<i64>,
 }
 
-fn decompress(host: &dyn Host, dir: &str, name: &str) -> Fact<String> {
+fn decompress(host: &dyn Host, dir: &str, name: &str) -> Fact<Vec<u8>> {
     let path = format!("{dir}/{name}");
     let raw = read_bytes(host, &path)?;
     let mut out = Vec::new();
@@ -118,7 +118,7 @@ fn decompress(host: &dyn Host, dir: &str, name: &str) -> Fact<String> {
         Ok(())
     };
     result.map_err(|e| Unavailable::error(format!("{path}: cannot decompress: {e}")))?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(out)
 }
 
 /// Reads a (possibly large, binary) index file through the host, bounded.
@@ -135,40 +135,71 @@ fn read_bytes(host: &dyn Host, path: &str) -> Fact<Vec<u8>> {
     host.read_bytes(path, MAX_INDEX_BYTES)
 }
 
-/// Versions offered by one index, keeping the newest per package.
+/// Versions offered by one index (Packages format), keeping the newest per
+/// installed package. Works on bytes with SIMD substring search: a Debian main
+/// index is ~70 MiB and only the few hundred installed packages matter.
 fn scan_index(
-    text: &str,
+    text: &[u8],
     newest: &mut HashMap<String, (String, bool)>,
     security: bool,
     wanted: &HashMap<String, Installed>,
 ) {
-    let mut name: Option<&str> = None;
-    for line in text.lines() {
-        if line.is_empty() {
-            name = None;
-        } else if let Some(v) = line.strip_prefix("Package: ") {
-            name = Some(v.trim());
-        } else if let Some(v) = line.strip_prefix("Version: ") {
-            if let Some(n) = name {
-                if !wanted.contains_key(n) {
-                    continue;
+    let package = memchr::memmem::Finder::new(b"\nPackage: ");
+    let version = memchr::memmem::Finder::new(b"\nVersion: ");
+    let para_end = memchr::memmem::Finder::new(b"\n\n");
+    // Prepend a virtual newline so the first paragraph matches too.
+    let mut pos = 0;
+    let mut first = text.starts_with(b"Package: ");
+    loop {
+        let name_start = if first {
+            first = false;
+            "Package: ".len()
+        } else {
+            match package.find(&text[pos..]) {
+                Some(i) => pos + i + "\nPackage: ".len(),
+                None => break,
+            }
+        };
+        let name_end = memchr::memchr(b'\n', &text[name_start..])
+            .map(|i| name_start + i)
+            .unwrap_or(text.len());
+        pos = name_end;
+        let Ok(name) = std::str::from_utf8(&text[name_start..name_end]) else {
+            continue;
+        };
+        let name = name.trim();
+        if !wanted.contains_key(name) {
+            continue;
+        }
+        let end = para_end
+            .find(&text[name_end..])
+            .map(|i| name_end + i)
+            .unwrap_or(text.len());
+        let Some(v) = version.find(&text[name_end..end]) else {
+            continue;
+        };
+        let v_start = name_end + v + "\nVersion: ".len();
+        let v_end = memchr::memchr(b'\n', &text[v_start..end])
+            .map(|i| v_start + i)
+            .unwrap_or(end);
+        let Ok(v) = std::str::from_utf8(&text[v_start..v_end]) else {
+            continue;
+        };
+        let v = v.trim();
+        match newest.get_mut(name) {
+            Some((cur, sec)) => match debversion::compare(v, cur) {
+                Ordering::Greater => {
+                    *cur = v.to_string();
+                    *sec = security;
                 }
-                let v = v.trim();
-                match newest.get_mut(n) {
-                    Some((cur, sec)) => match debversion::compare(v, cur) {
-                        Ordering::Greater => {
-                            *cur = v.to_string();
-                            *sec = security;
-                        }
-                        Ordering::Equal => *sec |= security,
-                        Ordering::Less => {}
-                    },
-                    None => {
-                        newest.insert(n.to_string(), (v.to_string(), security));
-                    }
-                }
+                Ordering::Equal => *sec |= security,
+                Ordering::Less => {}
+            },
+            None => {
+                newest.insert(name.to_string(), (v.to_string(), security));
             }
         }
+        pos = end;
     }
 }
 
@@ -251,12 +282,19 @@ mod tests {
         );
         let mut newest = HashMap::new();
         scan_index(
-            "Package: a\nVersion: 1.1\n\nPackage: z\nVersion: 9\n",
+            b"Package: a\nVersion: 1.1\n\nPackage: z\nVersion: 9\n",
             &mut newest,
             false,
             &wanted,
         );
-        scan_index("Package: a\nVersion: 1.2\n", &mut newest, true, &wanted);
+        scan_index(
+            b"Package: z\nVersion: 1\n\nPackage: a\nArchitecture: all\nVersion: 1.2\n",
+            &mut newest,
+            true,
+            &wanted,
+        );
+        // A Version line outside the package's paragraph is not its version.
+        scan_index(b"Package: a\n\nVersion: 7.0\n", &mut newest, false, &wanted);
         assert_eq!(newest["a"], ("1.2".to_string(), true));
         assert!(!newest.contains_key("z"));
     }
