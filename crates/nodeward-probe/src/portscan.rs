@@ -104,17 +104,74 @@ impl RttEstimator {
 
 async fn probe_port(ip: IpAddr, port: u16, timeout: Duration) -> (PortState, Option<Duration>) {
     let start = Instant::now();
-    match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(ip, port))).await {
-        // On loopback a connect to a free port in the ephemeral range can pick that
-        // very port as its source and connect to itself (TCP simultaneous open).
-        Ok(Ok(stream)) if stream.local_addr().ok() == stream.peer_addr().ok() => {
-            (PortState::Closed, Some(start.elapsed()))
-        }
-        Ok(Ok(_stream)) => (PortState::Open, Some(start.elapsed())),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            (PortState::Closed, Some(start.elapsed()))
-        }
-        Ok(Err(_)) | Err(_) => (PortState::Filtered, None),
+    let addr = SocketAddr::new(ip, port);
+    let state = match tokio::time::timeout(timeout, connect(addr)).await {
+        Ok(state) => state,
+        Err(_) => PortState::Filtered,
+    };
+    let rtt = (state != PortState::Filtered).then(|| start.elapsed());
+    (state, rtt)
+}
+
+fn classify_error(e: &std::io::Error) -> PortState {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        PortState::Closed
+    } else {
+        PortState::Filtered
+    }
+}
+
+/// Whether a connected socket is really connected to another socket: on loopback
+/// a connect to a free port in the ephemeral range can pick that very port as its
+/// source and connect to itself (TCP simultaneous open).
+fn open_unless_self(sock: &socket2::Socket) -> PortState {
+    match (sock.local_addr(), sock.peer_addr()) {
+        (Ok(l), Ok(p)) if l.as_socket() == p.as_socket() => PortState::Closed,
+        _ => PortState::Open,
+    }
+}
+
+/// One non-blocking connect. Near hosts (loopback above all) have usually
+/// answered by the time `connect` returns, so the socket's state is read at
+/// once and only sockets still in progress are handed to the reactor.
+async fn connect(addr: SocketAddr) -> PortState {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = match Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    ) {
+        Ok(s) => s,
+        Err(_) => return PortState::Filtered,
+    };
+    match sock.connect(&addr.into()) {
+        Ok(()) => return open_unless_self(&sock),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return classify_error(&e),
+    }
+    match sock.take_error() {
+        Ok(Some(e)) => return classify_error(&e),
+        Ok(None) => {}
+        Err(_) => return PortState::Filtered,
+    }
+    if sock.peer_addr().is_ok() {
+        return open_unless_self(&sock);
+    }
+    let std_stream: std::net::TcpStream = sock.into();
+    let Ok(stream) = TcpStream::from_std(std_stream) else {
+        return PortState::Filtered;
+    };
+    if stream.writable().await.is_err() {
+        return PortState::Filtered;
+    }
+    match stream.take_error() {
+        Ok(Some(e)) => classify_error(&e),
+        Ok(None) => match (stream.local_addr(), stream.peer_addr()) {
+            (Ok(l), Ok(p)) if l == p => PortState::Closed,
+            (_, Ok(_)) => PortState::Open,
+            (_, Err(e)) => classify_error(&e),
+        },
+        Err(_) => PortState::Filtered,
     }
 }
 

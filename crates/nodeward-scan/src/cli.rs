@@ -2,11 +2,10 @@
 
 use crate::check;
 use crate::parts::{self, node::NodeKind, PartOutcome};
-use crate::render::{self, Format};
 use crate::target::Target;
 use crate::{portspec, ScanError};
 use nodeward_probe::tls::Roots;
-use nodeward_report::{Report, Severity};
+use nodeward_report::{Format, RenderOptions, Report, Severity};
 use std::path::PathBuf;
 
 /// A part of `nodeward scan`.
@@ -54,8 +53,8 @@ pub struct ScanArgs {
     /// Most sockets open at once during the port scan.
     #[arg(long, default_value_t = 512)]
     pub concurrency: usize,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output format: text, json, html or junit.
+    #[arg(long, default_value = "text")]
     pub format: Format,
     /// Exit 1 when a finding at or above this severity fails.
     #[arg(long, default_value = "medium")]
@@ -184,7 +183,11 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
         report.findings.extend(o.findings);
     }
     report.grade = worst;
-    print!("{}", render::render(&report, args.format));
+    let color = args.format == Format::Text && nodeward_report::render::stdout_wants_color();
+    print!(
+        "{}",
+        nodeward_report::render(&report, args.format, RenderOptions { color })
+    );
     Ok(u8::from(report.fails_at(args.fail_on)))
 }
 

@@ -8,7 +8,6 @@ pub mod grade;
 pub mod nagios;
 pub mod parts;
 pub mod portspec;
-pub mod render;
 pub mod target;
 mod top_ports;
 

@@ -63,6 +63,27 @@ fn listeners_the_test_opened_are_found_and_unexpected_ones_fail() {
     );
     assert_eq!(finding(&r, "PORT-001")["status"], "pass");
     assert_eq!(code, 0);
+    // The same report as one HTML page (the shared nodeward-report renderer).
+    let out = run(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--only",
+            "ports",
+            "-p",
+            &spec,
+            "--expect",
+            &both,
+            "--format",
+            "html",
+        ],
+        Duration::from_secs(20),
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("PORT-001"),
+        "{html}"
+    );
 }
 
 #[test]
