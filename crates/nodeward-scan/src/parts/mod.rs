@@ -47,3 +47,32 @@ pub(crate) fn finding(
         },
     }
 }
+
+/// Every finding ID `nodeward scan` can report (documented in docs/checks.md).
+pub const FINDING_IDS: &[&str] = &[
+    "TLS-000", "TLS-001", "TLS-002", "TLS-003", "TLS-004", "TLS-005", "TLS-006", "TLS-007",
+    "TLS-008", "TLS-009", "TLS-010", "TLS-011", "HDR-000", "HDR-001", "HDR-002", "HDR-003",
+    "HDR-004", "HDR-005", "HDR-006", "HDR-007", "HDR-008", "HDR-009", "HDR-010", "HDR-011",
+    "PORT-000", "PORT-001", "PORT-002", "NODE-001", "NODE-002",
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_finding_id_is_documented() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/checks.md"))
+                .unwrap();
+        let scan = doc
+            .split("## Scan checks")
+            .nth(1)
+            .expect("docs/checks.md has a Scan checks section");
+        for id in super::FINDING_IDS {
+            let documented = scan.contains(id)
+                || (id.starts_with("HDR-0")
+                    && ("HDR-001".."HDR-011").contains(id)
+                    && scan.contains("HDR-001 … HDR-010"));
+            assert!(documented, "docs/checks.md lacks {id}");
+        }
+    }
+}
