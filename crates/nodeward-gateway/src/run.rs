@@ -60,11 +60,19 @@ pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
         .threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("nodeward-gw")
-        .enable_all()
-        .build()?;
+    // One worker: a current-thread runtime avoids the work-stealing
+    // scheduler's cross-thread bookkeeping on every wake-up.
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("nodeward-gw")
+            .enable_all()
+            .build()?
+    };
     runtime.block_on(serve_until_stopped(config, threads))
 }
 
@@ -190,6 +198,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     while shared.guard.open() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    shared.access_log.flush();
     let left = shared.guard.open();
     if left > 0 {
         tracing::warn!(left, "drain timeout reached; closing remaining connections");

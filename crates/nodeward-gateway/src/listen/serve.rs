@@ -177,32 +177,10 @@ async fn serve_http<I>(
     conn: ConnInfo,
     g: &Global,
     mode: Mode,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(g.header_timeout)
-        .max_buf_size(g.max_header_size.max(8192))
-        .max_headers(g.max_headers)
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(g.h2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(Some(32))
-        .max_local_error_reset_streams(Some(256))
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
-    let builder = match mode {
-        Mode::Http1 => builder.http1_only(),
-        Mode::Http2 => builder.http2_only(),
-        Mode::Auto => builder,
-    };
     let epoch = Instant::now();
     let activity = Arc::new(Activity::default());
     let svc_shared = shared.clone();
@@ -221,10 +199,102 @@ async fn serve_http<I>(
             resp
         }
     });
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let io = TokioIo::new(io);
+    if mode == Mode::Http1 {
+        // Plain HTTP/1 goes straight to hyper's HTTP/1 connection (no protocol sniffing).
+        let mut b = hyper::server::conn::http1::Builder::new();
+        b.timer(TokioTimer::new())
+            .header_read_timeout(g.header_timeout)
+            .max_buf_size(g.max_header_size.max(8192))
+            .max_headers(g.max_headers)
+            .keep_alive(true);
+        let connection = b.serve_connection(io, service);
+        drive(connection, conn, None, shutdown).await;
+        return;
+    }
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(g.header_timeout)
+        .max_buf_size(g.max_header_size.max(8192))
+        .max_headers(g.max_headers)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(g.h2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(32))
+        .max_local_error_reset_streams(Some(256))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let builder = if mode == Mode::Http2 {
+        builder.http2_only()
+    } else {
+        builder
+    };
+    let connection = builder.serve_connection(io, service);
+    drive(
+        connection,
+        conn,
+        Some((activity, epoch, g.idle_timeout)),
+        shutdown,
+    )
+    .await;
+}
+
+/// A connection that can be asked to finish its in-flight requests and close.
+trait Graceful: std::future::Future {
+    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S> Graceful for hyper::server::conn::http1::Connection<I, S>
+where
+    Self: std::future::Future,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S::ResBody: http_body::Body + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, E> Graceful for auto::Connection<'_, I, S, E>
+where
+    Self: std::future::Future,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: http_body::Body + Send + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// Runs a connection to completion, closing it gracefully on shutdown and,
+/// when `idle` is given, once it has had no request for the idle timeout.
+async fn drive<C, T, E>(
+    connection: C,
+    conn: ConnInfo,
+    idle: Option<(Arc<Activity>, Instant, Duration)>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    C: Graceful<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
     let mut connection = pin!(connection);
-    let idle = g.idle_timeout;
-    let mut tick = tokio::time::interval(idle / 4 + Duration::from_millis(1));
+    let period = idle
+        .as_ref()
+        .map_or(Duration::from_secs(3600), |(_, _, t)| {
+            *t / 4 + Duration::from_millis(1)
+        });
+    let mut tick = tokio::time::interval(period);
     tick.tick().await;
     let mut shutting_down = false;
     loop {
@@ -237,13 +307,15 @@ async fn serve_http<I>(
             }
             _ = shutdown.changed(), if !shutting_down => {
                 shutting_down = true;
-                connection.as_mut().graceful_shutdown();
+                connection.as_mut().shutdown_gracefully();
             }
-            _ = tick.tick(), if mode != Mode::Http1 && !shutting_down => {
-                let last = Duration::from_millis(activity.last_ms.load(Relaxed));
-                if activity.inflight.load(Relaxed) == 0 && epoch.elapsed().saturating_sub(last) >= idle {
-                    shutting_down = true;
-                    connection.as_mut().graceful_shutdown();
+            _ = tick.tick(), if idle.is_some() && !shutting_down => {
+                if let Some((activity, epoch, timeout)) = &idle {
+                    let last = Duration::from_millis(activity.last_ms.load(Relaxed));
+                    if activity.inflight.load(Relaxed) == 0 && epoch.elapsed().saturating_sub(last) >= *timeout {
+                        shutting_down = true;
+                        connection.as_mut().shutdown_gracefully();
+                    }
                 }
             }
         }

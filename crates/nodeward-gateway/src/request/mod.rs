@@ -76,7 +76,10 @@ pub async fn serve(
     let rt = shared.runtime.load_full();
     let client = hygiene::client_ip(conn.peer.ip(), req.headers(), &rt.global.trusted_proxies);
     let method = req.method().clone();
-    let path: String = req.uri().path().chars().take(512).collect();
+    let path: Option<String> = shared
+        .access_log
+        .enabled()
+        .then(|| req.uri().path().chars().take(512).collect());
     let outcome = process(&rt, conn, client, req).await;
     let status = outcome.response.status().as_u16();
     let elapsed = started.elapsed();
@@ -100,7 +103,7 @@ pub async fn serve(
             client_ip: client,
             peer_ip: conn.peer.ip(),
             method: method.as_str(),
-            path: &path,
+            path: path.as_deref().unwrap_or(""),
             route: route.map(|r| r.path.as_str()),
             command: outcome.command.as_deref(),
             calls: outcome.calls,

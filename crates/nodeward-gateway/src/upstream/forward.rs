@@ -48,7 +48,8 @@ pub async fn forward(
     let deadline = tokio::time::Instant::now() + timeout;
     let attempts = pool.backends.len().min(2);
     let mut last = None;
-    for _ in 0..attempts {
+    let mut headers = Some(headers);
+    for attempt in 0..attempts {
         let Some(i) = pool.selection.pick() else {
             break;
         };
@@ -65,7 +66,12 @@ pub async fn forward(
         let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri;
-        *req.headers_mut() = headers.clone();
+        // Only a retry needs its own copy of the headers.
+        *req.headers_mut() = if attempt + 1 == attempts {
+            headers.take().unwrap_or_default()
+        } else {
+            headers.clone().unwrap_or_default()
+        };
         let started = Instant::now();
         match tokio::time::timeout_at(deadline, pool.client.request(req)).await {
             Err(_) => {
