@@ -212,6 +212,8 @@ const ICMP_IN: &str = "\t\t# ICMP and ICMPv6 essentials
 \t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, nd-redirect } ip6 hoplimit 255 accept
 \t\ticmpv6 type { mld-listener-query, mld-listener-report, mld2-listener-report } ip6 saddr fe80::/10 accept
 \t\ticmpv6 type echo-request limit rate 20/second burst 50 packets accept
+\t\t# DHCPv6 replies come from link-local servers and are not tracked as replies
+\t\tip6 saddr fe80::/10 udp sport 547 udp dport 546 accept
 ";
 
 /// Outbound ICMP kept when egress filtering is on.
