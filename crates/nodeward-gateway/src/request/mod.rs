@@ -119,11 +119,18 @@ pub async fn serve(
     Ok(outcome.response)
 }
 
-fn route_for<'a>(rt: &'a Runtime, path: &str) -> Option<(usize, &'a RoutePolicy)> {
-    rt.routes
+/// The route for a request path. Routing uses the decoded, lowercased path,
+/// the same form REST policies compare, so `/API/..` or `/%61pi/..` cannot
+/// fall through to a route with a weaker policy.
+fn route_for<'a>(rt: &'a Runtime, path: &str) -> Result<Option<(usize, &'a RoutePolicy)>, Reject> {
+    let normalized = extract::normalize_path(path)
+        .map_err(|e| Reject::new(Reason::BadPath, e.to_string()))?
+        .to_ascii_lowercase();
+    Ok(rt
+        .routes
         .iter()
         .enumerate()
-        .find(|(_, r)| path_has_prefix(path, &r.path))
+        .find(|(_, r)| path_has_prefix(&normalized, &r.path_lower)))
 }
 
 /// Whether `path` is under `prefix` at a segment boundary (`/api` serves `/api/x`, not `/apix`).
@@ -135,11 +142,15 @@ fn path_has_prefix(path: &str, prefix: &str) -> bool {
 }
 
 async fn process(rt: &Runtime, conn: ConnInfo, client: IpAddr, req: Request<Incoming>) -> Outcome {
-    let Some((route_idx, route)) = route_for(rt, req.uri().path()) else {
-        return Outcome::rejected(
-            Reject::new(Reason::NoRoute, "no route serves this path"),
-            None,
-        );
+    let (route_idx, route) = match route_for(rt, req.uri().path()) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return Outcome::rejected(
+                Reject::new(Reason::NoRoute, "no route serves this path"),
+                None,
+            )
+        }
+        Err(reject) => return Outcome::rejected(reject, None),
     };
     let protocol = Some(route.protocol);
     let mut outcome = match admit_and_forward(rt, route, conn, client, req).await {

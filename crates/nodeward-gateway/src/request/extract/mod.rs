@@ -15,7 +15,7 @@ mod rest;
 pub use depth::check_depth;
 pub use iri::extract_iri;
 pub use jsonrpc::extract_jsonrpc;
-pub use rest::extract_rest;
+pub use rest::{extract_rest, normalize_path};
 
 /// Longest command name accepted.
 pub const MAX_COMMAND_LEN: usize = 128;

@@ -76,6 +76,8 @@ pub struct RoutePolicy {
     pub protocol: Protocol,
     /// Path prefix.
     pub path: String,
+    /// Path prefix, lowercased (what routing compares).
+    pub path_lower: String,
     /// Index of the route's upstream.
     pub upstream: usize,
     /// Body cap.
@@ -137,6 +139,7 @@ impl RoutePolicy {
         RoutePolicy {
             protocol: route.protocol,
             path: route.path.clone(),
+            path_lower: route.path.to_ascii_lowercase(),
             upstream: route.upstream,
             max_body: route.max_body,
             max_json_depth: route.max_json_depth,
