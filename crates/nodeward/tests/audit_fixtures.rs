@@ -433,3 +433,96 @@ fn list_checks_names_every_id() {
         );
     }
 }
+
+#[test]
+fn stale_baseline_and_signatures_fail() {
+    let tree = copy_fixture("hardened");
+    for f in [
+        "var/lib/aide/aide.db",
+        "var/lib/clamav/main.cvd",
+        "var/lib/clamav/daily.cld",
+    ] {
+        let st = std::process::Command::new("touch")
+            .args(["-d", "60 days ago"])
+            .arg(tree.path().join(f))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--only",
+        "integrity",
+    ]);
+    let s = run.statuses();
+    assert_eq!(s["INT-001"], "fail");
+    assert_eq!(s["INT-002"], "fail");
+    assert_eq!(s["INT-003"], "pass");
+    let ev = run.finding("INT-001")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ev.contains("60 days old"), "{ev}");
+}
+
+#[test]
+fn ufw_and_iptables_persistent_firewalls_are_recognised_offline() {
+    // ufw enabled with a drop policy and IPv6 on.
+    let tree = copy_fixture("debian-default");
+    std::fs::create_dir_all(tree.path().join("etc/ufw")).unwrap();
+    std::fs::write(
+        tree.path().join("etc/ufw/ufw.conf"),
+        "# ufw\nENABLED=yes\nLOGLEVEL=low\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(tree.path().join("etc/default")).unwrap();
+    std::fs::write(
+        tree.path().join("etc/default/ufw"),
+        "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n",
+    )
+    .unwrap();
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--only",
+        "FW-001,FW-002,FW-003",
+    ]);
+    let s = run.statuses();
+    for id in ["FW-001", "FW-002", "FW-003"] {
+        assert_eq!(s[id], "pass", "{id}: {}", run.finding(id)["evidence"]);
+    }
+
+    // iptables-persistent: IPv4 drops, no rules.v6, so IPv6 fails.
+    let tree = copy_fixture("debian-default");
+    std::fs::create_dir_all(tree.path().join("etc/iptables")).unwrap();
+    std::fs::write(
+        tree.path().join("etc/iptables/rules.v4"),
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let wants = tree
+        .path()
+        .join("etc/systemd/system/multi-user.target.wants");
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/netfilter-persistent.service",
+        wants.join("netfilter-persistent.service"),
+    )
+    .unwrap();
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--only",
+        "firewall",
+    ]);
+    let s = run.statuses();
+    assert_eq!(s["FW-001"], "pass");
+    assert_eq!(s["FW-002"], "pass");
+    assert_eq!(s["FW-003"], "fail", "{}", run.finding("FW-003")["evidence"]);
+}

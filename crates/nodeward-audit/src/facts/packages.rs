@@ -99,26 +99,73 @@ pub struct UpgradeState {
     pub lists_age_secs: Option<i64>,
 }
 
-fn decompress(host: &dyn Host, dir: &str, name: &str) -> Fact<Vec<u8>> {
+/// Largest single paragraph accepted in an index (real ones are a few KiB).
+const MAX_PARAGRAPH_BYTES: usize = 16 * 1024 * 1024;
+
+/// Decompresses one index (plain, .lz4 or .gz) in 1 MiB chunks and scans each
+/// run of complete paragraphs, so memory stays at the compressed size plus a
+/// chunk rather than the ~70 MiB of a decompressed Debian main index.
+fn scan_list(
+    host: &dyn Host,
+    dir: &str,
+    name: &str,
+    newest: &mut HashMap<String, (String, bool)>,
+    wanted: &HashMap<String, Installed>,
+) -> Fact<()> {
     let path = format!("{dir}/{name}");
     let raw = read_bytes(host, &path)?;
-    let mut out = Vec::new();
+    let security = name.contains("security");
     let result = if name.ends_with(".lz4") {
-        lz4_flex::frame::FrameDecoder::new(&raw[..])
-            .take(MAX_INDEX_BYTES)
-            .read_to_end(&mut out)
-            .map(|_| ())
+        scan_stream(
+            lz4_flex::frame::FrameDecoder::new(&raw[..]),
+            newest,
+            security,
+            wanted,
+        )
     } else if name.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(MAX_INDEX_BYTES)
-            .read_to_end(&mut out)
-            .map(|_| ())
+        scan_stream(
+            flate2::read::MultiGzDecoder::new(&raw[..]),
+            newest,
+            security,
+            wanted,
+        )
     } else {
-        out = raw;
-        Ok(())
+        scan_stream(&raw[..], newest, security, wanted)
     };
-    result.map_err(|e| Unavailable::error(format!("{path}: cannot decompress: {e}")))?;
-    Ok(out)
+    result.map_err(|e| Unavailable::error(format!("{path}: cannot read the index: {e}")))
+}
+
+fn scan_stream(
+    mut reader: impl Read,
+    newest: &mut HashMap<String, (String, bool)>,
+    security: bool,
+    wanted: &HashMap<String, Installed>,
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 << 20);
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > MAX_INDEX_BYTES {
+            return Err(std::io::Error::other(format!(
+                "decompresses to more than {MAX_INDEX_BYTES} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(last) = memchr::memmem::rfind(&buf, b"\n\n") {
+            scan_index(&buf[..last + 1], newest, security, wanted);
+            buf.drain(..last + 2);
+        }
+        if buf.len() > MAX_PARAGRAPH_BYTES {
+            return Err(std::io::Error::other("a paragraph is larger than 16 MiB"));
+        }
+    }
+    scan_index(&buf, newest, security, wanted);
+    Ok(())
 }
 
 /// Reads a (possibly large, binary) index file through the host, bounded.
@@ -229,12 +276,10 @@ pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
     let mut newest: HashMap<String, (String, bool)> = HashMap::new();
     let mut newest_mtime = None;
     for name in &lists {
-        let text = decompress(host, APT_LISTS, name)?;
+        scan_list(host, APT_LISTS, name, &mut newest, &installed)?;
         if let Ok(m) = host.metadata(&format!("{APT_LISTS}/{name}")) {
             newest_mtime = newest_mtime.max(Some(m.mtime));
         }
-        let security = name.contains("security");
-        scan_index(&text, &mut newest, security, &installed);
     }
     let mut upgrades: Vec<Upgrade> = installed
         .iter()
@@ -259,6 +304,31 @@ pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streaming_across_chunk_boundaries_finds_every_paragraph() {
+        let mut wanted = HashMap::new();
+        let mut text = String::new();
+        for i in 0..30_000 {
+            text.push_str(&format!(
+                "Package: p{i}\nArchitecture: amd64\nDescription: {}\nVersion: 2.{i}\n\n",
+                "x".repeat(i % 97)
+            ));
+            if i % 1000 == 7 {
+                wanted.insert(
+                    format!("p{i}"),
+                    Installed {
+                        version: "1".into(),
+                        arch: "amd64".into(),
+                    },
+                );
+            }
+        }
+        let mut newest = HashMap::new();
+        scan_stream(text.as_bytes(), &mut newest, false, &wanted).unwrap();
+        assert_eq!(newest.len(), wanted.len());
+        assert_eq!(newest["p29007"].0, "2.29007");
+    }
 
     #[test]
     fn status_keeps_only_installed() {
