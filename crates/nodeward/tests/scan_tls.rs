@@ -324,6 +324,50 @@ fn short_rsa_key_fails_and_caps_the_grade() {
     assert_eq!(r["parts"]["tls"]["grade"], "B", "{r:#}");
 }
 
+const DH1024: &str = "-----BEGIN DH PARAMETERS-----
+MIGHAoGBAJ5LQMe7r4o6vhaVD2XlxD3I1kqiEswv1my/tiGFoP9ROC8Yz5UlQ3/x
+n/DYX+6SV0qX4RE0UqvPwZQ0t00D5cCR5SFEPjmIaMsT6OFX2OCAcKdUqX/4RiAo
+KkCLOj9M6p3fa0w6NNUpgWtitCNyeM/ExwtEBtp1j/bVXCeiYRL3AgEC
+-----END DH PARAMETERS-----
+";
+
+#[test]
+fn weak_dh_parameters_lower_the_key_exchange_score() {
+    let dir = tempfile::tempdir().unwrap();
+    openssl_pki(dir.path(), "2048");
+    // A fixed 1024-bit DH group (generated once with `openssl dhparam 1024`).
+    let dh = write(dir.path(), "dh1024.pem", DH1024);
+    let server = OpenSslServer::start(
+        &dir.path().join("leaf.pem"),
+        &dir.path().join("leaf.key"),
+        &[
+            "-tls1_2",
+            "-dhparam",
+            dh.to_str().unwrap(),
+            "-cipher",
+            "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        ],
+    );
+    let ca = dir.path().join("ca.pem");
+    let (_, r) = scan_tls(
+        server.port,
+        &["--servername", "localhost", "--ca", ca.to_str().unwrap()],
+    );
+    let tls = &r["parts"]["tls"];
+    // Key exchange: min(RSA 2048, DH 1024) = 1024 bits -> 80; cap B for weak DH.
+    assert_eq!(tls["key_exchange_score"], 80, "{r:#}");
+    assert_eq!(tls["grade"], "B");
+    let f = finding(&r, "TLS-007");
+    assert_eq!(f["status"], "fail");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("DHE parameters 1024 bits"),
+        "{f}"
+    );
+}
+
 fn assert_tls_error(behaviour: Behaviour, expect: &str) {
     let server = RawServer::start(behaviour);
     let target = format!("127.0.0.1:{}", server.port);

@@ -2,7 +2,7 @@
 //! server's first flight, so versions and suites rustls refuses to speak can
 //! still be tested. Nothing past ServerHelloDone is ever sent.
 
-use super::suites::{Suite, LEGACY};
+use super::suites::{KeyExchange, Suite, LEGACY};
 use crate::{tcp, ProbeError};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,6 +55,8 @@ pub enum HelloOutcome {
         suite: u16,
         /// Certificates the server sent (empty if it did not get that far).
         chain: Vec<Vec<u8>>,
+        /// Size in bits of the DH prime in the ServerKeyExchange (DHE suites only).
+        dh_bits: Option<u32>,
     },
     /// The server refused: an alert (description code) or a close.
     Refused(String),
@@ -156,12 +158,15 @@ fn pseudo_random() -> [u8; 32] {
     out
 }
 
-/// Parses the server's first flight from `data`. `Ok(None)` means more bytes are needed.
-pub fn parse_flight(data: &[u8]) -> Result<Option<HelloOutcome>, ProbeError> {
+/// Parses the server's first flight from `data`, up to ServerHelloDone.
+/// `Ok(None)` means more bytes are needed; with `eof` (the server closed) a
+/// flight that got as far as the ServerHello is taken as it is.
+pub fn parse_flight(data: &[u8], eof: bool) -> Result<Option<HelloOutcome>, ProbeError> {
     let mut handshake = Vec::new();
     let mut pos = 0;
     let mut hello: Option<(Version, u16)> = None;
     let mut chain: Vec<Vec<u8>> = Vec::new();
+    let mut dh_bits: Option<u32> = None;
     while data.len() >= pos + 5 {
         let ctype = data[pos];
         let len = u16::from_be_bytes([data[pos + 3], data[pos + 4]]) as usize;
@@ -219,29 +224,46 @@ pub fn parse_flight(data: &[u8]) -> Result<Option<HelloOutcome>, ProbeError> {
             match mtype {
                 2 => hello = Some(parse_server_hello(msg)?),
                 11 => chain = parse_certificates(msg)?,
-                12..=14 if mtype == 14 || !chain.is_empty() => {
+                12 => {
+                    let dhe = hello.is_some_and(|(_, s)| {
+                        matches!(Suite::by_code(s).key_exchange(), KeyExchange::Dhe)
+                            || Suite::by_code(s).name.starts_with("TLS_DH_anon")
+                    });
+                    if dhe {
+                        dh_bits = dh_prime_bits(msg);
+                    }
+                }
+                14 => {
                     if let Some((version, suite)) = hello {
                         return Ok(Some(HelloOutcome::Accepted {
                             version,
                             suite,
                             chain,
+                            dh_bits,
                         }));
                     }
                 }
                 _ => {}
             }
         }
-        if let Some((version, suite)) = hello {
-            if !chain.is_empty() {
-                return Ok(Some(HelloOutcome::Accepted {
-                    version,
-                    suite,
-                    chain,
-                }));
-            }
-        }
+    }
+    if let (true, Some((version, suite))) = (eof, hello) {
+        return Ok(Some(HelloOutcome::Accepted {
+            version,
+            suite,
+            chain,
+            dh_bits,
+        }));
     }
     Ok(None)
+}
+
+/// Bit length of the prime `p` at the start of a DHE ServerKeyExchange.
+fn dh_prime_bits(msg: &[u8]) -> Option<u32> {
+    let len = u16::from_be_bytes([*msg.first()?, *msg.get(1)?]) as usize;
+    let p = msg.get(2..2 + len)?;
+    let first = p.iter().position(|b| *b != 0)?;
+    Some(((p.len() - first) * 8) as u32 - p[first].leading_zeros())
 }
 
 fn parse_server_hello(msg: &[u8]) -> Result<(Version, u16), ProbeError> {
@@ -305,7 +327,7 @@ pub async fn try_hello(
         let mut data = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
-            if let Some(outcome) = parse_flight(&data)? {
+            if let Some(outcome) = parse_flight(&data, false)? {
                 return Ok(outcome);
             }
             if data.len() > MAX_FLIGHT {
@@ -315,7 +337,7 @@ pub async fn try_hello(
             }
             match tcp.read(&mut chunk).await {
                 Ok(0) => {
-                    return Ok(match parse_flight(&data)? {
+                    return Ok(match parse_flight(&data, true)? {
                         Some(o) => o,
                         None if data.is_empty() => {
                             HelloOutcome::Refused("connection closed".into())
@@ -347,6 +369,8 @@ pub struct VersionSupport {
     pub suites: Vec<Suite>,
     /// The certificate chain from the first accepted handshake.
     pub chain: Vec<Vec<u8>>,
+    /// The smallest DH prime seen with a DHE suite, in bits.
+    pub min_dh_bits: Option<u32>,
 }
 
 /// Finds every suite of [`LEGACY`] the server accepts at `version` by offering
@@ -365,9 +389,13 @@ pub async fn enumerate(
                 version: v,
                 suite,
                 chain,
+                dh_bits,
             } if v == version && remaining.contains(&suite) => {
                 if support.chain.is_empty() {
                     support.chain = chain;
+                }
+                if let Some(bits) = dh_bits {
+                    support.min_dh_bits = Some(support.min_dh_bits.map_or(bits, |m| m.min(bits)));
                 }
                 support.suites.push(Suite::by_code(suite));
                 remaining.retain(|c| *c != suite);
@@ -398,17 +426,26 @@ mod tests {
     fn reads_an_alert_and_rejects_garbage() {
         let alert = [21, 3, 1, 0, 2, 2, 40];
         assert_eq!(
-            parse_flight(&alert).unwrap(),
+            parse_flight(&alert, false).unwrap(),
             Some(HelloOutcome::Refused("alert handshake_failure".into()))
         );
-        assert!(parse_flight(b"HTTP/1.1 400 Bad Request\r\n").is_err());
-        assert_eq!(parse_flight(&[22, 3, 3, 0]).unwrap(), None);
+        assert!(parse_flight(b"HTTP/1.1 400 Bad Request\r\n", false).is_err());
+        assert_eq!(parse_flight(&[22, 3, 3, 0], false).unwrap(), None);
+    }
+
+    #[test]
+    fn dh_prime_size() {
+        let mut msg = vec![0, 129, 0];
+        msg.extend(std::iter::repeat_n(0xffu8, 128));
+        assert_eq!(dh_prime_bits(&msg), Some(1024));
+        assert_eq!(dh_prime_bits(&[0, 2, 0x01, 0x00]), Some(9));
+        assert_eq!(dh_prime_bits(&[0, 9]), None);
     }
 
     proptest! {
         #[test]
         fn parse_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            let _ = parse_flight(&data);
+            let _ = parse_flight(&data, true);
         }
 
         #[test]
@@ -416,7 +453,7 @@ mod tests {
             let mut rec = vec![22, 3, 3];
             rec.extend_from_slice(&(body.len() as u16).to_be_bytes());
             rec.extend_from_slice(&body);
-            let _ = parse_flight(&rec);
+            let _ = parse_flight(&rec, true);
         }
     }
 }

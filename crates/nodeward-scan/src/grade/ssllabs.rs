@@ -14,6 +14,8 @@ pub struct TlsFacts {
     pub suites: Vec<Suite>,
     /// Server key size as an RSA-equivalent bit count (EC P-256 = 3072).
     pub key_bits_rsa_equiv: u32,
+    /// Smallest DH prime offered with a DHE suite, in bits.
+    pub dh_bits: Option<u32>,
     /// The chain is trusted and valid for the name.
     pub trusted: bool,
     /// Why it is not trusted (expired, unknown issuer, name mismatch).
@@ -110,7 +112,11 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
         .iter()
         .any(|s| s.key_exchange() == KeyExchange::Anonymous);
     let export = f.suites.iter().any(|s| s.export());
-    let mut key_exchange = key_score(f.key_bits_rsa_equiv);
+    // The weaker of the server key and the DH parameters sets the key exchange score.
+    let kx_bits = f
+        .dh_bits
+        .map_or(f.key_bits_rsa_equiv, |d| d.min(f.key_bits_rsa_equiv));
+    let mut key_exchange = key_score(kx_bits);
     if export {
         key_exchange = key_exchange.min(40);
     }
@@ -169,6 +175,12 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
                 "server key of {} bits (RSA-equivalent) is under 2048",
                 f.key_bits_rsa_equiv
             ),
+        ));
+    }
+    if let Some(d) = f.dh_bits.filter(|d| *d < 2048) {
+        caps.push((
+            "B",
+            format!("weak DH parameters ({d} bits) with DHE suites"),
         ));
     }
     if has(Version::SSL3) {
@@ -258,6 +270,7 @@ mod tests {
             trust_problem: None,
             name_mismatch: false,
             insecure_signature: false,
+            dh_bits: None,
             hsts_max_age: Some(31_536_000),
         }
     }
@@ -298,6 +311,14 @@ mod tests {
         let mut f = good();
         f.key_bits_rsa_equiv = 1024;
         assert_eq!(grade(&f).unwrap().grade, "B");
+        let mut f = good();
+        f.dh_bits = Some(1024);
+        let g = grade(&f).unwrap();
+        assert_eq!(
+            (g.key_exchange, g.grade.as_str()),
+            (80, "B"),
+            "DH 1024 scores 80 and caps at B"
+        );
         let mut f = good();
         f.trusted = false;
         f.trust_problem = Some("expired".into());

@@ -62,10 +62,14 @@ async fn scan(
     let mut suites: Vec<(Version, Suite)> = Vec::new();
     let mut chain: Vec<CertificateDer<'static>> = modern.chain.clone();
     let mut notes = Vec::new();
+    let mut dh_bits: Option<u32> = None;
     for v in Version::LEGACY {
         match hello::enumerate(addr, servername, v, timeout).await {
             Ok(support) if !support.suites.is_empty() => {
                 versions.push(v);
+                if let Some(bits) = support.min_dh_bits {
+                    dh_bits = Some(dh_bits.map_or(bits, |m: u32| m.min(bits)));
+                }
                 if chain.is_empty() {
                     chain = support
                         .chain
@@ -122,6 +126,7 @@ async fn scan(
         versions: versions.clone(),
         suites: suites.iter().map(|(_, s)| *s).collect(),
         key_bits_rsa_equiv: key_bits,
+        dh_bits,
         trusted: verdict == ChainVerdict::Valid,
         trust_problem: (verdict != ChainVerdict::Valid).then(|| verdict.describe()),
         name_mismatch: matches!(verdict, ChainVerdict::NameMismatch(_)),
@@ -269,23 +274,28 @@ async fn scan(
         "Renew the certificate (automate with ACME) and monitor it with `nodeward check tls`.",
         "",
     ));
-    let key_status = if key_bits >= 2048 {
+    let weakest = dh_bits.map_or(key_bits, |d| d.min(key_bits));
+    let key_status = if weakest >= 2048 {
         Status::Pass
     } else {
         Status::Fail
     };
+    let key_desc = match dh_bits {
+        Some(d) => format!("{key_desc}; DHE parameters {d} bits"),
+        None => key_desc,
+    };
     findings.push(finding(
         "TLS-007",
         AREA,
-        "Server key strong enough (RSA >= 2048, EC >= 256)",
-        if key_bits < 1024 {
+        "Server key and DH parameters strong enough (RSA/DH >= 2048, EC >= 256)",
+        if weakest < 1024 {
             Severity::Critical
         } else {
             Severity::High
         },
         key_status,
         key_desc.clone(),
-        "Use an RSA 2048+ or ECDSA P-256 key.",
+        "Use an RSA 2048+ or ECDSA P-256 key, and 2048-bit DH parameters (or drop DHE suites).",
         GUIDE,
     ));
     findings.push(finding(
