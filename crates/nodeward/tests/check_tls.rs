@@ -130,3 +130,41 @@ fn hanging_and_refusing_servers_end_in_time() {
     assert_eq!(code, 2, "{line}");
     assert!(line.contains("refused"), "{line}");
 }
+
+#[test]
+fn a_tls10_only_server_is_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    openssl_pki(dir.path(), "2048");
+    let server = OpenSslServer::start(
+        &dir.path().join("leaf.pem"),
+        &dir.path().join("leaf.key"),
+        &["-tls1", "-cipher", "ALL:@SECLEVEL=0"],
+    );
+    let port = server.port.to_string();
+    let ca = dir.path().join("ca.pem");
+    // rustls cannot speak TLS 1.0; the certificate comes from the hand-built handshake.
+    let (code, line) = check(
+        &[
+            "tls",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--servername",
+            "localhost",
+            "--ca",
+            ca.to_str().unwrap(),
+            "-w",
+            "10",
+            "-c",
+            "5",
+        ],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{line}");
+    assert!(
+        line.starts_with("TLS OK - localhost: certificate expires in 19 days")
+            || line.starts_with("TLS OK - localhost: certificate expires in 20 days"),
+        "{line}"
+    );
+}

@@ -203,6 +203,60 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A CA and an RSA leaf of `bits` made with openssl, for openssl s_server.
+pub fn openssl_pki(dir: &std::path::Path, bits: &str) {
+    let d = |a: &[&str]| openssl(dir, a);
+    d(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=nodeward test RSA CA",
+    ]);
+    d(&[
+        "req",
+        "-newkey",
+        &format!("rsa:{bits}"),
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    write(
+        dir,
+        "ext.cnf",
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    );
+    d(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "20",
+        "-extfile",
+        "ext.cnf",
+    ]);
+}
+
 // ---------------------------------------------------------------------------
 // A rustls HTTPS server that answers every request with fixed headers.
 
