@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# Builds nodeward and runs its main job on this host with the shipped example config.
+# Builds nodeward and runs its main job on this host: audit the host, then start
+# the gateway on the shipped example config (examples/iri.toml: listens on
+# 127.0.0.1:14265, admin on 127.0.0.1:9901, forwards to an IRI node on 127.0.0.1:14266).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p nodeward
-exec ./target/release/nodeward gateway --config examples/iri.toml
+bin=./target/release/nodeward
+
+# The audit exits 1 when something failed; that is a finding, not an error here.
+"$bin" audit || [ $? -eq 1 ]
+
+# As root the admin token goes to /var/lib/nodeward; otherwise next to the build.
+state_dir=/var/lib/nodeward
+[ "$(id -u)" = 0 ] || state_dir="$PWD/target/nodeward-state"
+echo
+echo "Starting the gateway on examples/iri.toml (Ctrl-C stops it; admin token in $state_dir/admin.token)."
+exec "$bin" gateway --config examples/iri.toml --state-dir "$state_dir"
