@@ -4,7 +4,10 @@ use super::{Check, Ctx, Outcome};
 use crate::facts::keyvalue;
 use nodeward_report::Severity;
 
+/// Ban tools that are active: running (live, when systemd manages the host, an
+/// enabled but stopped service does not protect anything) or enabled at boot.
 fn tools(ctx: &Ctx) -> Vec<(&'static str, String)> {
+    let must_run = ctx.live() && ctx.host.exists("/run/systemd/system");
     let mut out = Vec::new();
     for (name, unit, procs) in [
         ("fail2ban", "fail2ban.service", &["fail2ban-server"][..]),
@@ -12,7 +15,11 @@ fn tools(ctx: &Ctx) -> Vec<(&'static str, String)> {
         ("sshguard", "sshguard.service", &["sshguard"][..]),
         ("lfd", "lfd.service", &["lfd"][..]),
     ] {
-        if let Some(ev) = ctx.service_active(unit, procs) {
+        if must_run {
+            if let Some(p) = ctx.running(procs).first() {
+                out.push((name, format!("{} running (pid {})", p.comm, p.pid)));
+            }
+        } else if let Some(ev) = ctx.service_active(unit, procs) {
             out.push((name, ev));
         }
     }

@@ -11,6 +11,9 @@ const TCP_LISTEN: &str = "0A";
 const UDP_UNCONNECTED: &str = "07";
 
 fn parse_addr(hex: &str, v6: bool) -> Option<IpAddr> {
+    if !hex.is_ascii() {
+        return None;
+    }
     if v6 {
         if hex.len() != 32 {
             return None;

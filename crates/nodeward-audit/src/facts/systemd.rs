@@ -58,7 +58,11 @@ impl EnabledUnits {
                     .into_iter()
                     .filter(|n| n.starts_with('S') && n.len() > 3)
                 {
-                    let service = format!("{}.service", &n[3..]);
+                    // "S01ssh": the name after the two-digit priority.
+                    let Some(base) = n.get(3..) else {
+                        continue;
+                    };
+                    let service = format!("{base}.service");
                     units
                         .enabled
                         .entry(service)
