@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   ca-certificates curl openssl iproute2 procps
   nftables openssh-server openssh-client socat
-  nmap
+  nmap testssl.sh
 )
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

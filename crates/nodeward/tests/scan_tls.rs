@@ -366,3 +366,71 @@ fn plain_http_on_the_tls_port_is_named() {
         "plain HTTP",
     );
 }
+
+#[test]
+fn protocol_support_matches_testssl() {
+    let dir = tempfile::tempdir().unwrap();
+    openssl_pki(dir.path(), "2048");
+    let server = OpenSslServer::start(
+        &dir.path().join("leaf.pem"),
+        &dir.path().join("leaf.key"),
+        &[
+            "-min_protocol",
+            "TLSv1.1",
+            "-max_protocol",
+            "TLSv1.2",
+            "-cipher",
+            "ECDHE:AES:@SECLEVEL=0",
+        ],
+    );
+    let ca = dir.path().join("ca.pem");
+    let (_, r) = scan_tls(
+        server.port,
+        &["--servername", "localhost", "--ca", ca.to_str().unwrap()],
+    );
+    let ours: Vec<String> = r["parts"]["tls"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let json = dir.path().join("testssl.json");
+    let target = format!("127.0.0.1:{}", server.port);
+    let out = std::process::Command::new("testssl")
+        .args([
+            "--quiet",
+            "--color",
+            "0",
+            "--nodns",
+            "none",
+            "--sneaky",
+            "-p",
+            "--jsonfile",
+        ])
+        .arg(&json)
+        .arg(&target)
+        .output()
+        .expect("testssl (Debian package testssl.sh)");
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    for (id, name) in [
+        ("SSLv3", "SSLv3"),
+        ("TLS1", "TLS 1.0"),
+        ("TLS1_1", "TLS 1.1"),
+        ("TLS1_2", "TLS 1.2"),
+        ("TLS1_3", "TLS 1.3"),
+    ] {
+        let f = findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("testssl has no {id}: {text}"));
+        let offered = f["finding"].as_str().unwrap().starts_with("offered");
+        assert_eq!(
+            offered,
+            ours.iter().any(|v| v == name),
+            "{id}: testssl says {}, we found {ours:?}",
+            f["finding"]
+        );
+    }
+}
