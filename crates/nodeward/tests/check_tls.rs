@@ -168,3 +168,50 @@ fn a_tls10_only_server_is_still_checked() {
         "{line}"
     );
 }
+
+#[test]
+fn unresolvable_host_is_unknown() {
+    // Inside a fresh namespace (loopback only) no query can leave the machine.
+    let ns = format!("nwchk-{}", std::process::id());
+    let ok = std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "ip netns add (the tests run as root in CI)");
+    let run_in_ns = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .arg(bin())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])
+        .status();
+    let start = std::time::Instant::now();
+    let out = run_in_ns(&["check", "tls", "-H", "node.nonexistent.invalid", "-t", "3s"]);
+    let scan = run_in_ns(&[
+        "scan",
+        "node.nonexistent.invalid",
+        "--only",
+        "tls,ports",
+        "--format",
+        "json",
+        "--timeout",
+        "3s",
+    ]);
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{line}");
+    assert!(
+        line.starts_with("TLS UNKNOWN - ") && line.contains("node.nonexistent.invalid"),
+        "{line}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(finding(&r, "TLS-000")["status"], "error", "{r:#}");
+    assert_eq!(finding(&r, "PORT-000")["status"], "error", "{r:#}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
