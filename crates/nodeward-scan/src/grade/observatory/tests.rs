@@ -128,39 +128,60 @@ fn parse_cookie(v: &str) -> Option<Cookie> {
     Some(c)
 }
 
+/// Cookie outcomes from least to most severe: a later one replaces an earlier
+/// one, never the other way round (Observatory's order, not the modifiers').
+const COOKIE_GOODNESS: [&str; 7] = [
+    "cookies-without-secure-flag-but-protected-by-hsts",
+    "cookies-without-secure-flag",
+    "cookies-session-without-secure-flag-but-protected-by-hsts",
+    "cookies-samesite-flag-invalid",
+    "cookies-anticsrf-without-samesite-flag",
+    "cookies-session-without-httponly-flag",
+    "cookies-session-without-secure-flag",
+];
+
 fn cookies(x: &Exchange, hsts: bool) -> TestResult {
     let cookies: Vec<Cookie> = x
         .all("set-cookie")
         .into_iter()
         .filter_map(parse_cookie)
+        .filter(|c| !c.name.is_empty() && c.name != "heroku-session-affinity")
         .collect();
     if cookies.is_empty() {
         return result("cookies", "cookies-not-found", true, "no Set-Cookie header");
     }
+    let rank = |o: &str| COOKIE_GOODNESS.iter().position(|g| *g == o).unwrap_or(0);
     let mut worst: Option<&'static str> = None;
     let mut consider = |o: &'static str| {
-        if worst.is_none_or(|w| modifier(o) < modifier(w)) {
+        if worst.is_none_or(|w| rank(o) > rank(w)) {
             worst = Some(o);
         }
     };
+    let hsts = hsts && x.https;
     for c in &cookies {
         let lname = c.name.to_ascii_lowercase();
         let session = lname.contains("login") || lname.contains("sess");
         let anticsrf = lname.contains("csrf");
-        if let Some(ss) = &c.samesite {
-            if !matches!(ss.as_str(), "strict" | "lax" | "none") {
-                consider("cookies-samesite-flag-invalid");
-            }
-        } else if anticsrf {
-            consider("cookies-anticsrf-without-samesite-flag");
+        match c.samesite.as_deref() {
+            Some("strict" | "lax") => {}
+            Some("none") if c.secure => {}
+            Some(_) => consider("cookies-samesite-flag-invalid"),
+            None if anticsrf => consider("cookies-anticsrf-without-samesite-flag"),
+            None => {}
         }
         if !c.secure {
-            consider(match (session, hsts && x.https) {
-                (true, true) => "cookies-session-without-secure-flag-but-protected-by-hsts",
-                (true, false) => "cookies-session-without-secure-flag",
-                (false, true) => "cookies-without-secure-flag-but-protected-by-hsts",
-                (false, false) => "cookies-without-secure-flag",
+            consider(if hsts {
+                "cookies-without-secure-flag-but-protected-by-hsts"
+            } else {
+                "cookies-without-secure-flag"
             });
+            if session {
+                consider(if hsts {
+                    "cookies-session-without-secure-flag-but-protected-by-hsts"
+                } else {
+                    "cookies-session-without-secure-flag"
+                });
+            }
         }
         if session && !c.httponly {
             consider("cookies-session-without-httponly-flag");
@@ -170,19 +191,12 @@ fn cookies(x: &Exchange, hsts: bool) -> TestResult {
     let evidence = format!("cookies: {}", names.join(", "));
     match worst {
         Some(o) => result("cookies", o, false, evidence),
-        None if cookies.iter().all(|c| {
-            c.samesite
-                .as_deref()
-                .is_some_and(|s| s == "strict" || s == "lax")
-        }) =>
-        {
-            result(
-                "cookies",
-                "cookies-secure-with-httponly-sessions-and-samesite",
-                true,
-                evidence,
-            )
-        }
+        None if cookies.iter().all(|c| c.samesite.is_some()) => result(
+            "cookies",
+            "cookies-secure-with-httponly-sessions-and-samesite",
+            true,
+            evidence,
+        ),
         None => result(
             "cookies",
             "cookies-secure-with-httponly-sessions",
@@ -288,14 +302,18 @@ fn redirection(x: &Exchange) -> TestResult {
 
 fn referrer_policy(x: &Exchange) -> TestResult {
     const T: &str = "referrer-policy";
-    let Some(v) = x.all("referrer-policy").last().copied() else {
+    let values = x.all("referrer-policy");
+    if values.is_empty() {
         return result(
             T,
             "referrer-policy-not-implemented",
             true,
             "no Referrer-Policy header",
         );
-    };
+    }
+    // Several headers count as one comma-separated list.
+    let joined = values.join(", ");
+    let v = joined.as_str();
     const PRIVATE: &[&str] = &[
         "no-referrer",
         "same-origin",
@@ -726,6 +744,47 @@ mod unit {
             "https://www.node.example/".into(),
         ]);
         assert_eq!(run_all(&x)[3].outcome, "redirection-off-host-from-http");
+    }
+
+    #[test]
+    fn cookie_outcomes_follow_observatory_order() {
+        let cookie = |v: &'static str| {
+            let mut x = ex(true, &[("Set-Cookie", v)], Redirection::NoHttp);
+            x.headers.push((
+                "Strict-Transport-Security".into(),
+                "max-age=31536000".into(),
+            ));
+            run_all(&x)[1].outcome
+        };
+        assert_eq!(
+            cookie("id=1; Secure; SameSite=Lax"),
+            "cookies-secure-with-httponly-sessions-and-samesite"
+        );
+        assert_eq!(
+            cookie("id=1; Secure"),
+            "cookies-secure-with-httponly-sessions"
+        );
+        assert_eq!(
+            cookie("id=1; SameSite=None"),
+            "cookies-samesite-flag-invalid"
+        );
+        assert_eq!(
+            cookie("id=1; Secure; SameSite=Bogus"),
+            "cookies-samesite-flag-invalid"
+        );
+        assert_eq!(
+            cookie("id=1"),
+            "cookies-without-secure-flag-but-protected-by-hsts"
+        );
+        assert_eq!(
+            cookie("sessionid=1; HttpOnly"),
+            "cookies-session-without-secure-flag-but-protected-by-hsts"
+        );
+        assert_eq!(
+            cookie("csrftoken=1; Secure"),
+            "cookies-anticsrf-without-samesite-flag"
+        );
+        assert_eq!(cookie("heroku-session-affinity=1"), "cookies-not-found");
     }
 
     #[test]
