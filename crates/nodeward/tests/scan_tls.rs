@@ -434,3 +434,29 @@ fn protocol_support_matches_testssl() {
         );
     }
 }
+
+#[test]
+fn stapled_ocsp_and_alpn_are_reported() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    // rustls staples whatever bytes it is given; the probe reports that a response came.
+    let server = TlsServer::start_with(
+        &ca.leaf(&["localhost"], -1, 200),
+        &[],
+        b"\x30\x03\x0a\x01\x00".to_vec(),
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    );
+    let (_, r) = scan_tls(
+        server.port,
+        &[
+            "--servername",
+            "localhost",
+            "--ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r["parts"]["tls"]["ocsp_stapled"], true, "{r:#}");
+    assert_eq!(finding(&r, "TLS-008")["status"], "pass");
+    assert_eq!(r["parts"]["tls"]["alpn"], "h2");
+}

@@ -269,6 +269,16 @@ pub struct TlsServer {
 impl TlsServer {
     /// Serves `leaf` (TLS 1.2 and 1.3, rustls defaults) and answers `200` with `headers`.
     pub fn start(leaf: &Leaf, headers: &[(&str, &str)]) -> Self {
+        Self::start_with(leaf, headers, Vec::new(), Vec::new())
+    }
+
+    /// Like [`TlsServer::start`], also stapling `ocsp` (when not empty) and offering `alpn`.
+    pub fn start_with(
+        leaf: &Leaf,
+        headers: &[(&str, &str)],
+        ocsp: Vec<u8>,
+        alpn: Vec<Vec<u8>>,
+    ) -> Self {
         let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
             rustls_pemfile::certs(&mut leaf.chain_pem.as_bytes())
                 .collect::<Result<_, _>>()
@@ -282,8 +292,10 @@ impl TlsServer {
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(certs, key)
+        .with_single_cert_with_ocsp(certs, key, ocsp)
         .unwrap();
+        let mut config = config;
+        config.alpn_protocols = alpn;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let mut response =
             String::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n");
