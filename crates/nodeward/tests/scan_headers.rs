@@ -273,3 +273,22 @@ fn ip_target_with_servername_verifies_the_named_certificate() {
         "{r:#}"
     );
 }
+
+#[test]
+fn redirect_loop_is_cut() {
+    let server = RawServer::start(Behaviour::Respond(http_response(
+        "302 Found",
+        &[("Location", "/again")],
+        "",
+    )));
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let (_, r) = scan_headers(&url, free_port(), &[]);
+    let f = finding(&r, "HDR-000");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10 redirects"),
+        "{f}"
+    );
+}

@@ -24,7 +24,14 @@ pub async fn run(
     roots: &Roots,
     timeout: Duration,
 ) -> PartOutcome {
-    match grade(url, server_name, http_port, roots, timeout).await {
+    // Each request has its own deadline; redirect chains are capped as a whole too.
+    let budget = timeout.saturating_mul(6);
+    let work = grade(url, server_name, http_port, roots, timeout);
+    let result = match tokio::time::timeout(budget, work).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeError::timeout("grading the headers", budget)),
+    };
+    match result {
         Ok(o) => o,
         Err(e) => PartOutcome {
             findings: vec![finding(

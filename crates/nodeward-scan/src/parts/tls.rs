@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const AREA: &str = "tls";
+/// The whole TLS part may take this many step deadlines at most.
+const PART_BUDGET_STEPS: u32 = 24;
 const GUIDE: &str = "https://github.com/ssllabs/research/wiki/SSL-Server-Rating-Guide";
 
 /// Scans `host:port` with SNI `servername`.
@@ -27,7 +29,15 @@ pub async fn run(
     roots: &Roots,
     timeout: Duration,
 ) -> PartOutcome {
-    match scan(host, port, servername, path, roots, timeout).await {
+    // Every step has its own deadline; this caps the whole part as well
+    // (a server that answers each handshake just before the deadline).
+    let budget = timeout.saturating_mul(PART_BUDGET_STEPS);
+    let work = scan(host, port, servername, path, roots, timeout);
+    let result = match tokio::time::timeout(budget, work).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeError::timeout("the TLS scan", budget)),
+    };
+    match result {
         Ok(o) => o,
         Err(e) => PartOutcome {
             findings: vec![finding(
