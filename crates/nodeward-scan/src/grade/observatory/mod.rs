@@ -2,11 +2,20 @@
 //! a score modifier; baseline 100; bonuses count only when the score without
 //! them is at least 90; grade from the score rounded down to a multiple of 5.
 
+mod cookies;
+mod cors;
 mod csp;
-mod tests;
+mod exchange;
+mod framing;
+mod hsts;
+mod redirection;
+mod referrer;
+mod run;
+mod sri;
 
-pub(crate) use tests::hsts_max_age;
-pub use tests::{run_all, Exchange, Redirection};
+pub use exchange::{Exchange, Redirection};
+pub(crate) use hsts::hsts_max_age;
+pub use run::run_all;
 
 /// The Origin header the probe sends, to see whether CORS reflects any origin.
 pub const PROBE_ORIGIN: &str = "https://nodeward-probe.invalid";
