@@ -155,25 +155,6 @@ impl Policy {
             )?,
             rate_limited: true,
         }];
-        for (i, name) in s.profiles.iter().enumerate() {
-            let profile = profiles::find(name).ok_or_else(|| {
-                let known: Vec<_> = profiles::PROFILES.iter().map(|p| p.name).collect();
-                ConfigError::invalid(
-                    path,
-                    format!("firewall.profiles[{i}]"),
-                    format!("unknown profile {name:?} (known: {})", known.join(", ")),
-                )
-            })?;
-            for (proto, ports) in profiles::ports(profile) {
-                inbound.push(InboundRule {
-                    origin: format!("profile {name}"),
-                    proto,
-                    ports,
-                    from: Peers::Everywhere,
-                    rate_limited: true,
-                });
-            }
-        }
         for (i, rule) in s.allow.iter().enumerate() {
             let key = format!("firewall.allow[{i}]");
             let from = parse_peers(path, &format!("{key}.from"), rule.from.as_deref())?;
@@ -187,6 +168,46 @@ impl Policy {
             });
         }
         check_overlaps(path, &inbound)?;
+        // Profile ports are opened to everyone unless an explicit rule (or ssh_port)
+        // already covers the port: the explicit rule, with its sources, wins.
+        let explicit = inbound.clone();
+        let mut seen: Vec<(Proto, u16)> = Vec::new();
+        for (i, name) in s.profiles.iter().enumerate() {
+            let profile = profiles::find(name).ok_or_else(|| {
+                let known: Vec<_> = profiles::PROFILES.iter().map(|p| p.name).collect();
+                ConfigError::invalid(
+                    path,
+                    format!("firewall.profiles[{i}]"),
+                    format!("unknown profile {name:?} (known: {})", known.join(", ")),
+                )
+            })?;
+            for (proto, ports) in profiles::ports(profile) {
+                let mut keep = Vec::new();
+                for r in ports.ranges() {
+                    for port in r.first..=r.last {
+                        let covered = explicit
+                            .iter()
+                            .any(|e| e.proto == proto && e.ports.contains(port));
+                        if !covered && !seen.contains(&(proto, port)) {
+                            seen.push((proto, port));
+                            keep.push(PortRange {
+                                first: port,
+                                last: port,
+                            });
+                        }
+                    }
+                }
+                if !keep.is_empty() {
+                    inbound.push(InboundRule {
+                        origin: format!("profile {name}"),
+                        proto,
+                        ports: PortList::from_ranges(keep),
+                        from: Peers::Everywhere,
+                        rate_limited: true,
+                    });
+                }
+            }
+        }
 
         let mut trusted = Vec::new();
         for (i, text) in s.trusted.iter().enumerate() {
@@ -349,9 +370,19 @@ mod tests {
 
     #[test]
     fn profiles_add_ports() {
-        let p = policy("[firewall]\nprofiles=[\"iota\"]\n").unwrap();
-        assert!(p.accepts(Proto::Tcp, "198.51.100.1".parse().unwrap(), 14265));
-        assert!(p.accepts(Proto::Udp, "198.51.100.1".parse().unwrap(), 14626));
+        let p = policy("[firewall]\nprofiles=[\"iota\", \"hornet\"]\n").unwrap();
+        let anyone = "198.51.100.1".parse().unwrap();
+        assert!(p.accepts(Proto::Tcp, anyone, 15600));
+        assert!(p.accepts(Proto::Udp, anyone, 14626));
+        assert!(
+            !p.accepts(Proto::Tcp, anyone, 14265),
+            "the node API stays private"
+        );
+        // An explicit rule for a profile port wins (here: only from 10.0.0.0/8).
+        let p = policy("[firewall]\nprofiles=[\"iota\"]\n[[firewall.allow]]\nproto=\"tcp\"\nports=\"15600\"\nfrom=[\"10.0.0.0/8\"]\n").unwrap();
+        assert!(!p.accepts(Proto::Tcp, anyone, 15600));
+        assert!(p.accepts(Proto::Tcp, "10.1.1.1".parse().unwrap(), 15600));
+        assert!(p.accepts(Proto::Tcp, anyone, 443));
         assert!(policy("[firewall]\nprofiles=[\"nope\"]\n")
             .unwrap_err()
             .contains("unknown profile"));

@@ -14,23 +14,38 @@ pub struct Profile {
     pub ports: &'static [(Proto, &'static str)],
 }
 
-/// Every known profile.
+/// Every known profile. The public ports match `nodeward audit`'s profiles (the node
+/// API itself stays private behind the gateway on 80/443); `generic` opens nothing.
 pub const PROFILES: &[Profile] = &[
     Profile {
+        name: "generic",
+        description: "no node ports (SSH only)",
+        ports: &[],
+    },
+    Profile {
         name: "iota",
-        description:
-            "IOTA fullnode (IRI/Hornet): API 14265, gossip 15600/tcp, autopeering 14626/udp",
-        ports: &[(Proto::Tcp, "14265,15600"), (Proto::Udp, "14626")],
+        description: "IOTA IRI: gateway 80/443, TCP peering 15600, 14600/tcp+udp",
+        ports: &[(Proto::Tcp, "80,443,14600,15600"), (Proto::Udp, "14600")],
+    },
+    Profile {
+        name: "hornet",
+        description: "IOTA Hornet: gateway 80/443, gossip 15600/tcp, autopeering 14626/udp",
+        ports: &[(Proto::Tcp, "80,443,15600"), (Proto::Udp, "14626")],
     },
     Profile {
         name: "ilp",
-        description: "Interledger connector: BTP/HTTP peering 7768, 7770",
-        ports: &[(Proto::Tcp, "7768,7770")],
+        description: "Interledger connector: gateway 80/443, BTP 7768",
+        ports: &[(Proto::Tcp, "80,443,7768")],
     },
     Profile {
         name: "cardano",
         description: "Cardano relay node: node-to-node 3001/tcp",
         ports: &[(Proto::Tcp, "3001")],
+    },
+    Profile {
+        name: "masternode",
+        description: "Dash-style masternode: P2P 9999/tcp",
+        ports: &[(Proto::Tcp, "9999")],
     },
     Profile {
         name: "bitcoin",
@@ -41,11 +56,6 @@ pub const PROFILES: &[Profile] = &[
         name: "ethereum",
         description: "Ethereum execution client P2P: 30303/tcp+udp",
         ports: &[(Proto::Tcp, "30303"), (Proto::Udp, "30303")],
-    },
-    Profile {
-        name: "masternode",
-        description: "Dash-style masternode: 9999/tcp",
-        ports: &[(Proto::Tcp, "9999")],
     },
 ];
 
