@@ -32,9 +32,12 @@ pub struct ScanArgs {
     /// Ports to scan: `22,80,443`, `1-1024`, `top1000` (default) or `-` for all 65,535 (`-p-`).
     #[arg(long, short = 'p', allow_hyphen_values = true)]
     pub ports: Option<String>,
-    /// Ports that may be open (default 80, 443 and the target's port).
+    /// Ports that may be open (default 80, 443 and the target's port, or the profile's).
     #[arg(long, value_delimiter = ',')]
     pub expect: Vec<u16>,
+    /// Node profile: its public ports are expected, its API ports must be closed.
+    #[arg(long, value_enum)]
+    pub profile: Option<crate::profile::Profile>,
     /// Probe a node API of this kind for sensitive commands.
     #[arg(long, value_enum)]
     pub node: Option<NodeKind>,
@@ -80,7 +83,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, ScanError> {
 /// Runs `nodeward scan`; returns the exit code (0 or 1).
 pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
     let target = Target::parse(&args.target)?;
-    let ports = portspec::parse(args.ports.as_deref().unwrap_or("top1000"))?;
+    let mut ports = portspec::parse(args.ports.as_deref().unwrap_or("top1000"))?;
+    let api_ports: Vec<u16> = args
+        .profile
+        .map(|p| p.api_ports().to_vec())
+        .unwrap_or_default();
+    if let (Some(profile), None) = (args.profile, &args.ports) {
+        // The default list also covers the profile's own ports.
+        ports.extend(profile.public_ports().iter().chain(profile.api_ports()));
+        ports.sort_unstable();
+        ports.dedup();
+    }
     if args.concurrency == 0 || args.concurrency > 16_384 {
         return Err(ScanError::Usage(format!(
             "--concurrency {} must be between 1 and 16384",
@@ -111,13 +124,18 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
         .servername
         .clone()
         .unwrap_or_else(|| target.host.clone());
-    let expected: Vec<u16> = if args.expect.is_empty() {
-        let mut e = vec![80, 443, target.port];
+    let expected: Vec<u16> = if !args.expect.is_empty() {
+        args.expect.clone()
+    } else {
+        let base: &[u16] = match args.profile {
+            Some(p) => p.public_ports(),
+            None => &[80, 443],
+        };
+        let mut e = base.to_vec();
+        e.push(target.port);
         e.sort_unstable();
         e.dedup();
         e
-    } else {
-        args.expect.clone()
     };
     let timeout = args.timeout.get();
     let rt = runtime()?;
@@ -150,8 +168,15 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
                 ),
                 Part::Ports => (
                     "ports",
-                    parts::ports::run(&target.host, &ports, &expected, args.concurrency, timeout)
-                        .await,
+                    parts::ports::run(
+                        &target.host,
+                        &ports,
+                        &expected,
+                        &api_ports,
+                        args.concurrency,
+                        timeout,
+                    )
+                    .await,
                 ),
                 Part::Node => {
                     let kind = args.node.unwrap_or(NodeKind::Iri);

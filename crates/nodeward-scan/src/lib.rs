@@ -8,6 +8,7 @@ pub mod grade;
 pub mod nagios;
 pub mod parts;
 pub mod portspec;
+pub mod profile;
 pub mod target;
 mod top_ports;
 

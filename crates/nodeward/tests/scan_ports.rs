@@ -266,3 +266,70 @@ fn full_range_scan_in_own_namespace_matches_nmap() {
     nmap_open.sort_unstable();
     assert_eq!(nmap_open, ports.to_vec(), "nmap: {text}");
 }
+
+#[test]
+fn profile_expects_gossip_ports_and_flags_an_open_node_api() {
+    let mut ns = Netns::new();
+    for p in [443u16, 15600, 14265] {
+        ns.listen(p);
+    }
+    let start = Instant::now();
+    loop {
+        let out = ns
+            .cmd(&[
+                "nmap",
+                "-n",
+                "-Pn",
+                "-sT",
+                "-p",
+                "443,15600,14265",
+                "127.0.0.1",
+                "-oG",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout)
+            .matches("/open/")
+            .count()
+            == 3
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "listeners did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Default port list (top 1000) plus the profile's own ports.
+    let out = ns
+        .cmd(&[
+            bin().to_str().unwrap(),
+            "scan",
+            "127.0.0.1",
+            "--only",
+            "ports",
+            "--profile",
+            "iota",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        r["parts"]["ports"]["open"],
+        serde_json::json!([443, 14265, 15600]),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["parts"]["ports"]["unexpected"],
+        serde_json::json!([14265])
+    );
+    let f = finding(&r, "PORT-003");
+    assert_eq!(f["status"], "fail");
+    assert_eq!(f["severity"], "critical");
+    assert!(f["evidence"].as_str().unwrap().contains("14265"), "{f}");
+}

@@ -53,7 +53,7 @@ pub const FINDING_IDS: &[&str] = &[
     "TLS-000", "TLS-001", "TLS-002", "TLS-003", "TLS-004", "TLS-005", "TLS-006", "TLS-007",
     "TLS-008", "TLS-009", "TLS-010", "TLS-011", "HDR-000", "HDR-001", "HDR-002", "HDR-003",
     "HDR-004", "HDR-005", "HDR-006", "HDR-007", "HDR-008", "HDR-009", "HDR-010", "HDR-011",
-    "PORT-000", "PORT-001", "PORT-002", "NODE-001", "NODE-002",
+    "PORT-000", "PORT-001", "PORT-002", "PORT-003", "NODE-001", "NODE-002",
 ];
 
 #[cfg(test)]

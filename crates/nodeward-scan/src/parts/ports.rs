@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 const AREA: &str = "ports";
 
-/// Scans `ports` on `host`; open ports not in `expected` are failures.
+/// Scans `ports` on `host`; open ports not in `expected` are failures, open
+/// `api_ports` (the profile's private node API) are critical ones.
 pub async fn run(
     host: &str,
     ports: &[u16],
     expected: &[u16],
+    api_ports: &[u16],
     concurrency: usize,
     timeout: Duration,
 ) -> PartOutcome {
@@ -74,7 +76,12 @@ pub async fn run(
         .copied()
         .filter(|p| ports.contains(p) && !result.open.contains(p))
         .collect();
-    let findings = vec![
+    let exposed_api: Vec<u16> = api_ports
+        .iter()
+        .copied()
+        .filter(|p| result.open.contains(p))
+        .collect();
+    let mut findings = vec![
         finding("PORT-001", AREA, "Only expected ports open", Severity::High,
             if unexpected.is_empty() { Status::Pass } else { Status::Fail },
             format!("open: {:?}; expected: {:?}; unexpected: {:?} ({} ports scanned in {:.2} s, {} filtered)", result.open, expected, unexpected, ports.len(), elapsed.as_secs_f64(), result.filtered.len()),
@@ -84,6 +91,26 @@ pub async fn run(
             if missing.is_empty() { "every expected port that was scanned is open".to_string() } else { format!("expected but not open: {missing:?}") },
             "Start the service or remove the port from --expect.", ""),
     ];
+    if !api_ports.is_empty() {
+        findings.push(finding(
+            "PORT-003",
+            AREA,
+            "Node API ports not reachable from outside",
+            Severity::Critical,
+            if exposed_api.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            if exposed_api.is_empty() {
+                format!("API ports {api_ports:?} closed or filtered")
+            } else {
+                format!("node API reachable on {exposed_api:?}")
+            },
+            "Bind the node API to 127.0.0.1 and publish it only through nodeward gateway.",
+            "",
+        ));
+    }
     let grade = if unexpected.is_empty() { "A" } else { "F" };
     PartOutcome {
         findings,
