@@ -121,8 +121,21 @@ impl Scenario {
         self.wait_listening(port);
     }
 
-    /// A stand-in node API: `openssl s_server` on ADDR:PORT, as root or nobody.
+    /// The process name of this scenario's stand-in node (unique per run, so
+    /// no other process on the machine is mistaken for it).
+    fn node_name(&self) -> String {
+        let n = self.ns.trim_start_matches("nwaudit-").replace('-', "");
+        format!("nwn{}", &n[n.len().saturating_sub(11)..])
+    }
+
+    /// A stand-in node API: a copy of `openssl` named [`Self::node_name`]
+    /// running `s_server` on ADDR:PORT, as root or nobody.
     fn start_listener(&mut self, addr: &str, port: u16, as_nobody: bool) {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = self.ssh_dir.path().join(self.node_name());
+        std::fs::copy("/usr/bin/openssl", &exe).unwrap();
+        std::fs::set_permissions(self.ssh_dir.path(), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns]);
         if as_nobody {
@@ -133,7 +146,8 @@ impl Scenario {
                 "--clear-groups",
             ]);
         }
-        c.args(["openssl", "s_server", "-nocert", "-quiet", "-accept"])
+        c.arg(&exe)
+            .args(["s_server", "-nocert", "-quiet", "-accept"])
             .arg(format!("{addr}:{port}"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -226,11 +240,14 @@ const DROP_RULES: &str = "table inet filter {\n chain input {\n  type filter hoo
 
 const ACCEPT_RULES_V4_ONLY: &str = "table ip filter {\n chain input {\n  type filter hook input priority 0; policy accept;\n }\n}\n";
 
-fn config(dir: &Path) -> PathBuf {
-    let p = dir.join("nodeward.toml");
+fn config(s: &Scenario) -> PathBuf {
+    let p = s.ssh_dir.path().join("nodeward.toml");
     std::fs::write(
         &p,
-        "[audit]\nprofile = \"iota\"\nnode_processes = [\"openssl\"]\n",
+        format!(
+            "[audit]\nprofile = \"iota\"\nnode_processes = [\"{}\"]\n",
+            s.node_name()
+        ),
     )
     .unwrap();
     p
@@ -247,7 +264,7 @@ fn hardened_live_host_passes() {
     s.nft(DROP_RULES);
     s.start_sshd(2222);
     s.start_listener("127.0.0.1", 14265, true);
-    let cfg = config(s.ssh_dir.path());
+    let cfg = config(&s);
     let run = s.audit(&[
         "--config",
         cfg.to_str().unwrap(),
@@ -292,7 +309,7 @@ fn hardened_live_host_passes() {
         .unwrap()
         .to_string();
     assert!(
-        ev.contains("openssl pid") && ev.contains("uid 65534"),
+        ev.contains(&format!("{} pid", s.node_name())) && ev.contains("uid 65534"),
         "{ev}"
     );
     assert_eq!(run.json()["parts"]["host"]["mode"], "live");
@@ -309,7 +326,7 @@ fn weak_live_host_fails() {
     s.nft(ACCEPT_RULES_V4_ONLY);
     s.start_sshd(22);
     s.start_listener("0.0.0.0", 14265, false);
-    let cfg = config(s.ssh_dir.path());
+    let cfg = config(&s);
     let run = s.audit(&[
         "--config",
         cfg.to_str().unwrap(),
@@ -332,7 +349,10 @@ fn weak_live_host_fails() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(ev.contains("14265/tcp on 0.0.0.0 (openssl pid"), "{ev}");
+    assert!(
+        ev.contains(&format!("14265/tcp on 0.0.0.0 ({} pid", s.node_name())),
+        "{ev}"
+    );
     let ev = run.finding("FW-003")["evidence"]
         .as_str()
         .unwrap()
