@@ -85,6 +85,9 @@ fn config_check(path: &std::path::Path) -> Result<u8, String> {
     if let Err(e) = nodeward_firewall::config::check_text(path, &text) {
         problems.push(e.to_string());
     }
+    if let Err(e) = nodeward_audit::config::AuditConfig::check_text(path, &text) {
+        problems.push(e.to_string());
+    }
     problems.dedup();
     if problems.is_empty() {
         println!("{}: OK", path.display());

@@ -526,3 +526,26 @@ fn ufw_and_iptables_persistent_firewalls_are_recognised_offline() {
     assert_eq!(s["FW-002"], "pass");
     assert_eq!(s["FW-003"], "fail", "{}", run.finding("FW-003")["evidence"]);
 }
+
+#[test]
+fn config_check_validates_the_audit_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("nodeward.toml");
+    std::fs::write(
+        &cfg,
+        "[audit]\nprofile = \"iota\"\nallowed_ports = [\"80/sctp\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["config", "check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("audit.allowed_ports[0]"),
+        "{}",
+        run.stderr
+    );
+}
