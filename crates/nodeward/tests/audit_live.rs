@@ -188,6 +188,20 @@ impl Scenario {
         }
     }
 
+    /// Runs the audit with a private /tmp mounted with `tmp_opts`.
+    fn audit_env(&self, args: &[&str], tmp_opts: &str) -> Run {
+        let out = self
+            .inside(bin())
+            .arg("audit")
+            .args(["--format", "json"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("NW_TMP_OPTS", tmp_opts)
+            .output()
+            .unwrap();
+        Run::from(out)
+    }
+
     fn audit(&self, args: &[&str]) -> Run {
         let out = self
             .inside(bin())
@@ -397,4 +411,88 @@ fn live_host_without_firewall_fails_fw_001() {
         "{}",
         run.finding("FW-004")["evidence"]
     );
+}
+
+impl Scenario {
+    /// Sets a kernel parameter inside the namespace only (net.* are per-namespace).
+    fn sysctl(&self, key_value: &str) {
+        run_ok(
+            Command::new("ip").args(["netns", "exec", &self.ns, "sysctl", "-q", "-w", key_value]),
+        );
+    }
+}
+
+#[test]
+fn live_kernel_parameters_and_mount_options_are_read_from_the_running_system() {
+    let _one_at_a_time = serial();
+    if !tools_present() {
+        eprintln!("live audit test needs root, sshd, nft, openssl, ssh-keygen (CI has them)");
+        return;
+    }
+    let s = Scenario::new(HARDENED_SSHD);
+    // Per-namespace sysctls: good values first.
+    for kv in [
+        "net.ipv4.tcp_syncookies=1",
+        "net.ipv4.conf.all.accept_redirects=0",
+        "net.ipv4.conf.default.accept_redirects=0",
+        "net.ipv6.conf.all.accept_redirects=0",
+        "net.ipv6.conf.default.accept_redirects=0",
+    ] {
+        s.sysctl(kv);
+    }
+    let good = s.audit_env(
+        &["--only", "KRN-001,KRN-003,FS-001"],
+        "rw,nodev,nosuid,noexec,size=16m",
+    );
+    let st = good.statuses();
+    assert_eq!(
+        st["KRN-001"],
+        "pass",
+        "{}",
+        good.finding("KRN-001")["evidence"]
+    );
+    assert_eq!(
+        st["KRN-003"],
+        "pass",
+        "{}",
+        good.finding("KRN-003")["evidence"]
+    );
+    assert_eq!(
+        st["FS-001"],
+        "pass",
+        "{}",
+        good.finding("FS-001")["evidence"]
+    );
+    let ev = good.finding("FS-001")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ev.starts_with("/proc/self/mountinfo:"), "{ev}");
+    let ev = good.finding("KRN-001")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ev.contains("/proc/sys/net/ipv4/tcp_syncookies"), "{ev}");
+
+    // Then bad ones.
+    s.sysctl("net.ipv4.tcp_syncookies=0");
+    s.sysctl("net.ipv6.conf.all.accept_redirects=1");
+    let bad = s.audit_env(&["--only", "KRN-001,KRN-003,FS-001"], "rw,nosuid,size=16m");
+    let st = bad.statuses();
+    assert_eq!(st["KRN-001"], "fail");
+    assert_eq!(st["KRN-003"], "fail");
+    let ev = bad.finding("KRN-003")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ev.contains("net.ipv6.conf.all.accept_redirects = 1"),
+        "{ev}"
+    );
+    assert_eq!(st["FS-001"], "fail");
+    let ev = bad.finding("FS-001")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ev.contains("missing nodev,noexec"), "{ev}");
 }
