@@ -1,6 +1,7 @@
 //! Command-line arguments of `nodeward scan` and `nodeward check`, and their runners.
 
 use crate::check;
+use crate::grade::observatory::PreloadList;
 use crate::parts::{self, node::NodeKind, PartOutcome};
 use crate::target::Target;
 use crate::{portspec, ScanError};
@@ -47,6 +48,10 @@ pub struct ScanArgs {
     /// Name for SNI and certificate matching (default: the target host).
     #[arg(long)]
     pub servername: Option<String>,
+    /// Chromium's HSTS preload list (transport_security_state_static.json), so
+    /// preloaded hosts get Observatory's +5 (without it nobody gets it).
+    #[arg(long)]
+    pub hsts_preload: Option<PathBuf>,
     /// Plain-HTTP port for the redirection test (Observatory uses 80).
     #[arg(long, default_value_t = 80)]
     pub http_port: u16,
@@ -137,6 +142,10 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
         e.dedup();
         e
     };
+    let preload = match &args.hsts_preload {
+        Some(p) => Some(PreloadList::load(p).map_err(ScanError::Usage)?),
+        None => None,
+    };
     let timeout = args.timeout.get();
     let rt = runtime()?;
     let outcomes: Vec<(&str, PartOutcome)> = rt.block_on(async {
@@ -162,6 +171,7 @@ pub fn run_scan(args: ScanArgs) -> Result<u8, ScanError> {
                         args.servername.as_deref(),
                         args.http_port,
                         &roots,
+                        preload.as_ref(),
                         timeout,
                     )
                     .await,

@@ -292,3 +292,69 @@ fn redirect_loop_is_cut() {
         "{f}"
     );
 }
+
+/// The Content-Security-Policy observatory.mozilla.org sent when the MDN
+/// Observatory project captured its scanner test fixture (January 2026), with some
+/// host lists shortened; every directive and every unsafe source is kept.
+const OBSERVATORY_CSP: &str = "default-src 'self'; script-src 'report-sample' 'self' 'wasm-unsafe-eval' https://www.google-analytics.com/analytics.js https://*.googletagmanager.com assets.codepen.io production-assets.codepen.io https://js.stripe.com 'sha256-XNBp89FG76amD8BqrJzyflxOF9PaWPqPqvJfKZPCv7M=' 'sha256-YCNoU9DNiinACbd8n6UPyB/8vj0kXvhkOni9/06SuYw=' 'sha256-PZjP7OR6mBEtnvXIZfCZ5PuOlxoDF1LDZL8aj8c42rw='; script-src-elem 'report-sample' 'self' 'wasm-unsafe-eval' https://www.google-analytics.com/analytics.js https://*.googletagmanager.com assets.codepen.io production-assets.codepen.io https://js.stripe.com; style-src 'report-sample' 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; connect-src 'self' https://observatory-api.mdn.mozilla.net; font-src 'self'; frame-src 'self' codepen.io https://js.stripe.com; img-src 'self' data: https://mdn.github.io/shared-assets/ www.gstatic.com; manifest-src 'self'; media-src 'self' archive.org videos.cdn.mozilla.net; child-src 'self'; worker-src 'self';";
+
+#[test]
+fn published_example_observatory_mozilla_org_scores_110() {
+    // The MDN Observatory's own scanner test expects 110 (A+) for these responses:
+    // +5 Referrer-Policy strict-origin-when-cross-origin, +5 HSTS preloaded (mozilla.org
+    // includes subdomains), 0 for the CSP (unsafe-inline only in style-src), X-Frame-Options
+    // DENY, nosniff, no cookies, same-origin scripts without SRI.
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let preload = write(
+        dir.path(),
+        "preload.json",
+        "{\n  // a two-entry excerpt in Chromium's format\n  \"entries\": [\n    { \"name\": \"mozilla.org\", \"policy\": \"custom\", \"mode\": \"force-https\", \"include_subdomains\": true },\n    { \"name\": \"example.net\", \"mode\": \"force-https\" }\n  ]\n}\n",
+    );
+    let body = "<!doctype html><html><head><script>document.documentElement.dataset.theme = 'light';</script>\
+<script src=\"/static/client/runtime.js\" type=\"module\"></script><script src=\"/static/client/index.js\" type=\"module\"></script>\
+</head><body>HTTP Observatory</body></html>";
+    let server = TlsServer::start_with(
+        &ca.leaf(&["observatory.mozilla.org"], -1, 200),
+        &[
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            ("Content-Security-Policy", OBSERVATORY_CSP),
+            ("X-Frame-Options", "DENY"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Type", "text/html"),
+            ("Strict-Transport-Security", "max-age=63072000"),
+        ],
+        body,
+        Vec::new(),
+        Vec::new(),
+    );
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let args = [
+        "--servername",
+        "observatory.mozilla.org",
+        "--ca",
+        ca_file.to_str().unwrap(),
+        "--hsts-preload",
+        preload.to_str().unwrap(),
+    ];
+    let (_, r) = scan_headers(&url, free_port(), &args);
+    let h = headers_part(&r);
+    assert_eq!(
+        (h["score"].as_i64(), h["grade"].as_str()),
+        (Some(110), Some("A+")),
+        "{h:#}"
+    );
+    assert_eq!(
+        h["tests"]["content-security-policy"],
+        "+0 csp-implemented-with-unsafe-inline-in-style-src-only"
+    );
+    assert_eq!(h["tests"]["strict-transport-security"], "+5 hsts-preloaded");
+    assert_eq!(
+        h["tests"]["subresource-integrity"],
+        "+0 sri-not-implemented-but-all-scripts-loaded-from-secure-origin"
+    );
+    // Without the preload list the +5 for HSTS cannot be known: 105.
+    let (_, r) = scan_headers(&url, free_port(), &args[..4]);
+    assert_eq!(headers_part(&r)["score"], 105);
+}

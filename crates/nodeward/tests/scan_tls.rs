@@ -444,6 +444,7 @@ fn stapled_ocsp_and_alpn_are_reported() {
     let server = TlsServer::start_with(
         &ca.leaf(&["localhost"], -1, 200),
         &[],
+        "ok",
         b"\x30\x03\x0a\x01\x00".to_vec(),
         vec![b"h2".to_vec(), b"http/1.1".to_vec()],
     );

@@ -2,7 +2,7 @@
 //! score the response with the MDN HTTP Observatory (v2) rules.
 
 use super::{finding, PartOutcome};
-use crate::grade::observatory::{self, Exchange, Redirection, PROBE_ORIGIN};
+use crate::grade::observatory::{self, Exchange, PreloadList, Redirection, PROBE_ORIGIN};
 use nodeward_probe::http::{self, Request, Response, Url};
 use nodeward_probe::tls::{self, Roots};
 use nodeward_probe::ProbeError;
@@ -22,11 +22,12 @@ pub async fn run(
     server_name: Option<&str>,
     http_port: u16,
     roots: &Roots,
+    preload: Option<&PreloadList>,
     timeout: Duration,
 ) -> PartOutcome {
     // Each request has its own deadline; redirect chains are capped as a whole too.
     let budget = timeout.saturating_mul(6);
-    let work = grade(url, server_name, http_port, roots, timeout);
+    let work = grade(url, server_name, http_port, roots, preload, timeout);
     let result = match tokio::time::timeout(budget, work).await {
         Ok(r) => r,
         Err(_) => Err(ProbeError::timeout("grading the headers", budget)),
@@ -172,17 +173,20 @@ async fn grade(
     server_name: Option<&str>,
     http_port: u16,
     roots: &Roots,
+    preload: Option<&PreloadList>,
     timeout: Duration,
 ) -> Result<PartOutcome, ProbeError> {
     let (final_url, resp, cert_valid) = fetch_following(url, server_name, roots, timeout).await?;
     let redirection = redirection(&url.host, server_name, http_port, roots, timeout).await;
+    let host = server_name
+        .filter(|_| final_url.host == url.host)
+        .unwrap_or(&final_url.host)
+        .to_string();
     let exchange = Exchange {
         https: final_url.scheme == "https",
         cert_valid,
-        host: server_name
-            .filter(|_| final_url.host == url.host)
-            .unwrap_or(&final_url.host)
-            .to_string(),
+        hsts_preloaded: preload.is_some_and(|p| p.contains(&host)),
+        host,
         headers: resp.headers.clone(),
         body: String::from_utf8_lossy(&resp.body).into_owned(),
         redirection,

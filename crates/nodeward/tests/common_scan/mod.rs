@@ -269,13 +269,14 @@ pub struct TlsServer {
 impl TlsServer {
     /// Serves `leaf` (TLS 1.2 and 1.3, rustls defaults) and answers `200` with `headers`.
     pub fn start(leaf: &Leaf, headers: &[(&str, &str)]) -> Self {
-        Self::start_with(leaf, headers, Vec::new(), Vec::new())
+        Self::start_with(leaf, headers, "ok", Vec::new(), Vec::new())
     }
 
     /// Like [`TlsServer::start`], also stapling `ocsp` (when not empty) and offering `alpn`.
     pub fn start_with(
         leaf: &Leaf,
         headers: &[(&str, &str)],
+        body: &str,
         ocsp: Vec<u8>,
         alpn: Vec<Vec<u8>>,
     ) -> Self {
@@ -297,12 +298,15 @@ impl TlsServer {
         let mut config = config;
         config.alpn_protocols = alpn;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let mut response =
-            String::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n");
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
         for (n, v) in headers {
             response.push_str(&format!("{n}: {v}\r\n"));
         }
-        response.push_str("\r\nok");
+        response.push_str("\r\n");
+        response.push_str(body);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();

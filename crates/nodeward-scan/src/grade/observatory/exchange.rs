@@ -17,6 +17,8 @@ pub struct Exchange {
     pub body: String,
     /// The HTTP-to-HTTPS redirection behaviour on port 80.
     pub redirection: Redirection,
+    /// The host is on the HSTS preload list (when one was given).
+    pub hsts_preloaded: bool,
 }
 
 /// How `http://host/` behaved.

@@ -8,6 +8,7 @@ mod csp;
 mod exchange;
 mod framing;
 mod hsts;
+mod preload;
 mod redirection;
 mod referrer;
 mod run;
@@ -15,6 +16,8 @@ mod sri;
 
 pub use exchange::{Exchange, Redirection};
 pub(crate) use hsts::hsts_max_age;
+pub use hsts::SIX_MONTHS;
+pub use preload::PreloadList;
 pub use run::run_all;
 
 /// The Origin header the probe sends, to see whether CORS reflects any origin.

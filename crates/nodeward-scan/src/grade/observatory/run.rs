@@ -57,6 +57,7 @@ mod unit {
                 .collect(),
             body: String::new(),
             redirection,
+            hsts_preloaded: false,
         }
     }
 
@@ -187,6 +188,29 @@ mod unit {
             "cookies-anticsrf-without-samesite-flag"
         );
         assert_eq!(cookie("heroku-session-affinity=1"), "cookies-not-found");
+    }
+
+    #[test]
+    fn preloaded_hosts_get_the_hsts_bonus_and_six_months_is_180_days() {
+        let mut x = ex(
+            true,
+            &[("Strict-Transport-Security", "max-age=15552000")],
+            Redirection::NoHttp,
+        );
+        assert_eq!(
+            run_all(&x)[5].outcome,
+            "hsts-implemented-max-age-at-least-six-months"
+        );
+        x.headers[0].1 = "max-age=15551999".into();
+        assert_eq!(
+            run_all(&x)[5].outcome,
+            "hsts-implemented-max-age-less-than-six-months"
+        );
+        x.headers[0].1 = "max-age=31536000, max-age=1".into();
+        assert_eq!(run_all(&x)[5].outcome, "hsts-header-invalid");
+        x.hsts_preloaded = true;
+        let r = run_all(&x);
+        assert_eq!((r[5].outcome, r[5].modifier), ("hsts-preloaded", 5));
     }
 
     #[test]
