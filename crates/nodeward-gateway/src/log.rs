@@ -5,7 +5,6 @@
 //! reads as violations.
 
 use crate::config::AccessLogTarget;
-use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -13,12 +12,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// One request, as logged.
-#[derive(Serialize)]
 pub struct AccessEntry<'a> {
     /// The client address the policy judged (after trusted X-Forwarded-For).
     pub client_ip: IpAddr,
     /// The TCP peer.
     pub peer_ip: IpAddr,
+    /// The TCP peer as text (computed once per connection).
+    pub peer_text: &'a str,
     /// HTTP method.
     pub method: &'a str,
     /// Request path (without query; truncated to 512 characters).
@@ -37,19 +37,126 @@ pub struct AccessEntry<'a> {
     pub upstream: Option<&'a str>,
     /// Backend address.
     pub backend: Option<&'a str>,
-    /// Total time in milliseconds.
-    pub duration_ms: f64,
-    /// Backend time in milliseconds.
-    pub upstream_ms: Option<f64>,
+    /// Total time.
+    pub duration: Duration,
+    /// Backend time.
+    pub upstream_time: Option<Duration>,
     /// Request body bytes.
     pub bytes_in: usize,
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    ts: String,
-    #[serde(flatten)]
-    entry: &'a AccessEntry<'a>,
+impl AccessEntry<'_> {
+    /// Appends the entry as one JSON object (no newline) to `out`.
+    ///
+    /// Written by hand because it runs once per request: strings that need
+    /// no escaping (nearly all) are copied as they are.
+    pub fn write_json(&self, out: &mut Vec<u8>, ts: &[u8]) {
+        out.extend_from_slice(b"{\"ts\":\"");
+        out.extend_from_slice(ts);
+        out.extend_from_slice(b"\",\"client_ip\":\"");
+        if self.client_ip == self.peer_ip {
+            out.extend_from_slice(self.peer_text.as_bytes());
+        } else {
+            let _ = write!(out, "{}", self.client_ip);
+        }
+        out.extend_from_slice(b"\",\"peer_ip\":\"");
+        out.extend_from_slice(self.peer_text.as_bytes());
+        out.extend_from_slice(b"\",\"method\":");
+        json_str(out, self.method);
+        out.extend_from_slice(b",\"path\":");
+        json_str(out, self.path);
+        out.extend_from_slice(b",\"route\":");
+        json_opt(out, self.route);
+        out.extend_from_slice(b",\"command\":");
+        json_opt(out, self.command);
+        let mut num = itoa::Buffer::new();
+        out.extend_from_slice(b",\"calls\":");
+        out.extend_from_slice(num.format(self.calls).as_bytes());
+        out.extend_from_slice(b",\"status\":");
+        out.extend_from_slice(num.format(self.status).as_bytes());
+        out.extend_from_slice(b",\"reason\":");
+        json_opt(out, self.reason);
+        out.extend_from_slice(b",\"upstream\":");
+        json_opt(out, self.upstream);
+        out.extend_from_slice(b",\"backend\":");
+        json_opt(out, self.backend);
+        out.extend_from_slice(b",\"duration_ms\":");
+        millis(out, self.duration);
+        out.extend_from_slice(b",\"upstream_ms\":");
+        match self.upstream_time {
+            Some(d) => millis(out, d),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"bytes_in\":");
+        out.extend_from_slice(num.format(self.bytes_in).as_bytes());
+        out.push(b'}');
+    }
+}
+
+/// Writes a duration as milliseconds with microsecond precision (`1.234`).
+fn millis(out: &mut Vec<u8>, d: Duration) {
+    let micros = d.as_micros();
+    let frac = (micros % 1000) as u16;
+    out.extend_from_slice(itoa::Buffer::new().format(micros / 1000).as_bytes());
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+fn json_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Writes `s` as a JSON string, escaping only when needed.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f)
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// The current time as RFC 3339 with milliseconds, the date and seconds part
+/// formatted once per second per thread.
+fn timestamp(buf: &mut [u8; 24]) -> &[u8] {
+    let now = std::time::SystemTime::now();
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let len = TS_CACHE.with_borrow_mut(|(cached_secs, prefix)| {
+        if *cached_secs != secs || prefix.is_empty() {
+            let whole = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+            let text = humantime::format_rfc3339_seconds(whole).to_string();
+            // "YYYY-MM-DDTHH:MM:SSZ" -> keep everything but the Z.
+            *prefix = text.trim_end_matches('Z').as_bytes().to_vec();
+            *cached_secs = secs;
+        }
+        let n = prefix.len().min(19);
+        buf[..n].copy_from_slice(&prefix[..n]);
+        let ms = since.subsec_millis();
+        buf[n] = b'.';
+        buf[n + 1] = b'0' + (ms / 100) as u8;
+        buf[n + 2] = b'0' + (ms / 10 % 10) as u8;
+        buf[n + 3] = b'0' + (ms % 10) as u8;
+        buf[n + 4] = b'Z';
+        n + 5
+    });
+    &buf[..len]
+}
+
+thread_local! {
+    static TS_CACHE: std::cell::RefCell<(u64, Vec<u8>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
 /// The access log handle shared by all connections.
@@ -129,15 +236,11 @@ impl AccessLog {
     /// Appends one line; drops it (counted) when the writer is far behind.
     pub fn write(&self, entry: &AccessEntry<'_>) {
         let Some(shared) = &self.shared else { return };
-        let line = Line {
-            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-            entry,
-        };
+        let mut ts = [0u8; 24];
+        let ts = timestamp(&mut ts);
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
-            if serde_json::to_writer(&mut *scratch, &line).is_err() {
-                return;
-            }
+            entry.write_json(scratch, ts);
             scratch.push(b'\n');
             let mut buf = shared.lines.lock().unwrap_or_else(|p| p.into_inner());
             if buf.len() + scratch.len() > MAX_BUFFERED {
@@ -195,5 +298,45 @@ fn writer(shared: &Buffer, mut out: Box<dyn Write + Send>) {
             cv.notify_all();
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_valid_json_with_escaping() {
+        let e = AccessEntry {
+            client_ip: "203.0.113.9".parse().unwrap(),
+            peer_ip: "10.0.0.1".parse().unwrap(),
+            peer_text: "10.0.0.1",
+            method: "POST",
+            path: "/a\"b\\c\u{1}é",
+            route: Some("/"),
+            command: Some("getnodeinfo"),
+            calls: 1,
+            status: 200,
+            reason: None,
+            upstream: Some("iri"),
+            backend: Some("127.0.0.1:14266"),
+            duration: Duration::from_micros(2_305),
+            upstream_time: Some(Duration::from_micros(17)),
+            bytes_in: 25,
+        };
+        let mut out = Vec::new();
+        let mut ts = [0u8; 24];
+        let ts = timestamp(&mut ts).to_vec();
+        e.write_json(&mut out, &ts);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["path"], "/a\"b\\c\u{1}é");
+        assert_eq!(v["client_ip"], "203.0.113.9");
+        assert_eq!(v["peer_ip"], "10.0.0.1");
+        assert_eq!(v["duration_ms"], 2.305);
+        assert_eq!(v["upstream_ms"], 0.017);
+        assert_eq!(v["reason"], serde_json::Value::Null);
+        let ts = v["ts"].as_str().unwrap();
+        assert_eq!(ts.len(), 24, "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.');
     }
 }

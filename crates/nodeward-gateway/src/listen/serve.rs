@@ -115,7 +115,7 @@ async fn serve_connection(
     let global = shared.runtime.load().global.clone();
     match &shared.tls[index] {
         None => {
-            let conn = ConnInfo { peer, tls: false };
+            let conn = Arc::new(ConnInfo::new(peer, false));
             serve_http(
                 shared,
                 stream,
@@ -142,7 +142,7 @@ async fn serve_connection(
                     }
                 };
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let conn = ConnInfo { peer, tls: true };
+            let conn = Arc::new(ConnInfo::new(peer, true));
             serve_http(
                 shared,
                 stream,
@@ -174,7 +174,7 @@ struct Activity {
 async fn serve_http<I>(
     shared: &Arc<Shared>,
     io: I,
-    conn: ConnInfo,
+    conn: Arc<ConnInfo>,
     g: &Global,
     mode: Mode,
     shutdown: watch::Receiver<bool>,
@@ -185,12 +185,15 @@ async fn serve_http<I>(
     let activity = Arc::new(Activity::default());
     let svc_shared = shared.clone();
     let svc_activity = activity.clone();
+    let svc_conn = conn.clone();
     let service = service_fn(move |req| {
         let shared = svc_shared.clone();
         let activity = svc_activity.clone();
+        // Boxed so the large request future is not copied around by value.
+        let fut = Box::pin(request::serve(shared, svc_conn.clone(), req));
         activity.inflight.fetch_add(1, Relaxed);
         async move {
-            let resp = request::serve(shared, conn, req).await;
+            let resp = fut.await;
             activity.inflight.fetch_sub(1, Relaxed);
             activity.last_ms.store(
                 u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -209,7 +212,7 @@ async fn serve_http<I>(
             .max_headers(g.max_headers)
             .keep_alive(true);
         let connection = b.serve_connection(io, service);
-        drive(connection, conn, None, shutdown).await;
+        drive(connection, &conn, None, shutdown).await;
         return;
     }
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -237,7 +240,7 @@ async fn serve_http<I>(
     let connection = builder.serve_connection(io, service);
     drive(
         connection,
-        conn,
+        &conn,
         Some((activity, epoch, g.idle_timeout)),
         shutdown,
     )
@@ -281,7 +284,7 @@ where
 /// when `idle` is given, once it has had no request for the idle timeout.
 async fn drive<C, T, E>(
     connection: C,
-    conn: ConnInfo,
+    conn: &ConnInfo,
     idle: Option<(Arc<Activity>, Instant, Duration)>,
     mut shutdown: watch::Receiver<bool>,
 ) where

@@ -7,7 +7,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 
 /// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -44,18 +44,42 @@ pub fn check_framing(headers: &HeaderMap) -> Result<(), Reject> {
     Ok(())
 }
 
+/// Whether `name` is one of the fixed hop-by-hop headers.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.iter().any(|h| h == name)
+}
+
 /// Removes hop-by-hop headers, including those the Connection header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for h in HOP_BY_HOP.iter().chain(named.iter()) {
-        headers.remove(h);
+    // Most messages carry none, or only `Connection: keep-alive`: one pass over
+    // the names, then remove only what is there.
+    let mut present: Vec<HeaderName> = Vec::new();
+    for name in headers.keys() {
+        if is_hop_by_hop(name) {
+            present.push(name.clone());
+        }
     }
+    if present.is_empty() {
+        return;
+    }
+    for value in headers.get_all(header::CONNECTION) {
+        let Ok(value) = value.to_str() else { continue };
+        for token in value.split(',').map(str::trim) {
+            if token.eq_ignore_ascii_case("close")
+                || token.eq_ignore_ascii_case("keep-alive")
+                || token.is_empty()
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                present.push(name);
+            }
+        }
+    }
+    for name in &present {
+        headers.remove(name);
+    }
+    headers.remove(HeaderName::from_static("keep-alive"));
 }
 
 /// The client address a request is judged by: the peer, or — when the peer
@@ -88,27 +112,22 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &IpSet) -> 
 
 /// Sets X-Forwarded-For and X-Forwarded-Proto for the upstream request:
 /// appended to when the peer is a trusted proxy, replaced otherwise.
-pub fn set_forwarded(headers: &mut HeaderMap, peer: IpAddr, tls: bool, peer_trusted: bool) {
+/// `peer` is the peer address as a header value (formatted once per connection).
+pub fn set_forwarded(headers: &mut HeaderMap, peer: &HeaderValue, tls: bool, peer_trusted: bool) {
     let xff = HeaderName::from_static("x-forwarded-for");
     let xfp = HeaderName::from_static("x-forwarded-proto");
-    let peer = canonical(peer).to_string();
-    let value = if peer_trusted {
+    let value = if peer_trusted && headers.contains_key(&xff) {
         let prior: Vec<&str> = headers
             .get_all(&xff)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if prior.is_empty() {
-            peer
-        } else {
-            format!("{}, {peer}", prior.join(", "))
-        }
+        let joined = format!("{}, {}", prior.join(", "), peer.to_str().unwrap_or(""));
+        HeaderValue::from_str(&joined).unwrap_or_else(|_| peer.clone())
     } else {
-        peer
+        peer.clone()
     };
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        headers.insert(xff, v);
-    }
+    headers.insert(xff, value);
     if !(peer_trusted && headers.contains_key(&xfp)) {
         headers.insert(
             xfp,
@@ -182,7 +201,12 @@ mod tests {
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
         let mut out = hm(&[("x-forwarded-for", "1.2.3.4")]);
-        set_forwarded(&mut out, "198.51.100.1".parse().unwrap(), true, false);
+        set_forwarded(
+            &mut out,
+            &HeaderValue::from_static("198.51.100.1"),
+            true,
+            false,
+        );
         assert_eq!(out.get("x-forwarded-for").unwrap(), "198.51.100.1");
         assert_eq!(out.get("x-forwarded-proto").unwrap(), "https");
     }

@@ -28,12 +28,28 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// What the gateway knows about the connection a request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     /// The TCP peer.
     pub peer: SocketAddr,
     /// Whether TLS was terminated on this connection.
     pub tls: bool,
+    /// The peer's address as text, formatted once per connection
+    /// (X-Forwarded-For value and access-log field).
+    pub peer_text: http::HeaderValue,
+}
+
+impl ConnInfo {
+    /// Describes a new connection from `peer`.
+    pub fn new(peer: SocketAddr, tls: bool) -> Self {
+        let text = policy::ip::canonical(peer.ip()).to_string();
+        ConnInfo {
+            peer,
+            tls,
+            peer_text: http::HeaderValue::from_str(&text)
+                .unwrap_or(http::HeaderValue::from_static("unknown")),
+        }
+    }
 }
 
 /// The outcome of one request, for metrics and the access log.
@@ -45,7 +61,7 @@ struct Outcome {
     command: Option<String>,
     calls: usize,
     backend: Option<(usize, usize)>,
-    upstream_ms: Option<f64>,
+    upstream_time: Option<std::time::Duration>,
     bytes_in: usize,
 }
 
@@ -60,7 +76,7 @@ impl Outcome {
             command: None,
             calls: 0,
             backend: None,
-            upstream_ms: None,
+            upstream_time: None,
             bytes_in: 0,
         }
     }
@@ -69,7 +85,7 @@ impl Outcome {
 /// Serves one request: never fails; every refusal is a response.
 pub async fn serve(
     shared: Arc<Shared>,
-    conn: ConnInfo,
+    conn: Arc<ConnInfo>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
@@ -80,7 +96,7 @@ pub async fn serve(
         .access_log
         .enabled()
         .then(|| req.uri().path().chars().take(512).collect());
-    let outcome = process(&rt, conn, client, req).await;
+    let outcome = process(&rt, &conn, client, req).await;
     let status = outcome.response.status().as_u16();
     let elapsed = started.elapsed();
     let route = outcome.route.map(|i| &rt.routes[i]);
@@ -101,7 +117,8 @@ pub async fn serve(
         };
         shared.access_log.write(&AccessEntry {
             client_ip: client,
-            peer_ip: conn.peer.ip(),
+            peer_ip: policy::ip::canonical(conn.peer.ip()),
+            peer_text: conn.peer_text.to_str().unwrap_or(""),
             method: method.as_str(),
             path: path.as_deref().unwrap_or(""),
             route: route.map(|r| r.path.as_str()),
@@ -111,8 +128,8 @@ pub async fn serve(
             reason: outcome.reason.map(Reason::code),
             upstream,
             backend,
-            duration_ms: elapsed.as_secs_f64() * 1e3,
-            upstream_ms: outcome.upstream_ms,
+            duration: elapsed,
+            upstream_time: outcome.upstream_time,
             bytes_in: outcome.bytes_in,
         });
     }
@@ -141,7 +158,7 @@ fn path_has_prefix(path: &str, prefix: &str) -> bool {
             || path.as_bytes()[prefix.len()] == b'/')
 }
 
-async fn process(rt: &Runtime, conn: ConnInfo, client: IpAddr, req: Request<Incoming>) -> Outcome {
+async fn process(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<Incoming>) -> Outcome {
     let (route_idx, route) = match route_for(rt, req.uri().path()) {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -174,7 +191,7 @@ type Refusal = (Reject, Option<Extraction>);
 async fn admit_and_forward(
     rt: &Runtime,
     route: &RoutePolicy,
-    conn: ConnInfo,
+    conn: &ConnInfo,
     client: IpAddr,
     req: Request<Incoming>,
 ) -> Result<Outcome, Refusal> {
@@ -241,7 +258,7 @@ async fn admit_and_forward(
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);
     let peer_trusted = rt.global.trusted_proxies.contains(conn.peer.ip());
-    hygiene::set_forwarded(&mut parts.headers, conn.peer.ip(), conn.tls, peer_trusted);
+    hygiene::set_forwarded(&mut parts.headers, &conn.peer_text, conn.tls, peer_trusted);
     let pq = parts
         .uri
         .path_and_query()
@@ -272,7 +289,7 @@ async fn admit_and_forward(
                 command: Some(extraction.calls[0].command.clone()),
                 calls: extraction.calls.len(),
                 backend: Some((route.upstream, f.backend)),
-                upstream_ms: Some(f.upstream_time.as_secs_f64() * 1e3),
+                upstream_time: Some(f.upstream_time),
                 bytes_in,
             })
         }
