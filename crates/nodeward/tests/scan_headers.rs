@@ -358,3 +358,62 @@ fn published_example_observatory_mozilla_org_scores_110() {
     let (_, r) = scan_headers(&url, free_port(), &args[..4]);
     assert_eq!(headers_part(&r)["score"], 105);
 }
+
+/// The Content-Security-Policy mozilla.org sent in the same fixture (connect-src shortened).
+const MOZILLA_ORG_CSP: &str = "frame-src 'self' accounts.firefox.com js.stripe.com www.google-analytics.com www.googletagmanager.com www.youtube.com; script-src 'self' 'unsafe-eval' 'unsafe-inline' cdn.transcend.io js.stripe.com s.ytimg.com tagmanager.google.com transcend-cdn.com www.google-analytics.com www.googletagmanager.com www.mozilla.org www.youtube.com; form-action 'self' https://abdri3ttkb.execute-api.us-east-2.amazonaws.com https://accounts.firefox.com/ https://basket.mozilla.org; font-src 'self' www.mozilla.org; style-src 'self' 'unsafe-inline' cdn.transcend.io transcend-cdn.com www.mozilla.org; default-src 'self' *.mozilla.org; frame-ancestors 'none'; connect-src 'self' cdn.transcend.io https://basket.mozilla.org www.google-analytics.com www.mozilla.org/submit/bedrock/; upgrade-insecure-requests; img-src 'self' blog.mozilla.org data: images.ctfassets.net www.google-analytics.com www.mozilla.org; object-src 'none'; media-src 'self' assets.mozilla.net videos.cdn.mozilla.net www.mozilla.org; base-uri 'none'";
+
+#[test]
+fn published_example_mozilla_org_scores_75_b() {
+    // The Observatory's own suite expects 75 (B) for mozilla.org's responses:
+    // -20 CSP ('unsafe-inline' in script-src), -5 external scripts over https without SRI,
+    // and no bonus counted (+5 Referrer-Policy, +5 frame-ancestors) because 75 < 90.
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let body = "<!doctype html><html><head>\
+<script data-cfasync=\"false\" src=\"https://transcend-cdn.com/cm/airgap.js\"></script>\
+<script src=\"https://www.mozilla.org/media/js/site.js\"></script></head><body>Mozilla</body></html>";
+    let server = TlsServer::start_with(
+        &ca.leaf(&["mozilla.org"], -1, 200),
+        &[
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", MOZILLA_ORG_CSP),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Strict-Transport-Security", "max-age=31536000"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            ("Content-Security-Policy-Report-Only", MOZILLA_ORG_CSP),
+            ("X-Frame-Options", "DENY"),
+        ],
+        body,
+        Vec::new(),
+        Vec::new(),
+    );
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let args = [
+        "--servername",
+        "mozilla.org",
+        "--ca",
+        ca_file.to_str().unwrap(),
+    ];
+    let (_, r) = scan_headers(&url, free_port(), &args);
+    let h = headers_part(&r);
+    assert_eq!(
+        (h["score"].as_i64(), h["grade"].as_str()),
+        (Some(75), Some("B")),
+        "{h:#}"
+    );
+    assert_eq!(
+        h["tests"]["content-security-policy"],
+        "-20 csp-implemented-with-unsafe-inline"
+    );
+    assert_eq!(
+        h["tests"]["subresource-integrity"],
+        "-5 sri-not-implemented-but-external-scripts-loaded-securely"
+    );
+    assert_eq!(
+        h["tests"]["x-frame-options"],
+        "+5 x-frame-options-implemented-via-csp"
+    );
+    assert_eq!(h["bonus_counted"], false);
+}
