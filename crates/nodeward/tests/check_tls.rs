@@ -57,7 +57,7 @@ fn ok_warning_critical_by_days_left() {
         "{line}"
     );
     assert!(
-        line.contains("| days=") && line.ends_with(";10;5"),
+        line.contains("| days=") && line.ends_with(";10:;5:"),
         "{line}"
     );
     let (code, line) = check_tls(&f, &["-w", "30", "-c", "5"]);

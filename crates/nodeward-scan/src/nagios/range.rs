@@ -44,10 +44,10 @@ impl Range {
     pub fn parse_minimum(text: &str) -> Result<Range, RangeError> {
         let t = text.trim();
         if !t.contains(':') && !t.starts_with('@') {
-            let r: Range = format!("{t}:").parse()?;
-            return Ok(Range {
+            // Written back in the standard form, so perfdata consumers read it right.
+            return format!("{t}:").parse().map_err(|e: RangeError| RangeError {
                 text: t.to_string(),
-                ..r
+                ..e
             });
         }
         t.parse()
@@ -138,6 +138,11 @@ mod tests {
     fn minimum_form() {
         let m = Range::parse_minimum("14").unwrap();
         assert!(m.alerts(13.0) && !m.alerts(14.0) && !m.alerts(400.0));
+        assert_eq!(m.as_str(), "14:");
+        assert!(Range::parse_minimum("x")
+            .unwrap_err()
+            .to_string()
+            .contains("\"x\""));
         assert!(Range::parse_minimum("@0:5").unwrap().alerts(3.0));
     }
 
