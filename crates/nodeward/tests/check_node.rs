@@ -163,3 +163,32 @@ fn broken_node_answers() {
     let (code, line) = check(&["node", "--kind", "iri", "--url", &url], LIMIT);
     assert_eq!(code, 3, "{line}");
 }
+
+#[test]
+fn iri_over_https_with_a_private_ca() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let body = r#"{"appName":"IRI","appVersion":"1.8.6","latestMilestoneIndex":50,"latestSolidSubtangleMilestoneIndex":49,"neighbors":3}"#;
+    let server = TlsServer::start_with(
+        &ca.leaf(&["localhost"], -1, 100),
+        &[("Content-Type", "application/json")],
+        body,
+        Vec::new(),
+        Vec::new(),
+    );
+    let url = format!("https://localhost:{}/", server.port);
+    let ca_arg = ca_file.to_str().unwrap();
+    let (code, line) = check(
+        &[
+            "node", "--kind", "iri", "--url", &url, "--ca", ca_arg, "-w", "2", "-c", "5",
+        ],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{line}");
+    assert!(line.contains("milestone lag 1"), "{line}");
+    // Without the CA the chain is not trusted: CRITICAL with the reason.
+    let (code, line) = check(&["node", "--kind", "iri", "--url", &url], LIMIT);
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("TLS"), "{line}");
+}

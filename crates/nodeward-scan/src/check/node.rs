@@ -50,13 +50,21 @@ pub struct NodeCheck {
     /// JSON-RPC: a reference node whose eth_blockNumber gives the lag.
     #[arg(long)]
     pub reference: Option<String>,
+    /// Trust these CA certificates (PEM) for https URLs instead of the system roots.
+    #[arg(long)]
+    pub ca: Option<std::path::PathBuf>,
     /// Deadline per request.
     #[arg(long, short = 't', default_value = "10s")]
     pub timeout: String,
 }
 
-async fn call(url: &Url, body: &str, limits: &http::Limits) -> Result<Value, String> {
-    let cfg = tls::client_config(&Roots::System, true, None).map_err(|e| e.to_string())?;
+async fn call(
+    url: &Url,
+    body: &str,
+    roots: &Roots,
+    limits: &http::Limits,
+) -> Result<Value, String> {
+    let cfg = tls::client_config(roots, true, None).map_err(|e| e.to_string())?;
     let resp = http::fetch(
         &Request::post_json(url.clone(), body),
         Some(Arc::new(cfg)),
@@ -100,6 +108,7 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
         Ok(u) => u,
         Err(e) => return PluginOutput::unknown(S, e.to_string()),
     };
+    let roots = c.ca.clone().map(Roots::File).unwrap_or(Roots::System);
     let limits = http::Limits {
         deadline: timeout,
         max_body_bytes: 256 * 1024,
@@ -113,7 +122,7 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
     };
     match c.kind {
         Kind::Iri => {
-            let info = match call(&url, r#"{"command":"getNodeInfo"}"#, &limits).await {
+            let info = match call(&url, r#"{"command":"getNodeInfo"}"#, &roots, &limits).await {
                 Ok(v) => v,
                 Err(e) => return critical(e),
             };
@@ -162,18 +171,18 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
         }
         Kind::Jsonrpc => {
             let rpc = |m: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[]}}"#);
-            let syncing = match call(&url, &rpc("eth_syncing"), &limits).await {
+            let syncing = match call(&url, &rpc("eth_syncing"), &roots, &limits).await {
                 Ok(v) => v.get("result").cloned().unwrap_or(Value::Null),
                 Err(e) => return critical(e),
             };
-            let block = match call(&url, &rpc("eth_blockNumber"), &limits).await {
+            let block = match call(&url, &rpc("eth_blockNumber"), &roots, &limits).await {
                 Ok(v) => v.get("result").and_then(hex_or_num),
                 Err(e) => return critical(e),
             };
             let Some(block) = block else {
                 return PluginOutput::unknown(S, "eth_blockNumber gave no number");
             };
-            let peers = call(&url, &rpc("net_peerCount"), &limits)
+            let peers = call(&url, &rpc("net_peerCount"), &roots, &limits)
                 .await
                 .ok()
                 .and_then(|v| v.get("result").and_then(hex_or_num));
@@ -190,7 +199,7 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
                 let Ok(ru) = Url::parse(r) else {
                     return PluginOutput::unknown(S, format!("invalid --reference {r:?}"));
                 };
-                match call(&ru, &rpc("eth_blockNumber"), &limits)
+                match call(&ru, &rpc("eth_blockNumber"), &roots, &limits)
                     .await
                     .map(|v| v.get("result").and_then(hex_or_num))
                 {
