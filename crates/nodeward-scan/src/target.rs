@@ -21,6 +21,14 @@ impl Target {
         if s.is_empty() {
             return Err(ScanError::Usage("empty target".into()));
         }
+        // A bare IPv6 address has colons that are not a port separator.
+        let s_owned;
+        let s = if s.parse::<std::net::Ipv6Addr>().is_ok() {
+            s_owned = format!("[{s}]");
+            s_owned.as_str()
+        } else {
+            s
+        };
         let text = if s.contains("://") {
             s.to_string()
         } else {
@@ -54,6 +62,10 @@ mod tests {
             (t.port, t.url.port, t.url.path.as_str()),
             (443, 8080, "/api/v1")
         );
+        let t = Target::parse("::1").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 443));
+        let t = Target::parse("[::1]:8443").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 8443));
         assert!(Target::parse("").is_err());
         assert!(Target::parse("ftp://x").is_err());
     }

@@ -50,6 +50,8 @@ impl Url {
                 None => return Err(bad("junk after ']'")),
             };
             (h.to_string(), port)
+        } else if authority.matches(':').count() > 1 {
+            return Err(bad("an IPv6 address needs brackets: http://[::1]:8080/"));
         } else {
             match authority.rsplit_once(':') {
                 Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("invalid port"))?),

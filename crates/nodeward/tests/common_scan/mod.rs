@@ -63,6 +63,19 @@ pub fn check(args: &[&str], limit: Duration) -> (i32, String) {
     (out.status.code().unwrap_or(-1), line)
 }
 
+thread_local! {
+    static TLS_BIND: std::cell::RefCell<&'static str> = const { std::cell::RefCell::new("127.0.0.1:0") };
+}
+
+/// Where the next [`TlsServer`] on this thread listens (default `127.0.0.1:0`).
+pub fn set_tls_bind(addr: &'static str) {
+    TLS_BIND.with(|b| *b.borrow_mut() = addr);
+}
+
+fn bind_addr() -> &'static str {
+    TLS_BIND.with(|b| *b.borrow())
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -307,7 +320,7 @@ impl TlsServer {
         }
         response.push_str("\r\n");
         response.push_str(body);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind(bind_addr()).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -433,7 +446,12 @@ fn read_request(s: &mut TcpStream) -> String {
 
 impl RawServer {
     pub fn start(behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0", behaviour)
+    }
+
+    /// Like [`RawServer::start`] on another local address (`[::1]:0`).
+    pub fn start_on(addr: &str, behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind(addr).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
