@@ -63,11 +63,41 @@ pub(super) fn parse(values: &[&str]) -> Option<Policy> {
 }
 
 /// The CSP outcome and whether `frame-ancestors` protects against framing.
+/// Directives a `<meta http-equiv>` policy may not set (browsers ignore them there).
+const NOT_IN_META: &[&str] = &["frame-ancestors", "report-uri", "sandbox"];
+
+/// A meta policy without the directives browsers ignore in `<meta>`.
+fn meta_policy(value: &str) -> String {
+    value
+        .split(';')
+        .filter(|d| {
+            let name = d
+                .split_ascii_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            !NOT_IN_META.contains(&name.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The CSP outcome from the header policies and the `<meta http-equiv>` ones,
+/// and whether the header's `frame-ancestors` protects against framing.
 pub(super) fn evaluate(
-    values: &[&str],
+    header: &[&str],
+    meta: &[&str],
     report_only: bool,
     https: bool,
 ) -> (&'static str, bool, String) {
+    let meta: Vec<String> = meta
+        .iter()
+        .map(|m| meta_policy(m))
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    let mut values: Vec<&str> = header.to_vec();
+    values.extend(meta.iter().map(String::as_str));
+    let values = values.as_slice();
     if values.is_empty() {
         let outcome = if report_only {
             "csp-not-implemented-but-reporting-enabled"
@@ -102,7 +132,10 @@ pub(super) fn evaluate(
     let object = get("object-src")
         .or_else(|| default.clone())
         .unwrap_or_else(|| star.clone());
-    let frame_ancestors = get("frame-ancestors").unwrap_or_else(|| star.clone());
+    // frame-ancestors only counts from the header.
+    let frame_ancestors = parse(header)
+        .and_then(|p| p.get("frame-ancestors").cloned())
+        .unwrap_or_else(|| star.clone());
     let mut outcome: Option<&'static str> = None;
     for list in [&mut script, &mut style] {
         if nonce_or_hash(list) {
@@ -176,7 +209,7 @@ mod tests {
 
     #[test]
     fn outcomes() {
-        let e = |v: &str| evaluate(&[v], false, true).0;
+        let e = |v: &str| evaluate(&[v], &[], false, true).0;
         assert_eq!(
             e("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
             "csp-implemented-with-no-unsafe-default-src-none"
@@ -212,10 +245,18 @@ mod tests {
         );
         assert_eq!(e("default-src 'self'; b@d x"), "csp-header-invalid");
         assert_eq!(
-            evaluate(&[], true, true).0,
+            evaluate(&[], &[], true, true).0,
             "csp-not-implemented-but-reporting-enabled"
         );
-        assert!(evaluate(&["default-src 'self'; frame-ancestors 'none'"], false, true).1);
-        assert!(!evaluate(&["default-src 'self'"], false, true).1);
+        assert!(
+            evaluate(
+                &["default-src 'self'; frame-ancestors 'none'"],
+                &[],
+                false,
+                true
+            )
+            .1
+        );
+        assert!(!evaluate(&["default-src 'self'"], &[], false, true).1);
     }
 }

@@ -44,6 +44,18 @@ impl Exchange {
             .collect()
     }
 
+    /// The `content` of `<meta http-equiv="name">` tags, for HTML responses only.
+    pub(super) fn http_equiv(&self, name: &str) -> Vec<String> {
+        let html = self
+            .one("content-type")
+            .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+        if html {
+            super::html::http_equiv(&self.body, name)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The first value of header `name`.
     pub(super) fn one(&self, name: &str) -> Option<&str> {
         self.all(name).into_iter().next()

@@ -8,6 +8,7 @@ mod csp;
 mod exchange;
 mod framing;
 mod hsts;
+mod html;
 mod preload;
 mod redirection;
 mod referrer;

@@ -5,7 +5,10 @@ use super::TestResult;
 
 pub(super) fn referrer_policy(x: &Exchange) -> TestResult {
     const T: &str = "referrer-policy";
-    let values = x.all("referrer-policy");
+    // Header values first, then <meta http-equiv> ones (which take precedence as the later).
+    let meta = x.http_equiv("referrer-policy");
+    let mut values = x.all("referrer-policy");
+    values.extend(meta.iter().map(String::as_str));
     if values.is_empty() {
         return result(
             T,

@@ -24,8 +24,10 @@ pub fn run_all(x: &Exchange) -> Vec<TestResult> {
 
 fn content_security_policy(x: &Exchange) -> (TestResult, bool) {
     let values = x.all("content-security-policy");
+    let meta = x.http_equiv("content-security-policy");
+    let meta: Vec<&str> = meta.iter().map(String::as_str).collect();
     let report_only = x.one("content-security-policy-report-only").is_some();
-    let (outcome, fa, evidence) = csp::evaluate(&values, report_only, x.https);
+    let (outcome, fa, evidence) = csp::evaluate(&values, &meta, report_only, x.https);
     let pass = matches!(
         outcome,
         "csp-implemented-with-no-unsafe"
@@ -211,6 +213,25 @@ mod unit {
         x.hsts_preloaded = true;
         let r = run_all(&x);
         assert_eq!((r[5].outcome, r[5].modifier), ("hsts-preloaded", 5));
+    }
+
+    #[test]
+    fn meta_http_equiv_counts_for_csp_and_referrer_in_html() {
+        let mut x = ex(true, &[("Content-Type", "text/html")], Redirection::NoHttp);
+        x.body = r#"<head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; frame-ancestors 'none'">
+<meta http-equiv="referrer-policy" content="no-referrer"></head>"#
+            .into();
+        let r = run_all(&x);
+        assert_eq!(
+            r[0].outcome,
+            "csp-implemented-with-no-unsafe-default-src-none"
+        );
+        assert_eq!(r[4].outcome, "referrer-policy-private");
+        // frame-ancestors in <meta> is ignored by browsers, so no XFO bonus.
+        assert_eq!(r[8].outcome, "x-frame-options-not-implemented");
+        // Not HTML: the body is not read.
+        x.headers[0].1 = "application/json".into();
+        assert_eq!(run_all(&x)[0].outcome, "csp-not-implemented");
     }
 
     #[test]

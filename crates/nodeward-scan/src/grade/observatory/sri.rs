@@ -1,50 +1,19 @@
 //! The subresource integrity test: how external scripts are loaded.
 
 use super::exchange::{host_of, result, Exchange};
+use super::html;
 use super::TestResult;
 
 fn script_tags(body: &str) -> Vec<(Option<String>, bool)> {
-    let lower = body.to_ascii_lowercase();
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(i) = lower[pos..].find("<script") {
-        let start = pos + i;
-        let Some(end) = lower[start..].find('>') else {
-            break;
-        };
-        let tag = &body[start..start + end];
-        let src = attr(tag, "src");
-        let integrity = attr(tag, "integrity").is_some();
-        out.push((src, integrity));
-        pos = start + end;
-        if out.len() > 10_000 {
-            break;
-        }
-    }
-    out
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(name) {
-        let at = from + i;
-        let before_ok = at > 0 && lower.as_bytes()[at - 1].is_ascii_whitespace();
-        let rest = lower[at + name.len()..].trim_start();
-        if before_ok && rest.starts_with('=') {
-            let raw = tag[tag.len() - rest.len() + 1..].trim_start();
-            let value = if let Some(q) = raw.chars().next().filter(|c| *c == '"' || *c == '\'') {
-                raw[1..].split(q).next().unwrap_or("")
-            } else {
-                raw.split(|c: char| c.is_whitespace() || c == '>')
-                    .next()
-                    .unwrap_or("")
-            };
-            return Some(value.to_string());
-        }
-        from = at + name.len();
-    }
-    None
+    html::tags(body, "script")
+        .into_iter()
+        .map(|tag| {
+            (
+                html::attr(tag, "src"),
+                html::attr(tag, "integrity").is_some(),
+            )
+        })
+        .collect()
 }
 
 pub(super) fn subresource_integrity(x: &Exchange) -> TestResult {
