@@ -234,6 +234,29 @@ mod unit {
         assert_eq!(run_all(&x)[0].outcome, "csp-not-implemented");
     }
 
+    proptest::proptest! {
+        /// Every test reads untrusted headers and bodies: none may panic.
+        #[test]
+        fn any_response_is_graded_without_panic(
+            names in proptest::collection::vec(proptest::sample::select(vec![
+                "Content-Security-Policy", "Set-Cookie", "Access-Control-Allow-Origin",
+                "Access-Control-Allow-Credentials", "Referrer-Policy", "Strict-Transport-Security",
+                "X-Content-Type-Options", "X-Frame-Options", "Cross-Origin-Resource-Policy",
+                "Content-Type", "Content-Security-Policy-Report-Only"]), 0..8),
+            values in proptest::collection::vec("\\PC{0,80}", 8),
+            body in "\\PC{0,200}",
+            https in proptest::bool::ANY,
+        ) {
+            let headers: Vec<(&str, &str)> = names.iter().zip(values.iter()).map(|(n, v)| (*n, v.as_str())).collect();
+            let mut x = ex(https, &headers, Redirection::Chain(vec![values[0].clone(), values[1].clone()]));
+            x.body = body;
+            let r = run_all(&x);
+            proptest::prop_assert_eq!(r.len(), 10);
+            let s = score(&r);
+            proptest::prop_assert!(s.score >= 0);
+        }
+    }
+
     #[test]
     fn hsts_parsing() {
         assert_eq!(
