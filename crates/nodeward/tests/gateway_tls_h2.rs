@@ -133,6 +133,11 @@ fn tls_serves_http1_and_http2_by_alpn() {
     let (code, version, body) = https(&gw, &ca, &["--http2"]);
     assert_eq!((code, version.as_str()), (200, "2"), "{body}");
     assert_eq!(backend.last().header("x-forwarded-proto"), Some("https"));
+    // HTTP/2 has no Host header; the node still gets one.
+    assert_eq!(
+        backend.last().header("host"),
+        Some(format!("localhost:{}", gw.port).as_str())
+    );
     // Policy applies over HTTP/2 as well.
     let url = format!("https://localhost:{}/", gw.port);
     let resolve = format!("localhost:{}:127.0.0.1", gw.port);

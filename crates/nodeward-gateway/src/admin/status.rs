@@ -11,11 +11,13 @@ pub fn status(shared: &Shared) -> Value {
         .upstreams
         .iter()
         .map(|u| {
+            let idle = u.idle_counts();
             json!({
                 "name": u.name,
                 "backends": u.backend_names.iter().enumerate().map(|(i, b)| json!({
                     "address": b,
                     "ejected": u.selection.is_ejected(i),
+                    "idle_connections": idle[i],
                 })).collect::<Vec<_>>(),
             })
         })

@@ -257,6 +257,16 @@ async fn admit_and_forward(
     let entry = route.entry(&extraction.calls[0].command).clone();
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);
+    if !parts.headers.contains_key(header::HOST) {
+        // HTTP/2 carries the host as :authority, which is in the URI.
+        if let Some(v) = parts
+            .uri
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert(header::HOST, v);
+        }
+    }
     let peer_trusted = rt.global.trusted_proxies.contains(conn.peer.ip());
     hygiene::set_forwarded(&mut parts.headers, &conn.peer_text, conn.tls, peer_trusted);
     let pq = parts

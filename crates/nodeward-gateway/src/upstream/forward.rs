@@ -1,6 +1,6 @@
 //! Sending an admitted request to a backend and streaming its answer back.
 
-use super::pool::{is_connect_error, UpstreamPool};
+use super::pool::{Loan, UpstreamError, UpstreamPool};
 use crate::request::body::{Body, BoxError};
 use crate::request::hygiene::strip_hop_by_hop;
 use crate::request::reject::{Reason, Reject};
@@ -54,33 +54,31 @@ pub async fn forward(
             break;
         };
         last = Some(i);
-        let uri = match backend_uri(&pool.backends[i], &path_and_query) {
-            Ok(u) => u,
-            Err(e) => {
-                return Err(ForwardError {
-                    reject: Reject::new(Reason::UpstreamError, e),
-                    backend: Some(i),
-                })
-            }
-        };
         let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = method.clone();
-        *req.uri_mut() = uri;
+        *req.uri_mut() = Uri::from(path_and_query.clone());
         // Only a retry needs its own copy of the headers.
-        *req.headers_mut() = if attempt + 1 == attempts {
+        let mut h = if attempt + 1 == attempts {
             headers.take().unwrap_or_default()
         } else {
             headers.clone().unwrap_or_default()
         };
+        if !h.contains_key(http::header::HOST) {
+            // HTTP/2 clients send no Host header; HTTP/1.1 backends require one.
+            if let Ok(v) = http::HeaderValue::from_str(&pool.backends[i].authority) {
+                h.insert(http::header::HOST, v);
+            }
+        }
+        *req.headers_mut() = h;
         let started = Instant::now();
-        match tokio::time::timeout_at(deadline, pool.client.request(req)).await {
+        match tokio::time::timeout_at(deadline, pool.send(i, req)).await {
             Err(_) => {
                 return Err(ForwardError {
                     reject: Reject::new(Reason::UpstreamTimeout, "the node did not answer in time"),
                     backend: Some(i),
                 })
             }
-            Ok(Err(e)) if is_connect_error(&e) => {
+            Ok(Err(UpstreamError::Connect(e))) => {
                 tracing::warn!(upstream = %pool.name, backend = %pool.backend_names[i], error = %e, "backend unreachable; ejected");
                 pool.selection.eject(i, pool.eject_for);
                 continue;
@@ -92,14 +90,18 @@ pub async fn forward(
                     backend: Some(i),
                 });
             }
-            Ok(Ok(resp)) => {
+            Ok(Ok((resp, loan))) => {
                 let upstream_time = started.elapsed();
                 let (mut parts, incoming) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                let body = PermitBody {
+                let mut body = PermitBody {
                     inner: incoming,
+                    loan: Some(loan),
                     _permits: permits,
                 };
+                if body.inner.is_end_stream() {
+                    body.finish();
+                }
                 return Ok(Forwarded {
                     response: Response::from_parts(parts, body.boxed_unsync()),
                     backend: i,
@@ -114,17 +116,21 @@ pub async fn forward(
     })
 }
 
-fn backend_uri(base: &Uri, pq: &http::uri::PathAndQuery) -> Result<Uri, String> {
-    let mut parts = base.clone().into_parts();
-    parts.path_and_query = Some(pq.clone());
-    Uri::from_parts(parts).map_err(|e| format!("cannot build the backend URL: {e}"))
-}
-
 /// A backend's response body that keeps the request's in-flight permits
-/// until it is finished or dropped (client gone).
+/// until it is finished or dropped (client gone), and gives the backend
+/// connection back to the pool only when the body was read to the end.
 struct PermitBody {
     inner: Incoming,
+    loan: Option<Loan>,
     _permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl PermitBody {
+    fn finish(&mut self) {
+        if let Some(loan) = self.loan.take() {
+            loan.finish();
+        }
+    }
 }
 
 impl HttpBody for PermitBody {
@@ -135,7 +141,16 @@ impl HttpBody for PermitBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.inner).poll_frame(cx).map_err(Into::into)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            // hyper stops polling once is_end_stream() says so, so the last
+            // data frame is the moment to hand the connection back.
+            Poll::Ready(None) => self.finish(),
+            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finish(),
+            Poll::Ready(Some(Err(_))) => self.loan = None,
+            _ => {}
+        }
+        polled.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -59,6 +59,8 @@ pub struct Backend {
     pub abandoned: Arc<AtomicUsize>,
     /// Connections open now.
     pub open: Arc<AtomicUsize>,
+    /// Connections accepted so far.
+    pub accepted: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -70,6 +72,8 @@ impl Backend {
         let abandoned = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let acc = accepted.clone();
         let (r, a, o, s) = (
             received.clone(),
             abandoned.clone(),
@@ -83,6 +87,7 @@ impl Backend {
                 }
                 let Ok(stream) = stream else { continue };
                 let (r, a, o) = (r.clone(), a.clone(), o.clone());
+                acc.fetch_add(1, Ordering::SeqCst);
                 o.fetch_add(1, Ordering::SeqCst);
                 thread::spawn(move || {
                     let _ = serve_backend_conn(stream, &r, &a);
@@ -95,6 +100,7 @@ impl Backend {
             received,
             abandoned,
             open,
+            accepted,
             stop,
         }
     }

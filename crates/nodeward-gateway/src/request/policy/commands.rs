@@ -1,6 +1,6 @@
 //! Command allow/deny lists: exact names and `*` wildcards, case-insensitive.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A compiled list of command patterns (already lowercase).
 #[derive(Debug, Clone, Default)]

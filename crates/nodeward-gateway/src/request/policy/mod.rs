@@ -15,7 +15,7 @@ use crate::request::extract::Call;
 use crate::request::reject::{Reason, Reject};
 use commands::CommandSet;
 use ip::IpSet;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +122,7 @@ impl RoutePolicy {
                 limits,
             })
         };
-        let mut entries = HashMap::new();
+        let mut entries = HashMap::default();
         for label in labels {
             entries.insert(label.clone(), entry(&label, None));
         }
