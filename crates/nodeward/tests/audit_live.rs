@@ -188,10 +188,16 @@ impl Scenario {
         }
     }
 
-    /// Runs the audit with a private /tmp mounted with `tmp_opts`.
+    /// Runs the audit with a private /tmp mounted with `tmp_opts`. The binary
+    /// is copied into the test's /etc/ssh first: the build may live under /tmp,
+    /// which the private mount hides.
     fn audit_env(&self, args: &[&str], tmp_opts: &str) -> Run {
+        let copy = self.ssh_dir.path().join("nodeward");
+        if !copy.exists() {
+            std::fs::copy(bin(), &copy).unwrap();
+        }
         let out = self
-            .inside(bin())
+            .inside("/etc/ssh/nodeward")
             .arg("audit")
             .args(["--format", "json"])
             .args(args)
