@@ -84,9 +84,12 @@ fn write_atomically(path: &Path, data: &str) -> std::io::Result<()> {
         .unwrap_or_else(|| "report".into());
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
+        // The report lists the host's weaknesses: readable by its owner only.
+        use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&tmp)?;
         f.write_all(data.as_bytes())?;
         f.sync_all()?;

@@ -353,6 +353,9 @@ fn text_html_junit_and_output_file() {
     assert_eq!(run.code, 1);
     assert!(run.stdout.is_empty());
     assert!(std::fs::read_to_string(&out).unwrap().contains("</html>"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the report is private to its owner");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,
