@@ -319,3 +319,25 @@ ports = "7000"
     // ... while another source (the same host over IPv6) still connects at once.
     assert!(lab.connects(&c1, &lab.server_v6(1), 8080));
 }
+
+#[test]
+fn every_policy_shape_passes_nft_check_and_dry_run_loads_nothing() {
+    let lab = Lab::new(1);
+    let shapes = [
+        "",
+        "[firewall]\nprofiles = [\"iota\", \"hornet\", \"ilp\", \"cardano\", \"masternode\", \"bitcoin\", \"ethereum\"]\n",
+        "[firewall]\nssh_from = [\"10.0.0.0/8\", \"2001:db8::/32\"]\ntrusted = [\"192.0.2.7\", \"2001:db8::7\"]\nnew_conn_rate = \"600/min\"\n",
+        "[firewall]\nnew_conn_rate = \"100/h\"\n[[firewall.allow]]\nproto = \"udp\"\nports = \"30000-30100,40000\"\nfrom = [\"0.0.0.0/0\"]\n[[firewall.allow]]\nproto = \"tcp\"\nports = \"443\"\nfrom = [\"::/0\"]\nrate_limit = false\n",
+        "[firewall]\negress = true\n[[firewall.allow_out]]\nproto = \"udp\"\nports = \"53,123\"\n[[firewall.allow_out]]\nproto = \"tcp\"\nports = \"80,443\"\nto = [\"198.51.100.0/24\", \"2001:db8:1::/48\"]\n",
+    ];
+    for body in shapes {
+        let cfg = config(&lab, body);
+        let out = lab.nodeward(&["firewall", "apply", "--dry-run", "-c", &cfg]);
+        assert!(out.status.success(), "{body}\n{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("# dry run"));
+        let mut c = lab.cmd(&lab.server, "nft");
+        c.args(["list", "table", "inet", "nodeward"]);
+        let listed = common_firewall::run_bounded(c, Duration::from_secs(10));
+        assert!(!listed.status.success(), "dry run must not load anything");
+    }
+}
