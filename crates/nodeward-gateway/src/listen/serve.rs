@@ -186,19 +186,25 @@ async fn serve_http<I>(
     let svc_shared = shared.clone();
     let svc_activity = activity.clone();
     let svc_conn = conn.clone();
+    // Idle tracking is for HTTP/2 only (HTTP/1 idles out through the header timeout).
+    let track = mode != Mode::Http1;
     let service = service_fn(move |req| {
         let shared = svc_shared.clone();
         let activity = svc_activity.clone();
         // Boxed so the large request future is not copied around by value.
         let fut = Box::pin(request::serve(shared, svc_conn.clone(), req));
-        activity.inflight.fetch_add(1, Relaxed);
+        if track {
+            activity.inflight.fetch_add(1, Relaxed);
+        }
         async move {
             let resp = fut.await;
-            activity.inflight.fetch_sub(1, Relaxed);
-            activity.last_ms.store(
-                u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
-                Relaxed,
-            );
+            if track {
+                activity.inflight.fetch_sub(1, Relaxed);
+                activity.last_ms.store(
+                    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    Relaxed,
+                );
+            }
             resp
         }
     });
@@ -300,6 +306,13 @@ async fn drive<C, T, E>(
     let mut tick = tokio::time::interval(period);
     tick.tick().await;
     let mut shutting_down = false;
+    // One long-lived wait for shutdown, not a new registration per wake-up.
+    let mut stop = pin!(shutdown.changed());
+    // After an idle close starts, a peer that never acknowledges the GOAWAY
+    // (no PING reply) is cut off after this grace period.
+    let grace = tokio::time::sleep(Duration::from_secs(3600));
+    let mut grace = pin!(grace);
+    let mut grace_armed = false;
     loop {
         tokio::select! {
             res = connection.as_mut() => {
@@ -308,16 +321,19 @@ async fn drive<C, T, E>(
                 }
                 return;
             }
-            _ = shutdown.changed(), if !shutting_down => {
+            _ = stop.as_mut(), if !shutting_down => {
                 shutting_down = true;
                 connection.as_mut().shutdown_gracefully();
             }
+            _ = grace.as_mut(), if grace_armed => return,
             _ = tick.tick(), if idle.is_some() && !shutting_down => {
                 if let Some((activity, epoch, timeout)) = &idle {
                     let last = Duration::from_millis(activity.last_ms.load(Relaxed));
                     if activity.inflight.load(Relaxed) == 0 && epoch.elapsed().saturating_sub(last) >= *timeout {
                         shutting_down = true;
                         connection.as_mut().shutdown_gracefully();
+                        grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(1));
+                        grace_armed = true;
                     }
                 }
             }

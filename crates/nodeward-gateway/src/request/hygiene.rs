@@ -23,22 +23,29 @@ static HOP_BY_HOP: [HeaderName; 8] = [
 /// transfer codings other than a single `chunked`, repeated Host.
 pub fn check_framing(headers: &HeaderMap) -> Result<(), Reject> {
     let bad = |why: &str| Err(Reject::new(Reason::BadRequest, why.to_string()));
-    let te: Vec<&HeaderValue> = headers.get_all(header::TRANSFER_ENCODING).iter().collect();
-    let cl_count = headers.get_all(header::CONTENT_LENGTH).iter().count();
-    if !te.is_empty() && cl_count > 0 {
+    // One pass over the (few) headers instead of a lookup per name.
+    let (mut cl, mut te, mut host) = (0usize, 0usize, 0usize);
+    let mut te_chunked = true;
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH {
+            cl += 1;
+        } else if name == header::TRANSFER_ENCODING {
+            te += 1;
+            te_chunked &= value.as_bytes().eq_ignore_ascii_case(b"chunked");
+        } else if name == header::HOST {
+            host += 1;
+        }
+    }
+    if te > 0 && cl > 0 {
         return bad("both Content-Length and Transfer-Encoding are present");
     }
-    if cl_count > 1 {
+    if cl > 1 {
         return bad("more than one Content-Length header");
     }
-    if te.len() > 1
-        || te
-            .first()
-            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"chunked"))
-    {
+    if te > 1 || !te_chunked {
         return bad("only a single Transfer-Encoding: chunked is accepted");
     }
-    if headers.get_all(header::HOST).iter().count() > 1 {
+    if host > 1 {
         return bad("more than one Host header");
     }
     Ok(())
