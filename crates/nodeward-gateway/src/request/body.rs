@@ -7,6 +7,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use std::future::poll_fn;
 use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use tokio::time::Instant;
 
 /// Errors a response body can end with.
@@ -36,25 +37,36 @@ where
     let mut buf: Option<BytesMut> = None;
     let mut total = 0usize;
     loop {
-        let frame =
-            match tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx)))
-                .await
-            {
-                Err(_) => {
-                    return Err(Reject::new(
-                        Reason::BodyTimeout,
-                        "the request body did not arrive in time",
-                    ))
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    return Err(Reject::new(
-                        Reason::BadRequest,
-                        format!("could not read the request body: {e}"),
-                    ))
-                }
-                Ok(Some(Ok(frame))) => frame,
-            };
+        // Usually the body is already buffered: take it without arming a timer.
+        let ready = {
+            let mut cx = Context::from_waker(Waker::noop());
+            match body.as_mut().poll_frame(&mut cx) {
+                Poll::Ready(frame) => Some(frame),
+                Poll::Pending => None,
+            }
+        };
+        let next = match ready {
+            Some(frame) => Ok(frame),
+            None => {
+                tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await
+            }
+        };
+        let frame = match next {
+            Err(_) => {
+                return Err(Reject::new(
+                    Reason::BodyTimeout,
+                    "the request body did not arrive in time",
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(Reject::new(
+                    Reason::BadRequest,
+                    format!("could not read the request body: {e}"),
+                ))
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
         let Ok(data) = frame.into_data() else {
             continue; // trailers carry nothing we forward
         };
