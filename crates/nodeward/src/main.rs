@@ -106,7 +106,17 @@ fn config_check(path: &std::path::Path) -> Result<u8, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `nodeward check` is a monitoring plugin: any usage or runtime error is
+    // UNKNOWN (3) there, per the Nagios plugin guidelines; elsewhere it is 2.
+    let is_check = std::env::args().nth(1).as_deref() == Some("check");
+    let error_code: u8 = if is_check { 3 } else { 2 };
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { error_code } else { 0 });
+        }
+    };
     let result = match cli.command {
         Command::Gateway(args) => {
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
@@ -124,7 +134,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("nodeward: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(error_code)
         }
     }
 }
