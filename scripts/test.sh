@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use; keep in sync with docs/development.md.
+# Debian packages the end-to-end tests drive.
 PACKAGES=(
   ca-certificates curl openssl iproute2 procps
   nftables openssh-server openssh-client socat
