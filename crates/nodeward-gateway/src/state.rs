@@ -22,18 +22,24 @@ pub struct Runtime {
     pub routes: Vec<RoutePolicy>,
     /// Upstream pools, in config order.
     pub upstreams: Vec<UpstreamPool>,
+    /// Whether any route needs the request's `Origin` (CORS configured).
+    pub reads_origin: bool,
 }
 
 impl Runtime {
     /// Builds the runtime for a checked config.
     pub fn build(config: &GatewayConfig, metrics: &Metrics) -> Runtime {
+        let routes: Vec<RoutePolicy> = config
+            .routes
+            .iter()
+            .map(|r| RoutePolicy::compile(r, metrics))
+            .collect();
         Runtime {
             global: config.global.clone(),
-            routes: config
-                .routes
+            reads_origin: routes
                 .iter()
-                .map(|r| RoutePolicy::compile(r, metrics))
-                .collect(),
+                .any(|r| r.respond.as_ref().is_some_and(|p| p.reads_origin())),
+            routes,
             upstreams: config.upstreams.iter().map(UpstreamPool::new).collect(),
         }
     }

@@ -209,6 +209,92 @@ pub struct RouteSection {
     /// Per-command settings.
     #[serde(default)]
     pub command: Vec<CommandSection>,
+    /// Security headers added to every response of this route (`[route.response_headers]`).
+    pub response_headers: Option<ResponseHeadersSection>,
+    /// CORS for browser wallets (`[route.cors]`).
+    pub cors: Option<CorsSection>,
+}
+
+/// Which header set `[route.response_headers]` starts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeaderPreset {
+    /// Strict headers for a JSON API (grades A+ in the MDN Observatory scoring).
+    #[default]
+    JsonApi,
+    /// No headers: only the ones set explicitly.
+    None,
+}
+
+/// `[route.response_headers]`: security headers on every response (proxied
+/// and refusals). A key set to `""` leaves that header out.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResponseHeadersSection {
+    /// The starting set.
+    pub preset: HeaderPreset,
+    /// `Strict-Transport-Security` (sent on TLS connections only).
+    pub strict_transport_security: Option<String>,
+    /// `X-Content-Type-Options`.
+    pub content_type_options: Option<String>,
+    /// `Content-Security-Policy` (include `frame-ancestors`).
+    pub content_security_policy: Option<String>,
+    /// `Referrer-Policy`.
+    pub referrer_policy: Option<String>,
+    /// `Cross-Origin-Resource-Policy`.
+    pub cross_origin_resource_policy: Option<String>,
+    /// `X-Frame-Options`.
+    pub frame_options: Option<String>,
+    /// Remove the backend's `Server` and `X-Powered-By` banners.
+    pub hide_server: bool,
+}
+
+impl Default for ResponseHeadersSection {
+    fn default() -> Self {
+        ResponseHeadersSection {
+            preset: HeaderPreset::JsonApi,
+            strict_transport_security: None,
+            content_type_options: None,
+            content_security_policy: None,
+            referrer_policy: None,
+            cross_origin_resource_policy: None,
+            frame_options: None,
+            hide_server: true,
+        }
+    }
+}
+
+/// `[route.cors]`: which browser origins may call this route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSection {
+    /// Allowed origins (`"https://wallet.example"`), or `"*"` without credentials.
+    pub allow_origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true` (never with `"*"`).
+    #[serde(default)]
+    pub allow_credentials: bool,
+    /// Methods a preflight may ask for.
+    #[serde(default = "default_cors_methods")]
+    pub allow_methods: Vec<String>,
+    /// Request headers a preflight may ask for (the route's required headers are added).
+    #[serde(default = "default_cors_headers")]
+    pub allow_headers: Vec<String>,
+    /// Response headers the page may read.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight answer.
+    #[serde(default = "default_cors_max_age")]
+    pub max_age: Duration,
+}
+
+fn default_cors_methods() -> Vec<String> {
+    vec!["GET".into(), "POST".into()]
+}
+fn default_cors_headers() -> Vec<String> {
+    vec!["Content-Type".into()]
+}
+fn default_cors_max_age() -> Duration {
+    Duration(std::time::Duration::from_secs(600))
 }
 
 fn default_path() -> String {

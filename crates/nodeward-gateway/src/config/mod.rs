@@ -6,9 +6,11 @@
 //! builds its runtime from.
 
 mod file;
+mod respond;
 mod validate;
 
 pub use file::*;
+pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use validate::{
     check_text, load, load_from_str, AccessLogTarget, Admin, CommandLimits, GatewayConfig, Global,
     Listener, Route, Upstream,

@@ -145,6 +145,10 @@ pub struct Route {
     pub deny_ips: IpSet,
     /// Per-command settings, names lowercase.
     pub commands: Vec<CommandLimits>,
+    /// Security headers for every response, when configured.
+    pub security_headers: Option<super::SecurityHeaders>,
+    /// CORS, when configured.
+    pub cors: Option<super::Cors>,
 }
 
 /// Checked per-command settings.
@@ -489,7 +493,23 @@ impl Checker<'_> {
             Some(t) => self.nonzero(&at("timeout"), t.get())?,
             None => upstreams[upstream].timeout,
         };
+        let security_headers = match &r.response_headers {
+            Some(h) => Some(
+                super::SecurityHeaders::check(h)
+                    .map_err(|(k, m)| self.err(at(&format!("response_headers.{k}")), m))?,
+            ),
+            None => None,
+        };
+        let cors = match &r.cors {
+            Some(c) => Some(
+                super::Cors::check(c, &require_headers)
+                    .map_err(|(k, m)| self.err(at(&format!("cors.{k}")), m))?,
+            ),
+            None => None,
+        };
         Ok(Route {
+            security_headers,
+            cors,
             path: r.path,
             protocol: r.protocol,
             upstream,

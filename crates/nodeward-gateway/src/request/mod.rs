@@ -10,6 +10,7 @@ pub mod extract;
 pub mod hygiene;
 pub mod policy;
 pub mod reject;
+pub mod respond;
 
 use crate::admin::metrics::CommandStats;
 use crate::config::Protocol;
@@ -96,7 +97,15 @@ pub async fn serve(
         .access_log
         .enabled()
         .then(|| req.uri().path().chars().take(512).collect());
-    let outcome = process(&rt, &conn, client, req).await;
+    let origin = if rt.reads_origin {
+        req.headers().get(header::ORIGIN).cloned()
+    } else {
+        None
+    };
+    let mut outcome = process(&rt, &conn, client, req).await;
+    if let Some(policy) = outcome.route.and_then(|i| rt.routes[i].respond.as_ref()) {
+        policy.apply(outcome.response.headers_mut(), conn.tls, origin.as_ref());
+    }
     let status = outcome.response.status().as_u16();
     let elapsed = started.elapsed();
     let route = outcome.route.map(|i| &rt.routes[i]);
@@ -201,6 +210,20 @@ async fn admit_and_forward(
             Reason::IpDenied,
             "this source may not use this route",
         )));
+    }
+    if let Some(answer) = route.respond.as_ref().and_then(|p| p.preflight(&req)) {
+        let response = answer.map_err(no_cmd)?;
+        return Ok(Outcome {
+            response,
+            reason: None,
+            route: None,
+            stats: None,
+            command: None,
+            calls: 0,
+            backend: None,
+            upstream_time: None,
+            bytes_in: 0,
+        });
     }
     let (mut parts, incoming) = req.into_parts();
     hygiene::check_framing(&parts.headers).map_err(no_cmd)?;

@@ -54,11 +54,13 @@ pub enum Reason {
     UpstreamTimeout,
     /// The backend answered with something that is not HTTP, or reset.
     UpstreamError,
+    /// A CORS preflight from an origin or for a method the route does not allow.
+    CorsDenied,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (metrics index by it).
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::DeniedCommand,
         Reason::RateLimited,
         Reason::BodyTooLarge,
@@ -81,6 +83,7 @@ impl Reason {
         Reason::NoUpstream,
         Reason::UpstreamTimeout,
         Reason::UpstreamError,
+        Reason::CorsDenied,
     ];
 
     /// The stable reason code.
@@ -108,13 +111,14 @@ impl Reason {
             Reason::NoUpstream => "no_upstream",
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamError => "upstream_error",
+            Reason::CorsDenied => "cors_denied",
         }
     }
 
     /// The HTTP status sent for this reason.
     pub fn status(self) -> StatusCode {
         match self {
-            Reason::DeniedCommand | Reason::IpDenied => StatusCode::FORBIDDEN,
+            Reason::DeniedCommand | Reason::IpDenied | Reason::CorsDenied => StatusCode::FORBIDDEN,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::BodyTooLarge | Reason::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::BadJson

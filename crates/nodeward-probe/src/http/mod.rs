@@ -143,6 +143,15 @@ async fn exchange(
             Some(c) => c,
             None => Arc::new(tls::client_config(&tls::Roots::System, true, None)?),
         };
+        // This client speaks HTTP/1.1 only: offering h2 by ALPN makes an h2
+        // server (nodeward gateway, nginx with http2) answer in h2 frames.
+        let config = if config.alpn_protocols.iter().any(|p| p != b"http/1.1") {
+            let mut c = (*config).clone();
+            c.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Arc::new(c)
+        } else {
+            config
+        };
         let name = req.server_name.as_deref().unwrap_or(&req.url.host);
         let stream = tls::handshake(tcp, name, config, limits.deadline).await?;
         send_and_read(stream, req, limits, start).await

@@ -101,6 +101,8 @@ pub struct RoutePolicy {
     other: Arc<CommandEntry>,
     /// Stats for requests refused before a command was read.
     pub none: Arc<CommandStats>,
+    /// Security/CORS headers for responses, when configured.
+    pub respond: Option<crate::request::respond::ResponsePolicy>,
 }
 
 impl RoutePolicy {
@@ -155,6 +157,10 @@ impl RoutePolicy {
             entries,
             other: entry(OTHER, None),
             none: metrics.command(NONE),
+            respond: crate::request::respond::ResponsePolicy::new(
+                route.security_headers.clone(),
+                route.cors.clone(),
+            ),
         }
     }
 
