@@ -41,3 +41,77 @@ pub enum LogFormat {
 pub fn run_gateway(args: GatewayArgs) -> Result<u8, GatewayError> {
     crate::run::run(args)
 }
+
+/// Arguments of `nodeward keys`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Create API keys for the gateway's [[route.key]] tables.\n\n\
+The config stores only a salted SHA-256 hash of each key. `nodeward keys generate` prints a \
+new random key; `nodeward keys hash` reads a key from standard input (never from the command \
+line, where other users could read it in the process list) and prints the line to paste:\n\n\
+  nodeward keys generate | tee wallet.key | nodeward keys hash"
+)]
+pub struct KeysArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// `nodeward keys` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Read one API key from standard input and print `hash = "sha256:..."` for a [[route.key]] table.
+    Hash,
+    /// Print a new random API key (64 hex characters).
+    Generate,
+}
+
+/// Errors of `nodeward keys`.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// Reading standard input failed.
+    #[error("reading the key from standard input: {0}")]
+    Io(#[from] std::io::Error),
+    /// The key is not usable.
+    #[error("the key read from standard input is refused: {0}")]
+    Key(#[from] crate::request::auth::KeyError),
+    /// No randomness available.
+    #[error("the system random generator failed: {0}")]
+    Random(String),
+}
+
+/// Runs `nodeward keys`; returns the exit code.
+pub fn run_keys(args: KeysArgs) -> Result<u8, KeysError> {
+    use crate::request::auth::{KeyError, KeyHash, MAX_KEY_LEN};
+    use std::io::Read;
+    match args.command {
+        KeysCommand::Generate => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| KeysError::Random(e.to_string()))?;
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            println!("{hex}");
+            Ok(0)
+        }
+        KeysCommand::Hash => {
+            // Read at most a little more than the longest key: an absurd
+            // input is refused without being held in memory.
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_KEY_LEN as u64 + 3)
+                .read_to_end(&mut buf)?;
+            if buf.ends_with(b"\n") {
+                buf.pop();
+                if buf.ends_with(b"\r") {
+                    buf.pop();
+                }
+            }
+            if buf.len() > MAX_KEY_LEN {
+                return Err(KeyError::Length.into());
+            }
+            let hash = KeyHash::new(&buf)?;
+            println!("hash = \"{hash}\"");
+            Ok(0)
+        }
+    }
+}

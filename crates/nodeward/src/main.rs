@@ -43,6 +43,8 @@ enum Command {
     Scan(nodeward_scan::ScanArgs),
     /// Monitoring plugins (Nagios/Icinga/Consul): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     Check(nodeward_scan::CheckArgs),
+    /// Create API keys for the gateway: `generate` a key, `hash` one read from stdin.
+    Keys(nodeward_gateway::cli::KeysArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::Gateway(args) => {
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
         }
+        Command::Keys(args) => nodeward_gateway::cli::run_keys(args).map_err(|e| e.to_string()),
         Command::Audit(args) => nodeward_audit::cli::run(args).map_err(|e| e.to_string()),
         Command::Firewall(args) => {
             nodeward_firewall::cli::run_firewall(args).map_err(|e| e.to_string())

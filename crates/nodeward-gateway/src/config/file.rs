@@ -213,6 +213,49 @@ pub struct RouteSection {
     pub response_headers: Option<ResponseHeadersSection>,
     /// CORS for browser wallets (`[route.cors]`).
     pub cors: Option<CorsSection>,
+    /// How API keys are presented and what needs one (`[route.auth]`).
+    pub auth: Option<AuthSection>,
+    /// API keys accepted on this route (`[[route.key]]`).
+    #[serde(default)]
+    pub key: Vec<KeySection>,
+}
+
+/// `[route.auth]`: where keys are read and which commands need one.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// Header carrying the key: `Authorization` (as `Bearer <key>`) or any other (the key as-is).
+    pub header: String,
+    /// Every request needs a valid key.
+    pub required: bool,
+    /// Commands only requests with a valid key may call.
+    pub key_only: Vec<String>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            header: "Authorization".into(),
+            required: false,
+            key_only: Vec::new(),
+        }
+    }
+}
+
+/// `[[route.key]]`: one API key, stored as a salted hash.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySection {
+    /// A name for the key (what logs and errors show; never the key).
+    pub name: String,
+    /// `sha256:<salt>:<digest>` as printed by `nodeward keys hash`.
+    pub hash: String,
+    /// When set, the only commands this key may call.
+    pub commands: Option<Vec<String>>,
+    /// Requests per period for this key (all its callers together).
+    pub rate: Option<Rate>,
+    /// Requests in flight with this key at once.
+    pub max_inflight: Option<usize>,
 }
 
 /// Which header set `[route.response_headers]` starts from.

@@ -12,8 +12,8 @@ mod validate;
 pub use file::*;
 pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use validate::{
-    check_text, load, load_from_str, AccessLogTarget, Admin, CommandLimits, GatewayConfig, Global,
-    Listener, Route, Upstream,
+    check_text, load, load_from_str, AccessLogTarget, Admin, ApiKeyConfig, AuthConfig,
+    CommandLimits, GatewayConfig, Global, Listener, Route, Upstream,
 };
 
 /// Top-level tables the gateway owns in the shared config file.

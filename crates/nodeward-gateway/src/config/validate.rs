@@ -149,6 +149,36 @@ pub struct Route {
     pub security_headers: Option<super::SecurityHeaders>,
     /// CORS, when configured.
     pub cors: Option<super::Cors>,
+    /// API keys, when configured.
+    pub auth: Option<AuthConfig>,
+}
+
+/// Checked `[route.auth]` with the route's keys.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Header carrying keys.
+    pub header: http::HeaderName,
+    /// Every request needs a key.
+    pub required: bool,
+    /// Command patterns (lowercase) that need a key.
+    pub key_only: Vec<String>,
+    /// The keys.
+    pub keys: Vec<ApiKeyConfig>,
+}
+
+/// A checked `[[route.key]]`.
+#[derive(Debug, Clone)]
+pub struct ApiKeyConfig {
+    /// Name.
+    pub name: String,
+    /// Salted hash.
+    pub hash: crate::request::auth::KeyHash,
+    /// Allowed command patterns (lowercase), when limited.
+    pub commands: Option<Vec<String>>,
+    /// Rate for this key.
+    pub rate: Option<Rate>,
+    /// In-flight cap for this key.
+    pub max_inflight: Option<usize>,
 }
 
 /// Checked per-command settings.
@@ -500,9 +530,14 @@ impl Checker<'_> {
             ),
             None => None,
         };
+        let auth = self.auth(i, &r, &deny)?;
+        let mut cors_headers = require_headers.clone();
+        if let Some(a) = &auth {
+            cors_headers.push(a.header.clone());
+        }
         let cors = match &r.cors {
             Some(c) => Some(
-                super::Cors::check(c, &require_headers)
+                super::Cors::check(c, &cors_headers)
                     .map_err(|(k, m)| self.err(at(&format!("cors.{k}")), m))?,
             ),
             None => None,
@@ -510,6 +545,7 @@ impl Checker<'_> {
         Ok(Route {
             security_headers,
             cors,
+            auth,
             path: r.path,
             protocol: r.protocol,
             upstream,
@@ -526,6 +562,84 @@ impl Checker<'_> {
             deny_ips: self.ipset(&at("deny_ips"), &r.deny_ips)?,
             commands,
         })
+    }
+}
+
+impl Checker<'_> {
+    fn auth(
+        &self,
+        i: usize,
+        r: &RouteSection,
+        deny: &[String],
+    ) -> Result<Option<AuthConfig>, ConfigError> {
+        if r.auth.is_none() && r.key.is_empty() {
+            return Ok(None);
+        }
+        let default = AuthSection::default();
+        let a = r.auth.as_ref().unwrap_or(&default);
+        let at = |k: &str| format!("route[{i}].auth.{k}");
+        let header = http::HeaderName::from_bytes(a.header.as_bytes())
+            .map_err(|_| self.err(at("header"), format!("{:?} is not a header name", a.header)))?;
+        if r.key.is_empty() {
+            return Err(self.err(
+                format!("route[{i}].key"),
+                "[route.auth] needs at least one [[route.key]] (create one with `nodeward keys generate | tee key.txt | nodeward keys hash`)",
+            ));
+        }
+        let denied = crate::request::policy::commands::CommandSet::new(deny);
+        let mut key_only = Vec::new();
+        for (j, c) in a.key_only.iter().enumerate() {
+            let p = check_pattern(r.protocol, c)
+                .map_err(|m| self.err(format!("route[{i}].auth.key_only[{j}]"), m))?;
+            if denied.matches(&p) {
+                return Err(self.err(
+                    format!("route[{i}].auth.key_only[{j}]"),
+                    format!("{c:?} is also on the route's deny list, so no key could reach it; remove it from deny"),
+                ));
+            }
+            key_only.push(p);
+        }
+        let mut keys: Vec<ApiKeyConfig> = Vec::new();
+        for (j, k) in r.key.iter().enumerate() {
+            let kat = |f: &str| format!("route[{i}].key[{j}].{f}");
+            if k.name.is_empty() || keys.iter().any(|o| o.name == k.name) {
+                return Err(self.err(kat("name"), "each key needs its own, non-empty name"));
+            }
+            let hash = crate::request::auth::KeyHash::parse(&k.hash)
+                .map_err(|e| self.err(kat("hash"), e.to_string()))?;
+            if keys.iter().any(|o| o.hash == hash) {
+                return Err(self.err(kat("hash"), "the same hash is configured twice"));
+            }
+            let commands = match &k.commands {
+                None => None,
+                Some(list) => Some(
+                    list.iter()
+                        .enumerate()
+                        .map(|(n, c)| {
+                            check_pattern(r.protocol, c).map_err(|m| {
+                                self.err(format!("route[{i}].key[{j}].commands[{n}]"), m)
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            if k.max_inflight == Some(0) {
+                return Err(self.err(kat("max_inflight"), "must be at least 1"));
+            }
+            keys.push(ApiKeyConfig {
+                name: k.name.clone(),
+                hash,
+                commands,
+                rate: k.rate,
+                max_inflight: k.max_inflight,
+            });
+        }
+        Ok(Some(AuthConfig {
+            header,
+            required: a.required,
+            key_only,
+            keys,
+        }))
     }
 }
 

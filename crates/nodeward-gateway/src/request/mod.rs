@@ -5,6 +5,7 @@
 //! headers -> method and encoding -> body (size cap, one deadline) -> command
 //! extraction -> policy (lists, rates, in-flight caps) -> upstream.
 
+pub mod auth;
 pub mod body;
 pub mod extract;
 pub mod hygiene;
@@ -237,6 +238,15 @@ async fn admit_and_forward(
             format!("the {missing} header is required"),
         )));
     }
+    let key = match &route.auth {
+        Some(ring) => {
+            let key = ring.authenticate(&parts.headers).map_err(no_cmd)?;
+            // The key is the gateway's business: the node never sees it.
+            parts.headers.remove(ring.header());
+            key
+        }
+        None => None,
+    };
     if route.protocol != Protocol::Rest && parts.method != Method::POST {
         return Err(no_cmd(Reject::new(
             Reason::MethodNotAllowed,
@@ -272,11 +282,23 @@ async fn admit_and_forward(
         Protocol::Rest => extract::extract_rest(&parts.method, parts.uri.path()),
     }
     .map_err(|e| no_cmd(extract_reject(e)))?;
-    let trusted = rt.global.trusted.contains(client);
-    let admission = match route.admit(&extraction.calls, body.len(), source_key(client), trusted) {
-        Ok(a) => a,
-        Err(r) => return Err((r, Some(extraction))),
+    let key_permit = match &route.auth {
+        Some(ring) => match ring.admit(key, extraction.calls.iter().map(|c| c.command.as_str())) {
+            Ok(p) => p,
+            Err(mut r) => {
+                r.id = extraction.calls[0].id.clone();
+                return Err((r, Some(extraction)));
+            }
+        },
+        None => None,
     };
+    let trusted = rt.global.trusted.contains(client);
+    let mut admission =
+        match route.admit(&extraction.calls, body.len(), source_key(client), trusted) {
+            Ok(a) => a,
+            Err(r) => return Err((r, Some(extraction))),
+        };
+    admission.permits.extend(key_permit);
     let entry = route.entry(&extraction.calls[0].command).clone();
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -103,6 +103,8 @@ pub struct RoutePolicy {
     pub none: Arc<CommandStats>,
     /// Security/CORS headers for responses, when configured.
     pub respond: Option<crate::request::respond::ResponsePolicy>,
+    /// API keys, when configured.
+    pub auth: Option<crate::request::auth::KeyRing>,
 }
 
 impl RoutePolicy {
@@ -161,6 +163,7 @@ impl RoutePolicy {
                 route.security_headers.clone(),
                 route.cors.clone(),
             ),
+            auth: route.auth.as_ref().map(crate::request::auth::KeyRing::new),
         }
     }
 
