@@ -369,4 +369,6 @@ pub struct CommandSection {
     pub per_ip_rate: Option<Rate>,
     /// Largest body for this command (checked after the route's max_body).
     pub max_body: Option<ByteSize>,
+    /// Send this command to its own upstream pool (e.g. a dedicated PoW node).
+    pub upstream: Option<String>,
 }

@@ -196,6 +196,8 @@ pub struct CommandLimits {
     pub per_ip_rate: Option<Rate>,
     /// Body cap in bytes.
     pub max_body: Option<usize>,
+    /// Index of the command's own upstream, when it has one.
+    pub upstream: Option<usize>,
 }
 
 /// Reads and checks the gateway's tables of the config file at `path`.
@@ -501,9 +503,22 @@ impl Checker<'_> {
                     "must be at least 1 (deny the command instead)",
                 ));
             }
+            let own_upstream = match &c.upstream {
+                None => None,
+                Some(name) => Some(upstreams.iter().position(|u| &u.name == name).ok_or_else(
+                    || {
+                        let names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+                        self.err(
+                            cat("upstream"),
+                            format!("no [[upstream]] is named {name:?} (defined: {names:?})"),
+                        )
+                    },
+                )?),
+            };
             let timeout = match c.timeout {
                 Some(t) => Some(self.nonzero(&cat("timeout"), t.get())?),
-                None => None,
+                // A command with its own pool waits as long as that pool says.
+                None => own_upstream.map(|u| upstreams[u].timeout),
             };
             commands.push(CommandLimits {
                 name,
@@ -514,6 +529,7 @@ impl Checker<'_> {
                 max_body: c
                     .max_body
                     .map(|b| usize::try_from(b.bytes()).unwrap_or(usize::MAX)),
+                upstream: own_upstream,
             });
         }
         if r.max_inflight == Some(0) {

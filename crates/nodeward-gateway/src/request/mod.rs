@@ -319,7 +319,8 @@ async fn admit_and_forward(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-    let pool = &rt.upstreams[route.upstream];
+    let upstream = admission.upstream;
+    let pool = &rt.upstreams[upstream];
     let bytes_in = body.len();
     let inflight = InflightGauge::new(&entry.stats);
     let result = crate::upstream::forward(
@@ -343,7 +344,7 @@ async fn admit_and_forward(
                 stats: Some(entry.stats.clone()),
                 command: Some(extraction.calls[0].command.clone()),
                 calls: extraction.calls.len(),
-                backend: Some((route.upstream, f.backend)),
+                backend: Some((upstream, f.backend)),
                 upstream_time: Some(f.upstream_time),
                 bytes_in,
             })

@@ -44,6 +44,19 @@ const IRI_COMMANDS: [&str; 19] = [
     "getlatestsolidsubtanglemilestone",
 ];
 
+/// A batch whose calls would go to different upstream pools cannot be sent as one.
+fn mixed_upstreams(call: &Call) -> Reject {
+    let mut r = Reject::new(
+        Reason::BadCommand,
+        format!(
+            "{} goes to another upstream than the rest of the batch; send it on its own",
+            call.command
+        ),
+    );
+    r.id = call.id.clone();
+    r
+}
+
 /// A command's metrics handle and, when configured, its own limits.
 pub struct CommandEntry {
     /// Metrics label.
@@ -59,6 +72,7 @@ struct CommandLimitsRt {
     rate: Option<rate::Global>,
     per_ip: Option<rate::PerSource>,
     max_body: Option<usize>,
+    upstream: Option<usize>,
 }
 
 /// What an admitted request carries along: in-flight permits (released when
@@ -68,6 +82,8 @@ pub struct Admission {
     pub permits: Vec<OwnedSemaphorePermit>,
     /// The upstream timeout for this request.
     pub timeout: Duration,
+    /// The upstream pool the request goes to (a command's own, or the route's).
+    pub upstream: usize,
 }
 
 /// A route's compiled policy.
@@ -137,6 +153,7 @@ impl RoutePolicy {
                 rate: c.rate.map(rate::Global::new),
                 per_ip: c.per_ip_rate.map(rate::PerSource::new),
                 max_body: c.max_body,
+                upstream: c.upstream,
             };
             entries.insert(c.name.clone(), entry(&c.name, Some(limits)));
         }
@@ -258,10 +275,20 @@ impl RoutePolicy {
             })?);
         }
         let mut timeout = None::<Duration>;
+        let mut upstream = None::<usize>;
         for (i, call) in calls.iter().enumerate() {
             let Some(l) = &self.entry(&call.command).limits else {
+                if upstream.is_some_and(|u| u != self.upstream) {
+                    return Err(mixed_upstreams(call));
+                }
+                upstream = Some(self.upstream);
                 continue;
             };
+            let wanted = l.upstream.unwrap_or(self.upstream);
+            if upstream.is_some_and(|u| u != wanted) {
+                return Err(mixed_upstreams(call));
+            }
+            upstream = Some(wanted);
             if let Some(t) = l.timeout {
                 timeout = Some(timeout.map_or(t, |cur| cur.min(t)));
             }
@@ -284,6 +311,7 @@ impl RoutePolicy {
         Ok(Admission {
             permits,
             timeout: timeout.unwrap_or(self.timeout),
+            upstream: upstream.unwrap_or(self.upstream),
         })
     }
 
