@@ -43,6 +43,8 @@ pub struct AccessEntry<'a> {
     pub upstream_time: Option<Duration>,
     /// Request body bytes.
     pub bytes_in: usize,
+    /// The captured (redacted, capped) body, on routes with `[route.log_body]`.
+    pub body: Option<&'a str>,
 }
 
 impl AccessEntry<'_> {
@@ -89,6 +91,10 @@ impl AccessEntry<'_> {
         }
         out.extend_from_slice(b",\"bytes_in\":");
         out.extend_from_slice(num.format(self.bytes_in).as_bytes());
+        if let Some(body) = self.body {
+            out.extend_from_slice(b",\"body\":");
+            json_str(out, body);
+        }
         out.push(b'}');
     }
 }
@@ -323,6 +329,7 @@ mod tests {
             duration: Duration::from_micros(2_305),
             upstream_time: Some(Duration::from_micros(17)),
             bytes_in: 25,
+            body: None,
         };
         let mut out = Vec::new();
         let mut ts = [0u8; 24];

@@ -218,6 +218,27 @@ pub struct RouteSection {
     /// API keys accepted on this route (`[[route.key]]`).
     #[serde(default)]
     pub key: Vec<KeySection>,
+    /// Request bodies in the access log (`[route.log_body]`).
+    pub log_body: Option<LogBodySection>,
+}
+
+/// `[route.log_body]`: the request body in the access log, redacted and capped.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogBodySection {
+    /// Most bytes of (redacted) body text per line.
+    pub max: ByteSize,
+    /// Field names redacted in addition to the built-in list (case-insensitive, any depth).
+    pub redact: Vec<String>,
+}
+
+impl Default for LogBodySection {
+    fn default() -> Self {
+        LogBodySection {
+            max: ByteSize(1024),
+            redact: Vec::new(),
+        }
+    }
 }
 
 /// `[route.auth]`: where keys are read and which commands need one.

@@ -151,6 +151,8 @@ pub struct Route {
     pub cors: Option<super::Cors>,
     /// API keys, when configured.
     pub auth: Option<AuthConfig>,
+    /// Body capture for the access log, when configured.
+    pub log_body: Option<crate::request::capture::BodyCapture>,
 }
 
 /// Checked `[route.auth]` with the route's keys.
@@ -558,7 +560,29 @@ impl Checker<'_> {
             ),
             None => None,
         };
+        let log_body = match &r.log_body {
+            None => None,
+            Some(l) => {
+                let max = usize::try_from(l.max.bytes()).unwrap_or(usize::MAX);
+                if !(16..=64 * 1024).contains(&max) {
+                    return Err(self.err(at("log_body.max"), "must be between 16 bytes and 64KiB"));
+                }
+                if let Some((j, f)) = l
+                    .redact
+                    .iter()
+                    .enumerate()
+                    .find(|(_, f)| f.is_empty() || f.len() > 256)
+                {
+                    return Err(self.err(
+                        format!("route[{i}].log_body.redact[{j}]"),
+                        format!("{f:?} is not a field name (1 to 256 characters)"),
+                    ));
+                }
+                Some(crate::request::capture::BodyCapture::new(max, &l.redact))
+            }
+        };
         Ok(Route {
+            log_body,
             security_headers,
             cors,
             auth,

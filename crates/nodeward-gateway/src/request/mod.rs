@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod capture;
 pub mod extract;
 pub mod hygiene;
 pub mod policy;
@@ -65,6 +66,7 @@ struct Outcome {
     backend: Option<(usize, usize)>,
     upstream_time: Option<std::time::Duration>,
     bytes_in: usize,
+    body: Option<String>,
 }
 
 impl Outcome {
@@ -80,6 +82,7 @@ impl Outcome {
             backend: None,
             upstream_time: None,
             bytes_in: 0,
+            body: None,
         }
     }
 }
@@ -141,6 +144,7 @@ pub async fn serve(
             duration: elapsed,
             upstream_time: outcome.upstream_time,
             bytes_in: outcome.bytes_in,
+            body: outcome.body.as_deref(),
         });
     }
     Ok(outcome.response)
@@ -180,7 +184,8 @@ async fn process(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<Inc
         Err(reject) => return Outcome::rejected(reject, None),
     };
     let protocol = Some(route.protocol);
-    let mut outcome = match admit_and_forward(rt, route, conn, client, req).await {
+    let mut captured = None;
+    let mut outcome = match admit_and_forward(rt, route, conn, client, req, &mut captured).await {
         Ok(o) => o,
         Err((reject, partial)) => {
             let mut o = Outcome::rejected(reject, protocol);
@@ -193,6 +198,7 @@ async fn process(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<Inc
         }
     };
     outcome.route = Some(route_idx);
+    outcome.body = captured;
     outcome
 }
 
@@ -204,6 +210,7 @@ async fn admit_and_forward(
     conn: &ConnInfo,
     client: IpAddr,
     req: Request<Incoming>,
+    captured: &mut Option<String>,
 ) -> Result<Outcome, Refusal> {
     let no_cmd = |r: Reject| (r, None);
     if !route.source_allowed(client) {
@@ -224,6 +231,7 @@ async fn admit_and_forward(
             backend: None,
             upstream_time: None,
             bytes_in: 0,
+            body: None,
         });
     }
     let (mut parts, incoming) = req.into_parts();
@@ -276,6 +284,9 @@ async fn admit_and_forward(
     let body = body::read_limited(incoming, route.max_body, deadline)
         .await
         .map_err(no_cmd)?;
+    if let Some(capture) = &route.log_body {
+        *captured = Some(capture.capture(&body));
+    }
     let extraction = match route.protocol {
         Protocol::Iri => extract::extract_iri(&body, route.max_json_depth),
         Protocol::Jsonrpc => extract::extract_jsonrpc(&body, route.max_json_depth, route.max_batch),
@@ -347,6 +358,7 @@ async fn admit_and_forward(
                 backend: Some((upstream, f.backend)),
                 upstream_time: Some(f.upstream_time),
                 bytes_in,
+                body: None,
             })
         }
         Err(e) => {

@@ -121,6 +121,8 @@ pub struct RoutePolicy {
     pub respond: Option<crate::request::respond::ResponsePolicy>,
     /// API keys, when configured.
     pub auth: Option<crate::request::auth::KeyRing>,
+    /// Body capture for the access log, when configured.
+    pub log_body: Option<crate::request::capture::BodyCapture>,
 }
 
 impl RoutePolicy {
@@ -181,6 +183,7 @@ impl RoutePolicy {
                 route.cors.clone(),
             ),
             auth: route.auth.as_ref().map(crate::request::auth::KeyRing::new),
+            log_body: route.log_body.clone(),
         }
     }
 
