@@ -7,6 +7,7 @@
 //! [`admin`] (metrics, status, reload) beside it and [`config`] feeding all.
 
 pub mod admin;
+pub mod ban;
 pub mod cli;
 pub mod config;
 pub mod listen;

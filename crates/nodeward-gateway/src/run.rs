@@ -157,6 +157,14 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         listeners: config.listeners.clone(),
         started: Instant::now(),
         last_reload: Mutex::new(None),
+        bans: crate::ban::BanTable::open(
+            &config.global.state_dir,
+            config
+                .global
+                .autoban
+                .as_ref()
+                .map_or(100_000, |a| a.max_bans),
+        ),
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -199,6 +207,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     shared.access_log.flush();
+    shared.bans.save_if_dirty();
     let left = shared.guard.open();
     if left > 0 {
         tracing::warn!(left, "drain timeout reached; closing remaining connections");
@@ -210,11 +219,13 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
 
 /// Periodic upkeep of per-source tables.
 async fn sweep(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        for r in &shared.runtime.load().routes {
+        let rt = shared.runtime.load();
+        for r in &rt.routes {
             r.sweep();
         }
+        shared.bans.sweep(rt.global.autoban.as_ref());
     }
 }

@@ -76,6 +76,8 @@ pub struct Shared {
     pub started: Instant,
     /// The last reload's result.
     pub last_reload: Mutex<Option<ReloadStatus>>,
+    /// Banned sources and violation counters (survive reloads and restarts).
+    pub bans: crate::ban::BanTable,
 }
 
 impl Shared {

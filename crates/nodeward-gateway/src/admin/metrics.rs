@@ -229,7 +229,7 @@ impl Metrics {
             "# HELP nodeward_connections_refused_total Connections refused at accept time.\n",
         );
         out.push_str("# TYPE nodeward_connections_refused_total counter\n");
-        for r in [Reason::TooManyConnections, Reason::IpDenied] {
+        for r in [Reason::TooManyConnections, Reason::IpDenied, Reason::Banned] {
             let _ = writeln!(
                 out,
                 "nodeward_connections_refused_total{{reason=\"{}\"}} {}",

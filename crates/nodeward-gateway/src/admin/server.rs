@@ -105,7 +105,10 @@ fn handle(
                 serde_json::json!({"ok": false, "error": e}).to_string(),
             ),
         },
-        (_, "/metrics" | "/status" | "/reload") => reply(
+        (&Method::GET, "/bans") => reply(StatusCode::OK, "application/json", list_bans(shared)),
+        (&Method::POST, "/bans") => add_ban(shared, req.uri().query()),
+        (&Method::DELETE, "/bans") => remove_ban(shared, req.uri().query()),
+        (_, "/metrics" | "/status" | "/reload" | "/bans") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "application/json",
             r#"{"error":"method not allowed"}"#,
@@ -113,7 +116,107 @@ fn handle(
         _ => reply(
             StatusCode::NOT_FOUND,
             "application/json",
-            r#"{"error":"not found; try /metrics, /status or POST /reload"}"#,
+            r#"{"error":"not found; try /metrics, /status, /bans or POST /reload"}"#,
         ),
+    }
+}
+
+/// `GET /bans`: the bans in force.
+fn list_bans(shared: &Shared) -> String {
+    let now = std::time::SystemTime::now();
+    let bans: Vec<serde_json::Value> = shared
+        .bans
+        .list()
+        .into_iter()
+        .map(|(source, b)| {
+            serde_json::json!({
+                "source": source.to_string(),
+                "until": humantime::format_rfc3339_seconds(b.until).to_string(),
+                "remaining_s": b.until.duration_since(now).map_or(0, |d| d.as_secs()),
+                "offences": b.offences,
+                "manual": b.manual,
+            })
+        })
+        .collect();
+    serde_json::json!({ "bans": bans }).to_string()
+}
+
+/// The value of `name` in a query string (no percent-decoding: addresses and durations need none).
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bad(status: StatusCode, msg: String) -> Response<Body> {
+    reply(
+        status,
+        "application/json",
+        serde_json::json!({ "ok": false, "error": msg }).to_string(),
+    )
+}
+
+fn source_param(query: Option<&str>) -> Result<std::net::IpAddr, String> {
+    let text = query_param(query, "source").ok_or("give the address as ?source=IP")?;
+    text.parse::<std::net::IpAddr>()
+        .map(crate::request::policy::ip::canonical)
+        .map_err(|_| format!("{text:?} is not an IP address"))
+}
+
+/// `POST /bans?source=IP&for=DURATION`.
+fn add_ban(shared: &Shared, query: Option<&str>) -> Response<Body> {
+    let ip = match source_param(query) {
+        Ok(ip) => ip,
+        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
+    };
+    let rt = shared.runtime.load();
+    let autoban = rt.global.autoban.as_ref();
+    let length = match query_param(query, "for") {
+        None => autoban.map_or(Duration::from_secs(3600), |a| a.ban_for),
+        Some(text) => match humantime::parse_duration(text) {
+            Ok(d) if !d.is_zero() && d <= Duration::from_secs(10 * 365 * 86_400) => d,
+            _ => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    format!("{text:?} is not a duration between 1s and 10 years (e.g. \"1h\")"),
+                )
+            }
+        },
+    };
+    let trusted = rt.global.trusted.contains(ip);
+    match shared.bans.add(ip, length, autoban, trusted) {
+        Ok(()) => {
+            shared.bans.save_if_dirty();
+            tracing::warn!(source = %ip, seconds = length.as_secs(), "source banned through the admin API");
+            reply(
+                StatusCode::OK,
+                "application/json",
+                serde_json::json!({"ok": true, "source": ip.to_string(), "seconds": length.as_secs()})
+                    .to_string(),
+            )
+        }
+        Err(e) => bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
+
+/// `DELETE /bans?source=IP`.
+fn remove_ban(shared: &Shared, query: Option<&str>) -> Response<Body> {
+    let ip = match source_param(query) {
+        Ok(ip) => ip,
+        Err(msg) => return bad(StatusCode::BAD_REQUEST, msg),
+    };
+    let removed = shared.bans.remove(ip);
+    shared.bans.save_if_dirty();
+    if removed {
+        tracing::info!(source = %ip, "ban lifted through the admin API");
+        reply(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({"ok": true, "removed": ip.to_string()}).to_string(),
+        )
+    } else {
+        bad(StatusCode::NOT_FOUND, format!("{ip} is not banned"))
     }
 }

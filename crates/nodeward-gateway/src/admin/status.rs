@@ -63,5 +63,10 @@ pub fn status(shared: &Shared) -> Value {
         "upstreams": upstreams,
         "routes": routes,
         "last_reload": reload,
+        "bans": {
+            "autoban": rt.global.autoban.is_some(),
+            "active": shared.bans.list().len(),
+            "tracked_sources": shared.bans.tracked(),
+        },
     })
 }

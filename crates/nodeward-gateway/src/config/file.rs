@@ -59,6 +59,59 @@ pub struct GlobalSection {
     pub deny_ips: Vec<String>,
     /// Access log destination: "stdout", "stderr", "off" or a file path.
     pub access_log: String,
+    /// Automatic bans of abusive sources (`[gateway.autoban]`).
+    pub autoban: Option<AutobanSection>,
+}
+
+/// `[gateway.autoban]`: ban sources that keep getting refused.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutobanSection {
+    /// Violations within `window` that get a source banned.
+    pub threshold: u32,
+    /// The sliding window violations are counted over.
+    pub window: Duration,
+    /// First ban length.
+    pub ban_for: Duration,
+    /// Each repeat ban lasts this many times longer.
+    pub growth: u32,
+    /// Longest ban; also how long past offences are remembered.
+    pub max_ban: Duration,
+    /// Refusal reasons that count as violations.
+    pub reasons: Vec<String>,
+    /// Sources with a violation counter at once (least recently seen evicted).
+    pub max_sources: usize,
+    /// Bans kept at once (active bans are never evicted).
+    pub max_bans: usize,
+}
+
+impl Default for AutobanSection {
+    fn default() -> Self {
+        let secs = |s| Duration(std::time::Duration::from_secs(s));
+        AutobanSection {
+            threshold: 20,
+            window: secs(60),
+            ban_for: secs(300),
+            growth: 2,
+            max_ban: secs(7 * 86_400),
+            reasons: [
+                "denied_command",
+                "rate_limited",
+                "bad_json",
+                "json_too_deep",
+                "bad_command",
+                "batch_too_large",
+                "auth_failed",
+                "bad_request",
+                "too_many_connections",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            max_sources: 100_000,
+            max_bans: 100_000,
+        }
+    }
 }
 
 impl Default for GlobalSection {
@@ -81,6 +134,7 @@ impl Default for GlobalSection {
             allow_ips: Vec::new(),
             deny_ips: Vec::new(),
             access_log: "stdout".into(),
+            autoban: None,
         }
     }
 }

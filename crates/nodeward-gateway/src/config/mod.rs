@@ -12,7 +12,7 @@ mod validate;
 pub use file::*;
 pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use validate::{
-    check_text, load, load_from_str, AccessLogTarget, Admin, ApiKeyConfig, AuthConfig,
+    check_text, load, load_from_str, AccessLogTarget, Admin, ApiKeyConfig, AuthConfig, Autoban,
     CommandLimits, GatewayConfig, Global, Listener, Route, Upstream,
 };
 

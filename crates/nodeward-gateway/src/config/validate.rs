@@ -60,6 +60,36 @@ pub struct Global {
     pub deny_ips: IpSet,
     /// Access log destination.
     pub access_log: AccessLogTarget,
+    /// Automatic bans, when configured.
+    pub autoban: Option<Autoban>,
+}
+
+/// Checked `[gateway.autoban]`.
+#[derive(Debug, Clone)]
+pub struct Autoban {
+    /// Violations within `window` that get a source banned.
+    pub threshold: u32,
+    /// Sliding window.
+    pub window: Duration,
+    /// First ban length.
+    pub ban_for: Duration,
+    /// Growth factor per repeat ban.
+    pub growth: u32,
+    /// Longest ban and memory of past offences.
+    pub max_ban: Duration,
+    /// Which reasons count, indexed by [`crate::request::reject::Reason::index`].
+    pub reasons: [bool; crate::request::reject::Reason::ALL.len()],
+    /// Bound of the violation counters.
+    pub max_sources: usize,
+    /// Bound of the ban table.
+    pub max_bans: usize,
+}
+
+impl Autoban {
+    /// Whether a refusal for `reason` counts as a violation.
+    pub fn counts(&self, reason: crate::request::reject::Reason) -> bool {
+        self.reasons[reason.index()]
+    }
 }
 
 /// Where access log lines go.
@@ -367,7 +397,12 @@ impl Checker<'_> {
                 "must be between 1 and 10000",
             ));
         }
+        let autoban = match &g.autoban {
+            None => None,
+            Some(a) => Some(self.autoban(a)?),
+        };
         Ok(Global {
+            autoban,
             state_dir: self.relative(&g.state_dir),
             max_connections: self.positive("gateway.max_connections", g.max_connections)?,
             max_connections_per_ip: self
@@ -606,6 +641,55 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    fn autoban(&self, a: &AutobanSection) -> Result<Autoban, ConfigError> {
+        use crate::request::reject::Reason;
+        let at = |k: &str| format!("gateway.autoban.{k}");
+        if !(1..=1_000_000).contains(&a.threshold) {
+            return Err(self.err(at("threshold"), "must be between 1 and 1000000"));
+        }
+        if !(1..=1000).contains(&a.growth) {
+            return Err(self.err(at("growth"), "must be between 1 and 1000"));
+        }
+        if !(1..=10_000_000).contains(&a.max_sources) {
+            return Err(self.err(at("max_sources"), "must be between 1 and 10000000"));
+        }
+        if !(1..=10_000_000).contains(&a.max_bans) {
+            return Err(self.err(at("max_bans"), "must be between 1 and 10000000"));
+        }
+        let ban_for = self.nonzero(&at("ban_for"), a.ban_for.get())?;
+        let max_ban = self.nonzero(&at("max_ban"), a.max_ban.get())?;
+        if max_ban < ban_for {
+            return Err(self.err(at("max_ban"), "must not be shorter than ban_for"));
+        }
+        let mut reasons = [false; Reason::ALL.len()];
+        for (j, name) in a.reasons.iter().enumerate() {
+            let r = Reason::ALL
+                .iter()
+                .find(|r| r.code() == name)
+                .ok_or_else(|| {
+                    let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+                    self.err(
+                        format!("gateway.autoban.reasons[{j}]"),
+                        format!(
+                            "{name:?} is not a refusal reason (one of {})",
+                            codes.join(", ")
+                        ),
+                    )
+                })?;
+            reasons[r.index()] = true;
+        }
+        Ok(Autoban {
+            threshold: a.threshold,
+            window: self.nonzero(&at("window"), a.window.get())?,
+            ban_for,
+            growth: a.growth,
+            max_ban,
+            reasons,
+            max_sources: a.max_sources,
+            max_bans: a.max_bans,
+        })
+    }
+
     fn auth(
         &self,
         i: usize,

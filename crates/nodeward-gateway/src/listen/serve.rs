@@ -65,11 +65,22 @@ pub async fn accept_loop(
             drop(stream);
             continue;
         }
+        // Banned sources are closed before any TLS or HTTP work.
+        if shared.bans.is_banned(ip) {
+            shared.metrics.connection_refused(Reason::Banned);
+            drop(stream);
+            continue;
+        }
         let trusted = rt.global.trusted.contains(ip);
         let permit = match shared.guard.admit(ip, trusted) {
             Ok(p) => p,
             Err(reason) => {
                 shared.metrics.connection_refused(reason);
+                if let Some(ab) = rt.global.autoban.as_ref().filter(|a| a.counts(reason)) {
+                    if !trusted {
+                        shared.bans.violation(ip, ab);
+                    }
+                }
                 if shared.tls[index].is_none() {
                     refuse_plain(stream);
                 }

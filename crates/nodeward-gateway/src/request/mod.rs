@@ -106,7 +106,21 @@ pub async fn serve(
     } else {
         None
     };
-    let mut outcome = process(&rt, &conn, client, req).await;
+    let mut outcome = if shared.bans.is_banned(client) {
+        // Banned while this connection was open, or behind a trusted proxy.
+        let mut o = Outcome::rejected(Reject::new(Reason::Banned, "this source is banned"), None);
+        o.response
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        o
+    } else {
+        process(&rt, &conn, client, req).await
+    };
+    if let (Some(ab), Some(reason)) = (&rt.global.autoban, outcome.reason) {
+        if ab.counts(reason) && !rt.global.trusted.contains(client) {
+            shared.bans.violation(client, ab);
+        }
+    }
     if let Some(policy) = outcome.route.and_then(|i| rt.routes[i].respond.as_ref()) {
         policy.apply(outcome.response.headers_mut(), conn.tls, origin.as_ref());
     }

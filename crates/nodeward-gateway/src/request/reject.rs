@@ -56,11 +56,13 @@ pub enum Reason {
     UpstreamError,
     /// A CORS preflight from an origin or for a method the route does not allow.
     CorsDenied,
+    /// The source is banned (`[gateway.autoban]` or the admin API).
+    Banned,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (metrics index by it).
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 24] = [
         Reason::DeniedCommand,
         Reason::RateLimited,
         Reason::BodyTooLarge,
@@ -84,6 +86,7 @@ impl Reason {
         Reason::UpstreamTimeout,
         Reason::UpstreamError,
         Reason::CorsDenied,
+        Reason::Banned,
     ];
 
     /// The stable reason code.
@@ -112,13 +115,16 @@ impl Reason {
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamError => "upstream_error",
             Reason::CorsDenied => "cors_denied",
+            Reason::Banned => "banned",
         }
     }
 
     /// The HTTP status sent for this reason.
     pub fn status(self) -> StatusCode {
         match self {
-            Reason::DeniedCommand | Reason::IpDenied | Reason::CorsDenied => StatusCode::FORBIDDEN,
+            Reason::DeniedCommand | Reason::IpDenied | Reason::CorsDenied | Reason::Banned => {
+                StatusCode::FORBIDDEN
+            }
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::BodyTooLarge | Reason::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::BadJson
