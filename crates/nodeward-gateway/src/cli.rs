@@ -26,6 +26,40 @@ pub struct GatewayArgs {
     /// Format of nodeward's own diagnostic log on stderr (the access log is separate).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Instead of serving, act on the running gateway.
+    #[command(subcommand)]
+    pub action: Option<GatewayAction>,
+}
+
+/// What `nodeward gateway <action>` does to a running gateway.
+#[derive(Debug, clap::Subcommand)]
+pub enum GatewayAction {
+    /// List (default), add or lift bans through the running gateway's admin API.
+    Bans {
+        /// The operation.
+        #[command(subcommand)]
+        op: Option<BansOp>,
+    },
+}
+
+/// `nodeward gateway bans` operations.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BansOp {
+    /// Bans in force.
+    List,
+    /// Ban a source (IPv6 sources are banned by /64).
+    Add {
+        /// The address.
+        source: String,
+        /// How long (default: [gateway.autoban] ban_for, or 1h).
+        #[arg(long = "for")]
+        length: Option<String>,
+    },
+    /// Lift a ban.
+    Remove {
+        /// The address.
+        source: String,
+    },
 }
 
 /// Diagnostic log formats.
@@ -39,7 +73,14 @@ pub enum LogFormat {
 
 /// Runs the gateway until SIGTERM/SIGINT; returns the process exit code.
 pub fn run_gateway(args: GatewayArgs) -> Result<u8, GatewayError> {
-    crate::run::run(args)
+    match &args.action {
+        None => crate::run::run(args),
+        Some(GatewayAction::Bans { op }) => {
+            let config = crate::run::load_config(&args)?;
+            crate::admin::client::bans(&config, op.as_ref().unwrap_or(&BansOp::List))
+                .map_err(|e| GatewayError::Admin(e.to_string()))
+        }
+    }
 }
 
 /// Arguments of `nodeward keys`.

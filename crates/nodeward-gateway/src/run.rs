@@ -37,11 +37,13 @@ pub enum GatewayError {
     /// The runtime, the access log or a signal handler could not start.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The admin API of a running gateway could not be used.
+    #[error("{0}")]
+    Admin(String),
 }
 
-/// Starts the gateway and serves until told to stop.
-pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
-    init_tracing(args.log_format);
+/// Loads the config with the command line's `--state-dir` applied.
+pub fn load_config(args: &GatewayArgs) -> Result<GatewayConfig, GatewayError> {
     let mut config = config::load(&args.config)?;
     if let Some(dir) = &args.state_dir {
         if config
@@ -55,6 +57,13 @@ pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
         }
         config.global.state_dir = dir.clone();
     }
+    Ok(config)
+}
+
+/// Starts the gateway and serves until told to stop.
+pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
+    init_tracing(args.log_format);
+    let config = load_config(&args)?;
     raise_open_files_limit();
     let threads = args
         .threads

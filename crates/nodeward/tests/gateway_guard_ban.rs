@@ -306,3 +306,51 @@ fn bad_autoban_settings_are_refused_by_config_check() {
         assert!(err.contains(expect), "expected {expect:?} in {err}");
     }
 }
+
+/// Runs `nodeward gateway --config <gw's config> bans <args>`.
+fn bans_cli(gw: &Gateway, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .arg("gateway")
+        .arg("--config")
+        .arg(&gw.config)
+        .arg("bans")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn nodeward_gateway_bans_lists_adds_and_lifts() {
+    let backend = Backend::start();
+    let gw = Gateway::start(&autoban("5m", ""), &backend.url());
+    let (code, out, err) = bans_cli(&gw, &[]);
+    assert_eq!((code, out.trim()), (0, "no bans in force"), "{err}");
+    let (code, out, err) = bans_cli(&gw, &["add", "127.0.0.7", "--for", "90m"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "banned 127.0.0.7 for 5400s");
+    assert_eq!(from(&gw, "127.0.0.7", "getNodeInfo", &[]).0, 0);
+    let (code, out, _) = bans_cli(&gw, &["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("127.0.0.7\t") && out.contains("manual"),
+        "{out}"
+    );
+    let (code, out, _) = bans_cli(&gw, &["remove", "127.0.0.7"]);
+    assert_eq!((code, out.trim()), (0, "lifted the ban of 127.0.0.7"));
+    assert_eq!(from(&gw, "127.0.0.7", "getNodeInfo", &[]).0, 200);
+    // Refusals and bad arguments are reported, not panicked on.
+    let (code, _, err) = bans_cli(&gw, &["remove", "127.0.0.7"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not banned"), "{err}");
+    let (code, _, err) = bans_cli(&gw, &["add", "127.0.0.9"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("trusted"), "{err}");
+    let (code, _, err) = bans_cli(&gw, &["add", "somewhere"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not an IP address"), "{err}");
+}

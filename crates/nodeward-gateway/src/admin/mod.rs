@@ -1,6 +1,7 @@
 //! The admin listener: Prometheus `/metrics`, JSON `/status` and `POST /reload`,
 //! on loopback by default and protected by a bearer token.
 
+pub mod client;
 pub mod metrics;
 mod server;
 mod status;
