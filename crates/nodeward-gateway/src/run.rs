@@ -226,14 +226,19 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     Ok(0)
 }
 
-/// Periodic upkeep of per-source tables.
+/// Periodic upkeep of per-source tables: rate limiters every 10 s, the ban
+/// table (and saving it) every 2 s.
 async fn sweep(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        ticks += 1;
         let rt = shared.runtime.load();
-        for r in &rt.routes {
-            r.sweep();
+        if ticks.is_multiple_of(5) {
+            for r in &rt.routes {
+                r.sweep();
+            }
         }
         shared.bans.sweep(rt.global.autoban.as_ref());
     }
