@@ -253,8 +253,11 @@ impl AccessLog {
                 self.dropped.fetch_add(1, Relaxed);
                 return;
             }
+            let before = buf.len();
             buf.extend_from_slice(scratch);
-            if buf.len() >= WAKE_AT {
+            // Wake the writer once, when the buffer crosses the mark (a
+            // notify is a system call; the writer swaps the whole buffer).
+            if before < WAKE_AT && buf.len() >= WAKE_AT {
                 shared.wake.notify_one();
             }
         });
