@@ -93,10 +93,13 @@ fn bodies_are_logged_with_secrets_redacted_and_capped() {
     let denied = line_with(&lines, "addNeighbors");
     assert_eq!(denied["reason"], "denied_command");
     assert!(denied["body"].as_str().unwrap().contains("[redacted]"));
-    // A body that is not JSON is described, never copied.
+    // A body whose command cannot be read is described, never copied.
     let bad = lines.iter().find(|l| l["reason"] == "bad_json").unwrap();
     assert!(
-        bad["body"].as_str().unwrap().starts_with("[not JSON"),
+        bad["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("[not logged: command unreadable"),
         "{bad}"
     );
 
@@ -116,6 +119,70 @@ fn bodies_are_logged_with_secrets_redacted_and_capped() {
     }
     // The node still received the request unchanged.
     assert!(backend.bodies().iter().any(|b| b.contains(secrets[0])));
+}
+
+const RPC: &str = r#"
+[gateway]
+state_dir = "{state}"
+access_log = "stdout"
+
+[[listener]]
+bind = "127.0.0.1:{port}"
+
+[[upstream]]
+name = "geth"
+backends = ["{backend}"]
+
+[[route]]
+protocol = "jsonrpc"
+upstream = "geth"
+deny = ["personal_*", "admin_*"]
+
+[route.log_body]
+omit = ["eth_sendRawTransaction"]
+"#;
+
+#[test]
+fn positional_secrets_are_never_logged() {
+    let backend = Backend::start();
+    let gw = Gateway::start(RPC, &backend.url());
+    let rpc = |body: &str| curl(&["--data-binary", body, &gw.url()]).0;
+    // geth's personal_unlockAccount takes the password as a bare array element.
+    assert_eq!(
+        rpc(
+            r#"{"jsonrpc":"2.0","id":1,"method":"personal_unlockAccount","params":["0xabc","HUNTER2PASSWORD",600]}"#
+        ),
+        403
+    );
+    // Bitcoin Core's walletpassphrase likewise (allowed here, still omitted).
+    assert_eq!(
+        rpc(
+            r#"{"jsonrpc":"2.0","id":2,"method":"walletpassphrase","params":["WALLETPASSPHRASE9",60]}"#
+        ),
+        200
+    );
+    // A configured command.
+    assert_eq!(
+        rpc(
+            r#"{"jsonrpc":"2.0","id":3,"method":"eth_sendRawTransaction","params":["0xRAWTXSECRET"]}"#
+        ),
+        200
+    );
+    assert_eq!(
+        rpc(r#"{"jsonrpc":"2.0","id":4,"method":"eth_blockNumber","params":[]}"#),
+        200
+    );
+    let lines = gw.wait_log_lines(4);
+    assert_eq!(lines.len(), 4);
+    let raw = std::fs::read_to_string(gw.dir.path().join("access.log")).unwrap();
+    for secret in ["HUNTER2PASSWORD", "WALLETPASSPHRASE9", "0xRAWTXSECRET"] {
+        assert!(!raw.contains(secret), "{secret} logged: {raw}");
+    }
+    assert_eq!(raw.matches("[omitted: ").count(), 3, "{raw}");
+    assert!(line_with(&lines, "eth_blockNumber")["body"]
+        .as_str()
+        .unwrap()
+        .contains("\"params\":[]"));
 }
 
 #[test]

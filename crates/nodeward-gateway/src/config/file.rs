@@ -284,6 +284,8 @@ pub struct LogBodySection {
     pub max: ByteSize,
     /// Field names redacted in addition to the built-in list (case-insensitive, any depth).
     pub redact: Vec<String>,
+    /// Commands whose bodies are not logged at all, in addition to the built-in list.
+    pub omit: Vec<String>,
 }
 
 impl Default for LogBodySection {
@@ -291,6 +293,7 @@ impl Default for LogBodySection {
         LogBodySection {
             max: ByteSize(1024),
             redact: Vec::new(),
+            omit: Vec::new(),
         }
     }
 }

@@ -613,7 +613,18 @@ impl Checker<'_> {
                         format!("{f:?} is not a field name (1 to 256 characters)"),
                     ));
                 }
-                Some(crate::request::capture::BodyCapture::new(max, &l.redact))
+                let omit = l
+                    .omit
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| {
+                        check_pattern(r.protocol, c)
+                            .map_err(|m| self.err(format!("route[{i}].log_body.omit[{j}]"), m))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(crate::request::capture::BodyCapture::new(
+                    max, &l.redact, &omit,
+                ))
             }
         };
         Ok(Route {

@@ -1,8 +1,12 @@
 //! Request-body capture for the access log: the body as JSON with configured
-//! fields redacted at any depth, cut at a size cap. Bodies that are not JSON
-//! are never logged as bytes, only described, so a secret in a malformed
-//! body cannot reach the log either.
+//! fields redacted at any depth, cut at a size cap. Bodies whose command
+//! could not be read (not JSON, malformed command) are never logged as bytes,
+//! only described, so a secret in a malformed body cannot reach the log; the
+//! bodies of commands that carry secrets positionally (`personal_*`: the
+//! password is a bare array element) are omitted whole.
 
+use crate::request::extract::Call;
+use crate::request::policy::commands::CommandSet;
 use rustc_hash::FxHashSet as HashSet;
 use serde_json::Value;
 
@@ -23,6 +27,20 @@ pub const ALWAYS_REDACTED: [&str; 13] = [
     "apikey",
 ];
 
+/// Commands whose bodies are never logged (lowercase patterns).
+/// JSON-RPC methods that take passwords, passphrases, seeds or private keys as
+/// bare array elements (geth's `personal_*`, Bitcoin Core's wallet calls).
+pub const ALWAYS_OMITTED: [&str; 8] = [
+    "personal_*",
+    "wallet*",
+    "encryptwallet",
+    "importprivkey",
+    "importmulti",
+    "sethdseed",
+    "signrawtransactionwithkey",
+    "signmessagewithprivkey",
+];
+
 /// What a redacted value is replaced with.
 const REDACTED: &str = "[redacted]";
 
@@ -31,21 +49,43 @@ const REDACTED: &str = "[redacted]";
 pub struct BodyCapture {
     max: usize,
     redact: HashSet<String>,
+    omit: CommandSet,
 }
 
 impl BodyCapture {
-    /// Captures at most `max` bytes, redacting [`ALWAYS_REDACTED`] and `extra` field names.
-    pub fn new(max: usize, extra: &[String]) -> BodyCapture {
+    /// Captures at most `max` bytes, redacting [`ALWAYS_REDACTED`] and `extra`
+    /// field names, omitting the bodies of [`ALWAYS_OMITTED`] and `omit` commands.
+    pub fn new(max: usize, extra: &[String], omit: &[String]) -> BodyCapture {
         let redact = ALWAYS_REDACTED
             .iter()
             .map(|s| s.to_string())
             .chain(extra.iter().map(|s| s.to_ascii_lowercase()))
             .collect();
-        BodyCapture { max, redact }
+        let omit: Vec<String> = ALWAYS_OMITTED
+            .iter()
+            .map(|s| s.to_string())
+            .chain(omit.iter().map(|s| s.to_ascii_lowercase()))
+            .collect();
+        BodyCapture {
+            max,
+            redact,
+            omit: CommandSet::new(&omit),
+        }
     }
 
-    /// The text logged for `body`.
-    pub fn capture(&self, body: &[u8]) -> String {
+    /// The text logged for `body`; `calls` are its commands, `None` when they
+    /// could not be read (the body is then described, not copied).
+    pub fn capture(&self, body: &[u8], calls: Option<&[Call]>) -> String {
+        let Some(calls) = calls else {
+            return format!("[not logged: command unreadable, {} bytes]", body.len());
+        };
+        if let Some(c) = calls.iter().find(|c| self.omit.matches(&c.command)) {
+            return format!(
+                "[omitted: {} carries secrets, {} bytes]",
+                c.command,
+                body.len()
+            );
+        }
         if body.is_empty() {
             return String::new();
         }
@@ -89,11 +129,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn call(command: &str) -> Call {
+        Call {
+            command: command.into(),
+            id: None,
+        }
+    }
+
     #[test]
     fn redacts_at_any_depth_and_in_any_spelling() {
-        let c = BodyCapture::new(4096, &["trunkTransaction".into()]);
+        let c = BodyCapture::new(4096, &["trunkTransaction".into()], &[]);
         let out = c.capture(
             br#"{"command":"x","SEED":"AAA","p":[{"deep":{"s\u0065ed":"BBB"}}],"trunkTransaction":"CCC"}"#,
+            Some(&[call("x")]),
         );
         for secret in ["AAA", "BBB", "CCC"] {
             assert!(!out.contains(secret), "{out}");
@@ -104,18 +152,38 @@ mod tests {
 
     #[test]
     fn non_json_and_oversized_bodies() {
-        let c = BodyCapture::new(20, &[]);
+        let c = BodyCapture::new(20, &[], &["getSecret".into()]);
+        let x = [call("x")];
         assert_eq!(
-            c.capture(b"seed=SECRET"),
+            c.capture(b"seed=SECRET", Some(&x)),
             "[not JSON, 11 bytes, not logged]"
         );
-        let out = c.capture(br#"{"command":"getBalancesXXXXXXXXXXXXXXXXXXXX"}"#);
+        assert_eq!(
+            c.capture(b"{\"seed\":\"SECRET\"}", None),
+            "[not logged: command unreadable, 17 bytes]"
+        );
+        for cmd in ["personal_unlockaccount", "getsecret"] {
+            let out = c.capture(
+                br#"{"method":"x","params":["0x1","SECRET"]}"#,
+                Some(&[call(cmd)]),
+            );
+            assert!(
+                out.starts_with("[omitted: ") && !out.contains("SECRET"),
+                "{out}"
+            );
+        }
+        let out = c.capture(
+            br#"{"command":"getBalancesXXXXXXXXXXXXXXXXXXXX"}"#,
+            Some(&x),
+        );
         assert!(
             out.ends_with("...[truncated]") && out.len() <= 20 + 14,
             "{out}"
         );
         let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-        assert!(c.capture(deep.as_bytes()).starts_with("[not JSON"));
+        assert!(c
+            .capture(deep.as_bytes(), Some(&x))
+            .starts_with("[not JSON"));
     }
 
     proptest! {
@@ -134,8 +202,8 @@ mod tests {
                     _ => serde_json::json!({"a": 1, "b": [v, 2]}),
                 };
             }
-            let c = BodyCapture::new(1 << 20, &[]);
-            let out = c.capture(v.to_string().as_bytes());
+            let c = BodyCapture::new(1 << 20, &[], &[]);
+            let out = c.capture(v.to_string().as_bytes(), Some(&[call("x")]));
             prop_assert!(!out.contains(secret), "{}", out);
         }
     }

@@ -298,15 +298,17 @@ async fn admit_and_forward(
     let body = body::read_limited(incoming, route.max_body, deadline)
         .await
         .map_err(no_cmd)?;
-    if let Some(capture) = &route.log_body {
-        *captured = Some(capture.capture(&body));
-    }
     let extraction = match route.protocol {
         Protocol::Iri => extract::extract_iri(&body, route.max_json_depth),
         Protocol::Jsonrpc => extract::extract_jsonrpc(&body, route.max_json_depth, route.max_batch),
         Protocol::Rest => extract::extract_rest(&parts.method, parts.uri.path()),
     }
-    .map_err(|e| no_cmd(extract_reject(e)))?;
+    .map_err(|e| no_cmd(extract_reject(e)));
+    if let Some(capture) = &route.log_body {
+        let calls = extraction.as_ref().ok().map(|e| e.calls.as_slice());
+        *captured = Some(capture.capture(&body, calls));
+    }
+    let extraction = extraction?;
     let key_permit = match &route.auth {
         Some(ring) => match ring.admit(key, extraction.calls.iter().map(|c| c.command.as_str())) {
             Ok(p) => p,
