@@ -125,13 +125,6 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
             None => None,
         });
     }
-    let mut listeners = Vec::new();
-    for l in &config.listeners {
-        listeners.push(serve::bind(l.bind).map_err(|source| GatewayError::Bind {
-            addr: l.bind,
-            source,
-        })?);
-    }
     let admin = match &config.admin {
         Some(a) => {
             let listener = serve::bind(a.bind).map_err(|source| GatewayError::Bind {
@@ -153,6 +146,15 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         None => None,
     };
     let runtime = Runtime::build(&config, &metrics);
+    // Client listeners are bound last: once a client can connect, the admin
+    // token exists (tests and scripts wait for the client port).
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        listeners.push(serve::bind(l.bind).map_err(|source| GatewayError::Bind {
+            addr: l.bind,
+            source,
+        })?);
+    }
     let shared = Arc::new(Shared {
         guard: Arc::new(ConnGuard::new(
             config.global.max_connections,

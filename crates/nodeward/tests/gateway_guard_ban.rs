@@ -102,7 +102,7 @@ fn restart(gw: &mut Gateway) {
     wait_until(
         "the restarted gateway to listen",
         Duration::from_secs(10),
-        || std::net::TcpStream::connect(("127.0.0.1", gw.admin_port)).is_ok(),
+        || std::net::TcpStream::connect(("127.0.0.1", gw.port)).is_ok(), // bound last, after admin and token
     );
 }
 
