@@ -1,0 +1,109 @@
+//! The shipped examples: each passes `nodeward config check`, and run against
+//! a real backend (ports and state directory swapped for the test's) each
+//! refuses what it promises to refuse.
+
+mod common_gateway;
+
+use common_gateway::*;
+use std::process::Command;
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn every_shipped_example_passes_config_check() {
+    for name in ["iri.toml", "jsonrpc.toml", "ilp.toml"] {
+        let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(bin())
+            .args(["config", "check", "--config", &path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The example with its addresses replaced by the test's placeholders.
+fn as_template(text: &str, listen: &str, backend: &str) -> String {
+    text.replace(listen, "127.0.0.1:{port}")
+        .replace("127.0.0.1:9901", "127.0.0.1:{admin}")
+        .replace(backend, "{backend}")
+        .replace("/var/lib/nodeward", "{state}")
+}
+
+#[test]
+fn the_jsonrpc_example_keeps_node_control_private() {
+    let backend = Backend::start();
+    let gw = Gateway::start(
+        &as_template(
+            &example("jsonrpc.toml"),
+            "127.0.0.1:8545",
+            "http://127.0.0.1:18545",
+        ),
+        &backend.url(),
+    );
+    let rpc = |body: &str| {
+        curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            body,
+            &gw.url(),
+        ])
+    };
+    let call = |m: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[]}}"#);
+    assert_eq!(rpc(&call("eth_blockNumber")).0, 200);
+    for m in [
+        "admin_peers",
+        "ADMIN_addPeer",
+        "personal_unlockAccount",
+        "debug_traceTransaction",
+        "miner_start",
+        "eth_sendTransaction",
+        "eth_sign",
+    ] {
+        let (status, body) = rpc(&call(m));
+        assert_eq!(status, 403, "{m}: {body}");
+    }
+    let escaped = r#"{"jsonrpc":"2.0","id":1,"method":"\u0061dmin_peers","params":[]}"#;
+    assert_eq!(rpc(escaped).0, 403);
+    let batch = format!("[{},{}]", call("eth_blockNumber"), call("admin_nodeInfo"));
+    assert_eq!(rpc(&batch).0, 403);
+    assert_eq!(backend.count(), 1, "{:?}", backend.bodies());
+}
+
+#[test]
+fn the_iri_example_keeps_neighbours_and_pow_private() {
+    let backend = Backend::start();
+    let gw = Gateway::start(
+        &as_template(
+            &example("iri.toml"),
+            "127.0.0.1:14265",
+            "http://127.0.0.1:14266",
+        ),
+        &backend.url(),
+    );
+    assert_eq!(post(&gw.url(), r#"{"command":"getNodeInfo"}"#).0, 200);
+    for c in [
+        "addNeighbors",
+        "removeNeighbors",
+        "getNeighbors",
+        "attachToTangle",
+        "interruptAttachingToTangle",
+    ] {
+        assert_eq!(
+            post(&gw.url(), &format!(r#"{{"command":"{c}"}}"#)).0,
+            403,
+            "{c}"
+        );
+    }
+    assert_eq!(backend.count(), 1);
+}
