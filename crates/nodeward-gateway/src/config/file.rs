@@ -274,6 +274,20 @@ pub struct RouteSection {
     pub key: Vec<KeySection>,
     /// Request bodies in the access log (`[route.log_body]`).
     pub log_body: Option<LogBodySection>,
+    /// Regex rejects (`[route.reject]`).
+    pub reject: Option<RejectSection>,
+}
+
+/// `[route.reject]`: requests matching any of these patterns get 403 `rejected_pattern`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RejectSection {
+    /// Regexes on the decoded path.
+    pub path: Vec<String>,
+    /// Header name -> regex on its value.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Regexes on every decoded string (value or key) of a JSON body.
+    pub args: Vec<String>,
 }
 
 /// `[route.log_body]`: the request body in the access log, redacted and capped.

@@ -183,6 +183,8 @@ pub struct Route {
     pub auth: Option<AuthConfig>,
     /// Body capture for the access log, when configured.
     pub log_body: Option<crate::request::capture::BodyCapture>,
+    /// Regex rejects, when configured.
+    pub reject: Option<crate::request::patterns::Rejects>,
 }
 
 /// Checked `[route.auth]` with the route's keys.
@@ -627,7 +629,22 @@ impl Checker<'_> {
                 ))
             }
         };
+        let reject = match &r.reject {
+            None => None,
+            Some(rj) => {
+                let headers: Vec<(String, String)> = rj
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Some(
+                    crate::request::patterns::Rejects::new(&rj.path, &headers, &rj.args)
+                        .map_err(|(k, m)| self.err(at(&format!("reject.{k}")), m))?,
+                )
+            }
+        };
         Ok(Route {
+            reject,
             log_body,
             security_headers,
             cors,

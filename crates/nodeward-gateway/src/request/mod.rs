@@ -10,6 +10,7 @@ pub mod body;
 pub mod capture;
 pub mod extract;
 pub mod hygiene;
+pub mod patterns;
 pub mod policy;
 pub mod reject;
 pub mod respond;
@@ -260,6 +261,13 @@ async fn admit_and_forward(
             format!("the {missing} header is required"),
         )));
     }
+    if let Some(rejects) = &route.reject {
+        let decoded = extract::normalize_path(parts.uri.path())
+            .map_err(|e| no_cmd(Reject::new(Reason::BadPath, e.to_string())))?;
+        rejects
+            .check_head(&decoded, &parts.headers)
+            .map_err(no_cmd)?;
+    }
     let key = match &route.auth {
         Some(ring) => {
             let key = ring.authenticate(&parts.headers).map_err(no_cmd)?;
@@ -309,6 +317,12 @@ async fn admit_and_forward(
         *captured = Some(capture.capture(&body, calls));
     }
     let extraction = extraction?;
+    if let Some(rejects) = route.reject.as_ref().filter(|r| r.checks_args()) {
+        if let Err(mut r) = rejects.check_args(&body) {
+            r.id = extraction.calls[0].id.clone();
+            return Err((r, Some(extraction)));
+        }
+    }
     let key_permit = match &route.auth {
         Some(ring) => match ring.admit(key, extraction.calls.iter().map(|c| c.command.as_str())) {
             Ok(p) => p,

@@ -58,11 +58,13 @@ pub enum Reason {
     CorsDenied,
     /// The source is banned (`[gateway.autoban]` or the admin API).
     Banned,
+    /// The path, a header or an argument matches a `[route.reject]` pattern.
+    RejectedPattern,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (metrics index by it).
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::DeniedCommand,
         Reason::RateLimited,
         Reason::BodyTooLarge,
@@ -87,6 +89,7 @@ impl Reason {
         Reason::UpstreamError,
         Reason::CorsDenied,
         Reason::Banned,
+        Reason::RejectedPattern,
     ];
 
     /// The stable reason code.
@@ -116,15 +119,18 @@ impl Reason {
             Reason::UpstreamError => "upstream_error",
             Reason::CorsDenied => "cors_denied",
             Reason::Banned => "banned",
+            Reason::RejectedPattern => "rejected_pattern",
         }
     }
 
     /// The HTTP status sent for this reason.
     pub fn status(self) -> StatusCode {
         match self {
-            Reason::DeniedCommand | Reason::IpDenied | Reason::CorsDenied | Reason::Banned => {
-                StatusCode::FORBIDDEN
-            }
+            Reason::DeniedCommand
+            | Reason::IpDenied
+            | Reason::CorsDenied
+            | Reason::Banned
+            | Reason::RejectedPattern => StatusCode::FORBIDDEN,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::BodyTooLarge | Reason::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::BadJson

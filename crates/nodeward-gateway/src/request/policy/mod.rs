@@ -123,6 +123,8 @@ pub struct RoutePolicy {
     pub auth: Option<crate::request::auth::KeyRing>,
     /// Body capture for the access log, when configured.
     pub log_body: Option<crate::request::capture::BodyCapture>,
+    /// Regex rejects, when configured.
+    pub reject: Option<crate::request::patterns::Rejects>,
 }
 
 impl RoutePolicy {
@@ -184,6 +186,7 @@ impl RoutePolicy {
             ),
             auth: route.auth.as_ref().map(crate::request::auth::KeyRing::new),
             log_body: route.log_body.clone(),
+            reject: route.reject.clone(),
         }
     }
 
