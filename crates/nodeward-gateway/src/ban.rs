@@ -47,6 +47,7 @@ struct Tables {
 /// The process-wide ban table (survives reloads).
 pub struct BanTable {
     tables: Mutex<Tables>,
+    violations: Mutex<Option<ViolationLog>>,
     /// Bans in force (a fast "nothing to check" at accept time).
     active: AtomicUsize,
     dirty: AtomicBool,
@@ -81,6 +82,7 @@ impl BanTable {
         }
         let table = BanTable {
             tables: Mutex::new(tables),
+            violations: Mutex::new(None),
             active: AtomicUsize::new(0),
             dirty: AtomicBool::new(false),
             path,
@@ -108,6 +110,30 @@ impl BanTable {
             .bans
             .get(&source_key(ip))
             .is_some_and(|b| b.until > now)
+    }
+
+    /// Counts one violation of `ip` for `reason`, writes its violation line
+    /// when configured; returns the ban length when it got banned.
+    pub fn record(
+        &self,
+        ip: IpAddr,
+        reason: crate::request::reject::Reason,
+        cfg: &Autoban,
+    ) -> Option<Duration> {
+        if let Some(path) = &cfg.violations_log {
+            self.write_violation(path, ip, reason.code());
+        }
+        self.violation(ip, cfg)
+    }
+
+    fn write_violation(&self, path: &Path, ip: IpAddr, reason: &str) {
+        let mut log = self.violations.lock().unwrap_or_else(|p| p.into_inner());
+        if log.as_ref().is_none_or(|l| l.path != path) {
+            *log = ViolationLog::open(path);
+        }
+        if let Some(l) = log.as_mut() {
+            l.write(ip, reason);
+        }
     }
 
     /// Counts one violation of `ip`; returns the ban length when it got banned.
@@ -261,6 +287,20 @@ impl BanTable {
         }
         self.recount(wall);
         self.save_if_dirty();
+        self.flush_violations();
+    }
+
+    /// Writes buffered violation lines out.
+    pub fn flush_violations(&self) {
+        if let Some(l) = self
+            .violations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            use std::io::Write;
+            let _ = l.out.flush();
+        }
     }
 
     /// Writes the table (temp file + rename, mode 0600) if it changed.
@@ -286,6 +326,42 @@ impl BanTable {
             self.dirty.store(true, Relaxed);
             tracing::error!(file = %self.path.display(), error = %e, "cannot save the bans");
         }
+    }
+}
+
+/// The violation-lines file: buffered, flushed by the sweeper every 2 s and at exit.
+struct ViolationLog {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl ViolationLog {
+    fn open(path: &Path) -> Option<ViolationLog> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(path)
+        {
+            Ok(f) => Some(ViolationLog {
+                path: path.to_path_buf(),
+                out: std::io::BufWriter::with_capacity(64 * 1024, f),
+            }),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot open the violations log");
+                None
+            }
+        }
+    }
+
+    fn write(&mut self, ip: IpAddr, reason: &str) {
+        use std::io::Write;
+        let ts = humantime::format_rfc3339_millis(SystemTime::now());
+        let _ = writeln!(
+            self.out,
+            r#"{{"ts":"{ts}","client_ip":"{ip}","reason":"{reason}"}}"#
+        );
     }
 }
 
@@ -377,6 +453,7 @@ mod tests {
             reasons: [true; crate::request::reject::Reason::ALL.len()],
             max_sources: 50,
             max_bans: 10,
+            violations_log: None,
         }
     }
 

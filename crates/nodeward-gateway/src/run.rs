@@ -219,6 +219,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     }
     shared.access_log.flush();
     shared.bans.save_if_dirty();
+    shared.bans.flush_violations();
     let left = shared.guard.open();
     if left > 0 {
         tracing::warn!(left, "drain timeout reached; closing remaining connections");

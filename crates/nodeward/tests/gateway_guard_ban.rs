@@ -354,3 +354,50 @@ fn nodeward_gateway_bans_lists_adds_and_lifts() {
     assert_eq!(code, 2);
     assert!(err.contains("not an IP address"), "{err}");
 }
+
+#[test]
+fn violations_are_written_as_lines_nodeward_ban_reads() {
+    let backend = Backend::start();
+    let gw = Gateway::start(
+        &iri_config(
+            "[gateway.autoban]\nthreshold = 100\nviolations_log = \"{state}/violations.jsonl\"\n",
+            "",
+        ),
+        &backend.url(),
+    );
+    for _ in 0..6 {
+        assert_eq!(from(&gw, "127.0.0.2", "addNeighbors", &[]).0, 403);
+    }
+    assert_eq!(from(&gw, "127.0.0.3", "getNodeInfo", &[]).0, 200);
+    let file = gw.dir.path().join("violations.jsonl");
+    let mut lines = Vec::new();
+    wait_until("the violation lines", Duration::from_secs(6), || {
+        lines = std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.len() >= 6
+    });
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["client_ip"], "127.0.0.2", "{l}");
+        assert_eq!(v["reason"], "denied_command", "{l}");
+        assert!(v["ts"].as_str().unwrap().ends_with('Z'), "{l}");
+    }
+    // The host-firewall ban engine reads them as violations of that source.
+    let out = Command::new(bin())
+        .args(["ban", "scan"])
+        .arg(&file)
+        .args(["--log-format", "gateway", "--format", "json", "--config"])
+        .arg(gw.dir.path().join("no-such-config.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["by_kind"]["gateway_violation"], 6, "{report:#}");
+    assert_eq!(report["top"][0][0], "127.0.0.2", "{report:#}");
+    assert_eq!(report["sources"], 1, "{report:#}");
+}

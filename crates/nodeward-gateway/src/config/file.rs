@@ -83,6 +83,9 @@ pub struct AutobanSection {
     pub max_sources: usize,
     /// Bans kept at once (active bans are never evicted).
     pub max_bans: usize,
+    /// Append each counted violation as a JSON line (`ts`, `client_ip`, `reason`)
+    /// for `nodeward ban --log-format gateway`.
+    pub violations_log: Option<std::path::PathBuf>,
 }
 
 impl Default for AutobanSection {
@@ -110,6 +113,7 @@ impl Default for AutobanSection {
             .collect(),
             max_sources: 100_000,
             max_bans: 100_000,
+            violations_log: None,
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Autoban {
     pub max_sources: usize,
     /// Bound of the ban table.
     pub max_bans: usize,
+    /// Where violation lines go, when set.
+    pub violations_log: Option<PathBuf>,
 }
 
 impl Autoban {
@@ -715,6 +717,7 @@ impl Checker<'_> {
             reasons,
             max_sources: a.max_sources,
             max_bans: a.max_bans,
+            violations_log: a.violations_log.as_ref().map(|p| self.relative(p)),
         })
     }
 

@@ -78,7 +78,7 @@ pub async fn accept_loop(
                 shared.metrics.connection_refused(reason);
                 if let Some(ab) = rt.global.autoban.as_ref().filter(|a| a.counts(reason)) {
                     if !trusted {
-                        shared.bans.violation(ip, ab);
+                        shared.bans.record(ip, reason, ab);
                     }
                 }
                 if shared.tls[index].is_none() {

@@ -119,7 +119,7 @@ pub async fn serve(
     };
     if let (Some(ab), Some(reason)) = (&rt.global.autoban, outcome.reason) {
         if ab.counts(reason) && !rt.global.trusted.contains(client) {
-            shared.bans.violation(client, ab);
+            shared.bans.record(client, reason, ab);
         }
     }
     if let Some(policy) = outcome.route.and_then(|i| rt.routes[i].respond.as_ref()) {
