@@ -283,6 +283,14 @@ fn bad_autoban_settings_are_refused_by_config_check() {
             "gateway.autoban.threshold",
         ),
         (
+            "[gateway.autoban]\nmax_ban = \"100000years\"\n",
+            "gateway.autoban.max_ban",
+        ),
+        (
+            "[gateway.autoban]\nwindow = \"30days\"\n",
+            "gateway.autoban.window",
+        ),
+        (
             "[gateway.autoban]\nban_for = \"1h\"\nmax_ban = \"1m\"\n",
             "gateway.autoban.max_ban",
         ),

@@ -691,6 +691,13 @@ impl Checker<'_> {
         if max_ban < ban_for {
             return Err(self.err(at("max_ban"), "must not be shorter than ban_for"));
         }
+        // Bounds keep every time computation (now + ban, window x 2) far from overflow.
+        if max_ban > Duration::from_secs(3650 * 86_400) {
+            return Err(self.err(at("max_ban"), "must be at most 3650 days"));
+        }
+        if a.window.get() > Duration::from_secs(86_400) {
+            return Err(self.err(at("window"), "must be at most 1 day"));
+        }
         let mut reasons = [false; Reason::ALL.len()];
         for (j, name) in a.reasons.iter().enumerate() {
             let r = Reason::ALL
