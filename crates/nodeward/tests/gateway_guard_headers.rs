@@ -106,6 +106,17 @@ fn preset_headers_on_proxied_and_refused_responses_and_banner_removed() {
     assert_eq!(status, 400);
     assert_eq!(one(&h, "x-frame-options"), Some("DENY"), "{h:?}");
     assert!(!h.contains_key("server"), "{h:?}");
+    // Refused before a route was chosen (ambiguous path): the catch-all route's headers.
+    let bad_path = format!("http://127.0.0.1:{}//x/../y", gw.port);
+    let (status, h) = head_of(&["--path-as-is", "-d", "{}", &bad_path]);
+    assert_eq!(status, 400, "{h:?}");
+    for (name, value) in PRESET {
+        assert_eq!(
+            one(&h, name),
+            Some(value),
+            "{name} on a bad_path 400: {h:?}"
+        );
+    }
 }
 
 #[test]

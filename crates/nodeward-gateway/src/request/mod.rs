@@ -122,7 +122,12 @@ pub async fn serve(
             shared.bans.record(client, reason, ab);
         }
     }
-    if let Some(policy) = outcome.route.and_then(|i| rt.routes[i].respond.as_ref()) {
+    // Refusals made before a route was chosen (no route, ambiguous path,
+    // banned source) carry the catch-all route's headers, if there is one.
+    let respond_route = outcome
+        .route
+        .or_else(|| rt.routes.iter().position(|r| r.path == "/"));
+    if let Some(policy) = respond_route.and_then(|i| rt.routes[i].respond.as_ref()) {
         policy.apply(outcome.response.headers_mut(), conn.tls, origin.as_ref());
     }
     let status = outcome.response.status().as_u16();
