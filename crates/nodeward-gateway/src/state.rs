@@ -24,6 +24,9 @@ pub struct Runtime {
     pub upstreams: Vec<UpstreamPool>,
     /// Whether any route needs the request's `Origin` (CORS configured).
     pub reads_origin: bool,
+    /// The raw 503 written to connections refused at accept time, with the
+    /// catch-all route's security headers (rendered once per config load).
+    pub refusal_503: Vec<u8>,
 }
 
 impl Runtime {
@@ -36,6 +39,7 @@ impl Runtime {
             .collect();
         Runtime {
             global: config.global.clone(),
+            refusal_503: refusal_503(&routes),
             reads_origin: routes
                 .iter()
                 .any(|r| r.respond.as_ref().is_some_and(|p| p.reads_origin())),
@@ -43,6 +47,33 @@ impl Runtime {
             upstreams: config.upstreams.iter().map(UpstreamPool::new).collect(),
         }
     }
+}
+
+/// Renders the accept-time 503 once, with the catch-all route's headers.
+fn refusal_503(routes: &[RoutePolicy]) -> Vec<u8> {
+    const BODY: &str = r#"{"error":"too many connections","reason":"too_many_connections"}"#;
+    let mut headers = http::HeaderMap::new();
+    if let Some(policy) = routes
+        .iter()
+        .find(|r| r.path == "/")
+        .and_then(|r| r.respond.as_ref())
+    {
+        policy.apply(&mut headers, false, None);
+    }
+    let mut out = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        BODY.len()
+    )
+    .into_bytes();
+    for (name, value) in &headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(BODY.as_bytes());
+    out
 }
 
 /// The result of the last reload, shown on /status.

@@ -5,7 +5,7 @@
 mod common_gateway;
 mod common_scan;
 
-use common_gateway::{curl_output, iri_config, Backend, Gateway};
+use common_gateway::{curl_output, iri_config, raw_exchange, Backend, Gateway};
 use common_scan::{http_response, Behaviour, RawServer, TestCa};
 use std::collections::HashMap;
 
@@ -379,4 +379,28 @@ fn cors_answers_allowed_origins_only_and_preflights_stay_at_the_gateway() {
         "{}",
         gw.metrics()
     );
+}
+
+#[test]
+fn connections_refused_at_accept_carry_the_headers_too() {
+    let backend = bannered_backend();
+    let backend_url = format!("http://127.0.0.1:{}", backend.port);
+    let gw = Gateway::start(
+        &iri_config(
+            "max_connections = 2\nheader_timeout = \"30s\"",
+            "[route.response_headers]\n",
+        ),
+        &backend_url,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(gw.addr()).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let reply = raw_exchange(gw.addr(), b"", std::time::Duration::from_secs(2));
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    let lower = reply.to_ascii_lowercase();
+    assert!(lower.contains("x-content-type-options: nosniff"), "{reply}");
+    assert!(lower.contains("x-frame-options: deny"), "{reply}");
+    drop(held);
 }

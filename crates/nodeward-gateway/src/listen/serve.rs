@@ -82,7 +82,7 @@ pub async fn accept_loop(
                     }
                 }
                 if shared.tls[index].is_none() {
-                    refuse_plain(stream);
+                    refuse_plain(stream, &rt.refusal_503);
                 }
                 continue;
             }
@@ -102,17 +102,12 @@ pub async fn accept_loop(
 
 /// Best-effort 503 on a plain connection refused at accept time; never waits
 /// (the socket is non-blocking and the reply fits any send buffer).
-fn refuse_plain(stream: TcpStream) {
+fn refuse_plain(stream: TcpStream, response: &[u8]) {
     use std::io::Write;
-    const BODY: &str = r#"{"error":"too many connections","reason":"too_many_connections"}"#;
-    let resp = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
-        BODY.len()
-    );
     // The tokio registration has no write readiness yet on a fresh socket, so
     // write through the std socket directly.
     if let Ok(std_stream) = stream.into_std() {
-        let _ = (&std_stream).write(resp.as_bytes());
+        let _ = (&std_stream).write(response);
     }
 }
 
