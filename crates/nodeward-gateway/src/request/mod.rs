@@ -174,9 +174,8 @@ pub async fn serve(
 /// the same form REST policies compare, so `/API/..` or `/%61pi/..` cannot
 /// fall through to a route with a weaker policy.
 fn route_for<'a>(rt: &'a Runtime, path: &str) -> Result<Option<(usize, &'a RoutePolicy)>, Reject> {
-    let normalized = extract::normalize_path(path)
-        .map_err(|e| Reject::new(Reason::BadPath, e.to_string()))?
-        .to_ascii_lowercase();
+    let normalized =
+        extract::normalize_path(path).map_err(|e| Reject::new(Reason::BadPath, e.to_string()))?;
     Ok(rt
         .routes
         .iter()
@@ -184,9 +183,11 @@ fn route_for<'a>(rt: &'a Runtime, path: &str) -> Result<Option<(usize, &'a Route
         .find(|(_, r)| path_has_prefix(&normalized, &r.path_lower)))
 }
 
-/// Whether `path` is under `prefix` at a segment boundary (`/api` serves `/api/x`, not `/apix`).
+/// Whether `path` is under the lowercase `prefix` at a segment boundary
+/// (`/api` serves `/api/x` and `/API/x`, not `/apix`), ignoring ASCII case.
 fn path_has_prefix(path: &str, prefix: &str) -> bool {
-    path.starts_with(prefix)
+    path.len() >= prefix.len()
+        && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
         && (prefix.ends_with('/')
             || path.len() == prefix.len()
             || path.as_bytes()[prefix.len()] == b'/')
@@ -447,5 +448,7 @@ mod tests {
         assert!(path_has_prefix("/api", "/api"));
         assert!(!path_has_prefix("/apix", "/api"));
         assert!(path_has_prefix("/api/x", "/api/"));
+        assert!(path_has_prefix("/API/x", "/api"));
+        assert!(!path_has_prefix("/ap", "/api"));
     }
 }

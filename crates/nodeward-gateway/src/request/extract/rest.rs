@@ -3,6 +3,7 @@
 //! spelling of a denied path (`%2e%2e`, `%2F`, `//`, `\`) reaches the node.
 
 use super::{Call, ExtractError, Extraction};
+use std::borrow::Cow;
 
 /// Builds the `method /path` command of a REST request (both lowercased).
 pub fn extract_rest(method: &http::Method, path: &str) -> Result<Extraction, ExtractError> {
@@ -20,44 +21,52 @@ pub fn extract_rest(method: &http::Method, path: &str) -> Result<Extraction, Ext
 /// Decodes percent-escapes of unreserved characters and refuses paths that a
 /// backend could resolve to something else: encoded `/`, `\` or NUL, dot
 /// segments, empty segments, and non-ASCII after decoding.
-pub fn normalize_path(path: &str) -> Result<String, ExtractError> {
+///
+/// Runs on every request (routing uses it): linear in the path length, and
+/// the path is borrowed, not copied, when it holds no percent-escape.
+pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, ExtractError> {
     let bad = |why: &str| ExtractError::BadPath(format!("{why} in {path:?}"));
     if !path.starts_with('/') {
         return Err(bad("path must start with '/'"));
     }
     let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .ok_or_else(|| bad("truncated percent-escape"))?;
-            let s = std::str::from_utf8(hex).map_err(|_| bad("bad percent-escape"))?;
-            let v = u8::from_str_radix(s, 16).map_err(|_| bad("bad percent-escape"))?;
-            match v {
-                b'/' | b'\\' | 0 => return Err(bad("encoded '/', '\\' or NUL")),
-                _ if v.is_ascii_alphanumeric() || b"-._~".contains(&v) => out.push(v),
-                // Reserved characters stay escaped: they are data, not structure.
-                _ => out.extend_from_slice(&bytes[i..i + 3]),
+    let decoded: Cow<'_, str> = if bytes.contains(&b'%') {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b == b'%' {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| bad("truncated percent-escape"))?;
+                let s = std::str::from_utf8(hex).map_err(|_| bad("bad percent-escape"))?;
+                let v = u8::from_str_radix(s, 16).map_err(|_| bad("bad percent-escape"))?;
+                match v {
+                    b'/' | b'\\' | 0 => return Err(bad("encoded '/', '\\' or NUL")),
+                    _ if v.is_ascii_alphanumeric() || b"-._~".contains(&v) => out.push(v),
+                    // Reserved characters stay escaped: they are data, not structure.
+                    _ => out.extend_from_slice(&bytes[i..i + 3]),
+                }
+                i += 3;
+                continue;
             }
-            i += 3;
-            continue;
+            out.push(b);
+            i += 1;
         }
-        if b == b'\\' || !b.is_ascii_graphic() {
-            return Err(bad("backslash, space or non-ASCII byte"));
-        }
-        out.push(b);
-        i += 1;
+        Cow::Owned(String::from_utf8(out).map_err(|_| bad("invalid bytes"))?)
+    } else {
+        Cow::Borrowed(path)
+    };
+    if decoded.bytes().any(|b| b == b'\\' || !b.is_ascii_graphic()) {
+        return Err(bad("backslash, space or non-ASCII byte"));
     }
-    let decoded = String::from_utf8(out).map_err(|_| bad("invalid bytes"))?;
-    for (n, seg) in decoded.split('/').enumerate().skip(1) {
+    // Segments after the leading '/'; only the last may be empty ("/a/").
+    let mut segments = decoded[1..].split('/').peekable();
+    while let Some(seg) = segments.next() {
         if seg == "." || seg == ".." {
             return Err(bad("dot segment"));
         }
-        let last = n == decoded.split('/').count() - 1;
-        if seg.is_empty() && !last {
+        if seg.is_empty() && segments.peek().is_some() {
             return Err(bad("empty path segment"));
         }
     }
@@ -87,6 +96,14 @@ mod tests {
         ] {
             assert!(normalize_path(bad).is_err(), "{bad}");
         }
+        // Long paths are checked in one pass; the segment rules still hold at the end.
+        let long = "/a".repeat(8_000);
+        assert_eq!(normalize_path(&long).unwrap(), long.as_str());
+        assert!(normalize_path(&format!("{long}//b")).is_err());
+        assert!(matches!(
+            normalize_path("/plain/path").unwrap(),
+            Cow::Borrowed(_)
+        ));
         let x = extract_rest(&http::Method::POST, "/API/Admin").unwrap();
         assert_eq!(x.calls[0].command, "post /api/admin");
     }
