@@ -167,10 +167,54 @@ max_batch = 100
     std::fs::write(&file, &batch).unwrap();
     let (code, body) = curl(&["--data-binary", &format!("@{}", file.display()), &gw.url()]);
     assert_eq!(code, 413, "{body}");
-    assert!(body.contains("batch_too_large"));
+    assert!(body.contains("batch_too_large"), "{body}");
     assert_eq!(backend.count(), 0);
     assert_eq!(
         gw.metric("nodeward_rejections_total{reason=\"batch_too_large\"}"),
         1.0
     );
+}
+
+#[test]
+fn an_early_refusal_is_not_destroyed_by_a_reset_while_the_client_uploads() {
+    // The gateway answers 413 from the declared length without reading the
+    // body. It must then close with FIN and keep reading what the client still
+    // sends; closing with unread bytes would send a reset, and the client's
+    // next writes (and, with bad timing, the 413 itself) would be lost.
+    let backend = Backend::start();
+    let gw = Gateway::start(&iri_config("", ""), &backend.url());
+    let mut client = TcpStream::connect(gw.addr()).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-IOTA-API-Version: 1\r\n\
+                Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n";
+    use std::io::Write;
+    client.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b' '; 16 * 1024];
+    client.write_all(&chunk).unwrap();
+    // Read the whole refusal first.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("body_too_large") {
+        let n = client.read(&mut buf).expect("the 413 arrives");
+        assert!(
+            n > 0,
+            "closed before the refusal: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 413"));
+    // The client goes on uploading for a while, as curl does: no reset.
+    for _ in 0..32 {
+        client
+            .write_all(&chunk)
+            .expect("the gateway keeps reading instead of resetting");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Then the gateway's FIN is seen as a clean end of stream.
+    let n = client.read(&mut buf).expect("a clean close, not a reset");
+    assert_eq!(n, 0);
+    assert_eq!(backend.count(), 0);
 }

@@ -7,10 +7,12 @@ use crate::state::Shared;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -103,11 +105,21 @@ pub async fn accept_loop(
 /// Best-effort 503 on a plain connection refused at accept time; never waits
 /// (the socket is non-blocking and the reply fits any send buffer).
 fn refuse_plain(stream: TcpStream, response: &[u8]) {
-    use std::io::Write;
+    use std::io::{Read, Write};
     // The tokio registration has no write readiness yet on a fresh socket, so
     // write through the std socket directly.
     if let Ok(std_stream) = stream.into_std() {
         let _ = (&std_stream).write(response);
+        let _ = std_stream.shutdown(std::net::Shutdown::Write);
+        // Read what the client already sent (never waiting), so closing does
+        // not turn into a reset that could discard the 503 at the client.
+        let mut sink = [0u8; 2048];
+        for _ in 0..8 {
+            match (&std_stream).read(&mut sink) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
     }
 }
 
@@ -197,13 +209,14 @@ async fn serve_http<I>(
     let service = service_fn(move |req| {
         let shared = svc_shared.clone();
         let activity = svc_activity.clone();
-        // Boxed so the large request future is not copied around by value.
-        let fut = Box::pin(request::serve(shared, svc_conn.clone(), req));
+        let conn = svc_conn.clone();
         if track {
             activity.inflight.fetch_add(1, Relaxed);
         }
-        async move {
-            let resp = fut.await;
+        // Boxed: the request future is large, and a boxed future is `Unpin`,
+        // which lets the HTTP/1 connection hand its socket back when it ends.
+        Box::pin(async move {
+            let resp = request::serve(shared, conn, req).await;
             if track {
                 activity.inflight.fetch_sub(1, Relaxed);
                 activity.last_ms.store(
@@ -212,7 +225,7 @@ async fn serve_http<I>(
                 );
             }
             resp
-        }
+        })
     });
     let io = TokioIo::new(io);
     if mode == Mode::Http1 {
@@ -223,8 +236,10 @@ async fn serve_http<I>(
             .max_buf_size(g.max_header_size.max(8192))
             .max_headers(g.max_headers)
             .keep_alive(true);
-        let connection = b.serve_connection(io, service);
-        drive(connection, &conn, None, shutdown).await;
+        let mut connection = KeepSocket(b.serve_connection(io, service));
+        drive(Pin::new(&mut connection), &conn, None, shutdown).await;
+        let socket = connection.0.into_parts().io.into_inner();
+        close_lingering(socket).await;
         return;
     }
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -249,7 +264,7 @@ async fn serve_http<I>(
     } else {
         builder
     };
-    let connection = builder.serve_connection(io, service);
+    let connection = pin!(builder.serve_connection(io, service));
     drive(
         connection,
         &conn,
@@ -260,21 +275,69 @@ async fn serve_http<I>(
 }
 
 /// A connection that can be asked to finish its in-flight requests and close.
-trait Graceful: std::future::Future {
-    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>);
+trait Graceful: Future {
+    fn shutdown_gracefully(self: Pin<&mut Self>);
 }
 
-impl<I, S> Graceful for hyper::server::conn::http1::Connection<I, S>
+/// An HTTP/1 connection polled without hyper's own socket shutdown, so that
+/// the socket can be taken back and closed with [`close_lingering`].
+struct KeepSocket<I, S>(hyper::server::conn::http1::Connection<I, S>)
 where
-    Self: std::future::Future,
+    S: hyper::service::HttpService<hyper::body::Incoming>;
+
+impl<I, S> Future for KeepSocket<I, S>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming> + Unpin,
+    S::Future: Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S::ResBody: http_body::Body + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Output = hyper::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().0.poll_without_shutdown(cx)
+    }
+}
+
+impl<I, S> Graceful for KeepSocket<I, S>
+where
+    Self: Future + Unpin,
     S: hyper::service::HttpService<hyper::body::Incoming>,
     I: hyper::rt::Read + hyper::rt::Write + Unpin,
     S::ResBody: http_body::Body + 'static,
     <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>) {
-        self.graceful_shutdown();
+    fn shutdown_gracefully(self: Pin<&mut Self>) {
+        Pin::new(&mut self.get_mut().0).graceful_shutdown();
     }
+}
+
+/// How long a closing HTTP/1 connection keeps reading (and discarding) what
+/// the client still sends after the last response.
+const LINGER: Duration = Duration::from_secs(3);
+
+/// Closes an HTTP/1 connection the way HAProxy and nginx do: send FIN after
+/// the last response, then read and discard until the client closes too (or
+/// [`LINGER`] passes). Closing a socket with unread request bytes in it makes
+/// the kernel send a reset, which can destroy an error response (a 413 sent
+/// while the client is still uploading) before the client has read it.
+async fn close_lingering<I: AsyncRead + AsyncWrite + Unpin>(mut socket: I) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let drain = async {
+        if socket.shutdown().await.is_err() {
+            return;
+        }
+        // Allocated only here, so an open connection's task stays small.
+        let mut sink = vec![0u8; 4096];
+        while let Ok(n) = socket.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 impl<I, S, E> Graceful for auto::Connection<'_, I, S, E>
@@ -287,7 +350,7 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
 {
-    fn shutdown_gracefully(self: std::pin::Pin<&mut Self>) {
+    fn shutdown_gracefully(self: Pin<&mut Self>) {
         self.graceful_shutdown();
     }
 }
@@ -295,7 +358,7 @@ where
 /// Runs a connection to completion, closing it gracefully on shutdown and,
 /// when `idle` is given, once it has had no request for the idle timeout.
 async fn drive<C, T, E>(
-    connection: C,
+    mut connection: Pin<&mut C>,
     conn: &ConnInfo,
     idle: Option<(Arc<Activity>, Instant, Duration)>,
     mut shutdown: watch::Receiver<bool>,
@@ -303,7 +366,6 @@ async fn drive<C, T, E>(
     C: Graceful<Output = Result<T, E>>,
     E: std::fmt::Display,
 {
-    let mut connection = pin!(connection);
     let period = idle
         .as_ref()
         .map_or(Duration::from_secs(3600), |(_, _, t)| {
