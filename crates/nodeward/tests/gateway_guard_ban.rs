@@ -272,7 +272,6 @@ fn forwarded_sources_are_banned_forged_ones_ignored_and_tables_stay_bounded() {
 
 #[test]
 fn bad_autoban_settings_are_refused_by_config_check() {
-    let dir = tempfile::tempdir().unwrap();
     for (extra, expect) in [
         (
             "[gateway.autoban]\nreasons = [\"denied\"]\n",
@@ -295,22 +294,8 @@ fn bad_autoban_settings_are_refused_by_config_check() {
             "gateway.autoban.max_ban",
         ),
     ] {
-        let path = dir.path().join("c.toml");
-        let text = render(
-            &iri_config(extra, ""),
-            14265,
-            9901,
-            "http://127.0.0.1:1",
-            dir.path(),
-        );
-        std::fs::write(&path, text).unwrap();
-        let out = Command::new(bin())
-            .args(["config", "check", "--config"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        let (code, err) = config_check(&iri_config(extra, ""));
+        assert_eq!(code, Some(2), "{err}");
         assert!(err.contains(expect), "expected {expect:?} in {err}");
     }
 }

@@ -12,12 +12,15 @@ pub fn status(shared: &Shared) -> Value {
         .iter()
         .map(|u| {
             let idle = u.idle_counts();
+            let busy = u.busy_counts();
             json!({
                 "name": u.name,
+                "max_connections_per_backend": u.max_connections,
                 "backends": u.backend_names.iter().enumerate().map(|(i, b)| json!({
                     "address": b,
                     "ejected": u.selection.is_ejected(i),
                     "idle_connections": idle[i],
+                    "busy_connections": busy[i],
                 })).collect::<Vec<_>>(),
             })
         })

@@ -197,6 +197,14 @@ pub struct UpstreamSection {
     /// Idle keep-alive connections kept per backend.
     #[serde(default = "default_idle_per_backend")]
     pub max_idle_per_backend: usize,
+    /// Most connections open to one backend at once; further requests wait
+    /// (within their timeout) for one to free up.
+    #[serde(default = "default_connections_per_backend")]
+    pub max_connections_per_backend: usize,
+}
+
+fn default_connections_per_backend() -> usize {
+    128
 }
 
 fn default_connect_timeout() -> Duration {

@@ -127,6 +127,9 @@ pub struct Admin {
     pub public_read: bool,
 }
 
+/// Upper bound of `max_connections_per_backend` (a semaphore's permit count).
+const MAX_BACKEND_CONNECTIONS: usize = 1 << 20;
+
 /// A checked upstream pool.
 #[derive(Debug, Clone)]
 pub struct Upstream {
@@ -142,6 +145,8 @@ pub struct Upstream {
     pub eject_for: Duration,
     /// Idle keep-alive connections per backend.
     pub max_idle_per_backend: usize,
+    /// Most connections open to one backend; requests beyond wait in line.
+    pub max_connections_per_backend: usize,
 }
 
 /// A checked route.
@@ -460,6 +465,16 @@ impl Checker<'_> {
             timeout: self.nonzero(&at("timeout"), u.timeout.get())?,
             eject_for: u.eject_for.get(),
             max_idle_per_backend: u.max_idle_per_backend,
+            max_connections_per_backend: match u.max_connections_per_backend {
+                0 => return Err(self.err(at("max_connections_per_backend"), "must be at least 1")),
+                n if n > MAX_BACKEND_CONNECTIONS => {
+                    return Err(self.err(
+                        at("max_connections_per_backend"),
+                        format!("must be at most {MAX_BACKEND_CONNECTIONS}"),
+                    ))
+                }
+                n => n,
+            },
         })
     }
 

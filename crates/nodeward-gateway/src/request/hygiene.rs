@@ -52,7 +52,7 @@ pub fn check_framing(headers: &HeaderMap) -> Result<(), Reject> {
 }
 
 /// Whether `name` is one of the fixed hop-by-hop headers.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.iter().any(|h| h == name)
 }
 

@@ -2,7 +2,9 @@
 //! health (a backend that refuses connections is skipped for a while) and
 //! forwarding a request with a deadline.
 
+mod body;
 mod forward;
+mod h1;
 mod pool;
 mod selection;
 

@@ -489,3 +489,21 @@ pub fn iri_config(extra_global: &str, extra_route: &str) -> String {
         .replace("{extra_global}", extra_global)
         .replace("{extra_route}", extra_route)
 }
+
+/// Renders `template` (see [`render`]) into a temp dir and runs
+/// `nodeward config check` on it; returns the exit code and stderr.
+pub fn config_check(template: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let text = render(template, 14265, 9901, "http://127.0.0.1:1", dir.path());
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

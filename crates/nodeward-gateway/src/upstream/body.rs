@@ -1,0 +1,128 @@
+//! A backend's response body on its way to the client.
+//!
+//! Small answers arrive with their head and are handed over whole, the
+//! backend connection already back in its pool. Larger or chunked ones stream
+//! from the connection; it goes back to the pool once the body has been read
+//! to the end, and is closed (cancelling the request on the backend) when the
+//! client goes away first. Either way the request's in-flight permits are
+//! held until the body has been sent or dropped.
+
+use super::h1::{Decoder, Framing};
+use super::pool::Loan;
+use crate::request::body::BoxError;
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// The response body of a forwarded request.
+pub struct ResponseBody {
+    source: Source,
+    _permits: Vec<OwnedSemaphorePermit>,
+}
+
+enum Source {
+    /// The whole body, read with the head (taken when sent).
+    Whole(Option<Bytes>),
+    /// Still on the backend connection.
+    Streaming {
+        decoder: Decoder,
+        loan: Option<Loan>,
+        keep_alive: bool,
+    },
+}
+
+impl ResponseBody {
+    /// The body of a response whose head was just read on `loan`: taken
+    /// whole when already buffered, streamed otherwise.
+    pub fn new(
+        framing: Framing,
+        mut loan: Loan,
+        keep_alive: bool,
+        permits: Vec<OwnedSemaphorePermit>,
+    ) -> Self {
+        let whole = match framing {
+            Framing::Empty => Some(Bytes::new()),
+            Framing::Length(n) if n <= loan.connection().buffered() as u64 => {
+                Some(loan.connection().take_buffered(n as usize))
+            }
+            _ => None,
+        };
+        let source = match whole {
+            Some(bytes) => {
+                loan.finish(keep_alive);
+                Source::Whole(Some(bytes))
+            }
+            None => Source::Streaming {
+                decoder: Decoder::new(framing),
+                loan: Some(loan),
+                keep_alive,
+            },
+        };
+        ResponseBody {
+            source,
+            _permits: permits,
+        }
+    }
+}
+
+impl HttpBody for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.source {
+            Source::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Source::Streaming {
+                decoder,
+                loan,
+                keep_alive,
+            } => {
+                let Some(conn) = loan.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                let polled = decoder.poll_data(conn.connection(), cx);
+                match polled {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => {
+                        // The connection is in an unknown state: close it.
+                        *loan = None;
+                        Poll::Ready(Some(Err(e.into())))
+                    }
+                    Poll::Ready(Ok(data)) => {
+                        // hyper stops polling once is_end_stream() says so,
+                        // so the last piece is the moment to hand it back.
+                        if decoder.is_done() {
+                            if let Some(l) = loan.take() {
+                                l.finish(*keep_alive);
+                            }
+                        }
+                        Poll::Ready(data.map(|d| Ok(Frame::data(d))))
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.source {
+            Source::Whole(bytes) => bytes.is_none(),
+            Source::Streaming { decoder, loan, .. } => decoder.is_done() || loan.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Whole(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Source::Whole(None) => SizeHint::with_exact(0),
+            Source::Streaming { decoder, .. } => match decoder.remaining() {
+                Some(n) => SizeHint::with_exact(n),
+                None => SizeHint::default(),
+            },
+        }
+    }
+}
