@@ -185,7 +185,7 @@ struct Buffer {
 /// How often buffered lines are written out.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Buffered bytes that wake the writer early.
-const WAKE_AT: usize = 256 * 1024;
+const WAKE_AT: usize = 64 * 1024;
 /// Buffered bytes beyond which new lines are dropped (and counted).
 const MAX_BUFFERED: usize = 16 * 1024 * 1024;
 

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
+mod allocator;
+
 /// nodeward hardens, guards and watches servers that run blockchain and payment nodes.
 #[derive(Parser)]
 #[command(
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Gateway(args) => {
+            allocator::settle_for_gateway();
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
         }
         Command::Keys(args) => nodeward_gateway::cli::run_keys(args).map_err(|e| e.to_string()),

@@ -145,33 +145,47 @@ async fn serve_connection(
             .await;
         }
         Some(tls) => {
-            let acceptor = tokio_rustls::TlsAcceptor::from(tls.current.load_full());
-            let stream =
-                match tokio::time::timeout(global.header_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
-                        return;
-                    }
-                };
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let conn = Arc::new(ConnInfo::new(peer, true));
-            serve_http(
-                shared,
-                stream,
-                conn,
-                &global,
-                if h2 { Mode::Http2 } else { Mode::Http1 },
-                shutdown,
-            )
-            .await;
+            // Boxed: the handshake state is large and only TLS connections
+            // need it; the plain connection task stays small.
+            Box::pin(serve_tls(shared, tls, stream, peer, &global, shutdown)).await;
         }
     }
+}
+
+/// Completes the TLS handshake within the header timeout, then serves HTTP/1
+/// or HTTP/2 as ALPN chose.
+async fn serve_tls(
+    shared: &Arc<Shared>,
+    tls: &super::tls::TlsState,
+    stream: TcpStream,
+    peer: SocketAddr,
+    global: &Global,
+    shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current.load_full());
+    let stream = match tokio::time::timeout(global.header_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+            return;
+        }
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let conn = Arc::new(ConnInfo::new(peer, true));
+    serve_http(
+        shared,
+        stream,
+        conn,
+        global,
+        if h2 { Mode::Http2 } else { Mode::Http1 },
+        shutdown,
+    )
+    .await;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -242,6 +256,35 @@ async fn serve_http<I>(
         close_lingering(socket).await;
         return;
     }
+    // Boxed: HTTP/2 connection state is large and plain HTTP/1 never needs it.
+    Box::pin(serve_auto(
+        io, service, &conn, g, mode, activity, epoch, shutdown,
+    ))
+    .await;
+}
+
+/// Serves HTTP/2 (TLS with ALPN h2) or sniffs HTTP/1 vs h2c on a plain socket.
+#[allow(clippy::too_many_arguments)]
+async fn serve_auto<I, S>(
+    io: TokioIo<I>,
+    service: S,
+    conn: &ConnInfo,
+    g: &Global,
+    mode: Mode,
+    activity: Arc<Activity>,
+    epoch: Instant,
+    shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<crate::request::body::Body>,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -267,7 +310,7 @@ async fn serve_http<I>(
     let connection = pin!(builder.serve_connection(io, service));
     drive(
         connection,
-        &conn,
+        conn,
         Some((activity, epoch, g.idle_timeout)),
         shutdown,
     )

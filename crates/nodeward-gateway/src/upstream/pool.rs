@@ -141,7 +141,8 @@ impl UpstreamPool {
             let (mut conn, fresh) = match reused {
                 Some(c) if c.is_usable() => (c, false),
                 Some(_) => continue,
-                None => (self.connect(backend).await?, true),
+                // Boxed: connecting is rare and its future large.
+                None => (Box::pin(self.connect(backend)).await?, true),
             };
             if let Err(e) = conn.send_request(method, target, headers, body).await {
                 if fresh {

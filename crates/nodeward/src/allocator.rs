@@ -1,0 +1,32 @@
+//! Memory settings for mimalloc, which reads them from the environment only
+//! as the process starts.
+
+/// Commit memory on demand and give freed pages back to the OS at once: with
+/// 1,000 busy connections the gateway peaks at about half the memory of
+/// mimalloc's defaults (docs/benchmarks.md), for no measurable CPU.
+const GATEWAY_SETTINGS: [(&str, &str); 2] = [
+    ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+    ("MIMALLOC_PURGE_DELAY", "0"),
+];
+
+/// For the long-running gateway: re-executes this binary once, same process,
+/// same arguments, with [`GATEWAY_SETTINGS`] in its environment. Does nothing
+/// when any of them is already set (an operator's own values win, and the
+/// re-executed process finds them set). Returns only if nothing needed doing
+/// or the exec failed, in which case the gateway runs with the defaults.
+pub fn settle_for_gateway() {
+    use std::os::unix::process::CommandExt;
+    if GATEWAY_SETTINGS
+        .iter()
+        .any(|(name, _)| std::env::var_os(name).is_some())
+    {
+        return;
+    }
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let _exec_failed = std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .envs(GATEWAY_SETTINGS)
+        .exec();
+}
