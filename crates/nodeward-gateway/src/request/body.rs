@@ -91,15 +91,7 @@ where
     }
     Ok(match (first, buf) {
         (_, Some(b)) => b.freeze(),
-        // A small body is a slice of the connection's 8 KiB read buffer:
-        // copied out, that buffer is reused for the next read instead of
-        // staying pinned (and a second one allocated) while the request waits
-        // for the node.
-        (Some(f), None) if f.len() <= COPY_OUT => Bytes::copy_from_slice(&f),
         (Some(f), None) => f,
         (None, None) => Bytes::new(),
     })
 }
-
-/// Bodies up to this size are copied out of the connection's read buffer.
-const COPY_OUT: usize = 2048;

@@ -45,14 +45,16 @@ pub async fn forward(
     let attempts = pool.backends.len().min(2);
     let mut last = None;
     let mut headers = headers;
+    let client_sent_host = headers.contains_key(http::header::HOST);
     let target = path_and_query.as_str();
     for _ in 0..attempts {
         let Some(i) = pool.selection.pick() else {
             break;
         };
         last = Some(i);
-        if !headers.contains_key(http::header::HOST) {
-            // HTTP/2 clients send no Host header; HTTP/1.1 backends require one.
+        if !client_sent_host {
+            // HTTP/2 clients send no Host header; HTTP/1.1 backends require
+            // one: this backend's own (replacing a tried backend's).
             if let Ok(v) = http::HeaderValue::from_str(&pool.backends[i].authority) {
                 headers.insert(http::header::HOST, v);
             }

@@ -257,7 +257,14 @@ fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Parsed, UpstreamErr
         } else if is_hop_by_hop(&name) {
             continue;
         }
-        let start = h.value.as_ptr() as usize - base;
+        // httparse's values are slices of `buf`; checked so that a parser
+        // change could never turn into an out-of-range slice (a panic).
+        let start = (h.value.as_ptr() as usize)
+            .checked_sub(base)
+            .filter(|start| start + h.value.len() <= len)
+            .ok_or(UpstreamError::Invalid(
+                "header value outside the response head",
+            ))?;
         fields.push((name, start, start + h.value.len()));
     }
     let head = buf.split_to(len).freeze();
@@ -592,6 +599,12 @@ mod tests {
         assert_eq!(head.headers["x-a"], "b");
         assert!(!head.headers.contains_key("connection"));
         assert_eq!(&buf[..], b"hi");
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Blank:   \r\nContent-Length: 0\r\n\r\n"[..],
+        );
+        let head = final_head(&mut buf, &Method::POST);
+        assert_eq!(head.headers["x-empty"], "");
+        assert_eq!(head.headers["x-blank"], "");
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\nContent-Length: 0\r\n\r\n"[..],
         );
