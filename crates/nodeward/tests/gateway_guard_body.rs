@@ -200,7 +200,6 @@ fn routes_without_capture_log_no_body() {
 
 #[test]
 fn bad_capture_settings_are_refused_by_config_check() {
-    let dir = tempfile::tempdir().unwrap();
     for (extra, expect) in [
         (
             "[route.log_body]\nmax = \"1MiB\"\n",
@@ -212,22 +211,8 @@ fn bad_capture_settings_are_refused_by_config_check() {
         ),
         ("[route.log_body]\nmaxx = \"1KiB\"\n", "maxx"),
     ] {
-        let path = dir.path().join("c.toml");
-        let text = render(
-            &iri_config("", extra),
-            14265,
-            9901,
-            "http://127.0.0.1:1",
-            dir.path(),
-        );
-        std::fs::write(&path, text).unwrap();
-        let out = std::process::Command::new(bin())
-            .args(["config", "check", "--config"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        let (code, err) = config_check(&iri_config("", extra));
+        assert_eq!(code, Some(2), "{err}");
         assert!(err.contains(expect), "expected {expect:?} in {err}");
     }
 }
