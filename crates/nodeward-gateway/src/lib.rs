@@ -10,6 +10,7 @@ pub mod admin;
 pub mod ban;
 pub mod cli;
 pub mod config;
+pub mod http1;
 pub mod listen;
 pub mod log;
 pub mod request;

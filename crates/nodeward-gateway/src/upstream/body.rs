@@ -7,8 +7,8 @@
 //! client goes away first. Either way the request's in-flight permits are
 //! held until the body has been sent or dropped.
 
-use super::h1::{Decoder, Framing};
 use super::pool::Loan;
+use crate::http1::{Decoder, Framing};
 use crate::request::body::BoxError;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -85,7 +85,7 @@ impl HttpBody for ResponseBody {
                 let Some(conn) = loan.as_mut() else {
                     return Poll::Ready(None);
                 };
-                let polled = decoder.poll_data(conn.connection(), cx);
+                let polled = conn.connection().poll_body(decoder, cx);
                 match polled {
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(Err(e)) => {

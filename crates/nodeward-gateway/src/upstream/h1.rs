@@ -11,6 +11,7 @@
 //! being passed on.
 
 use super::pool::UpstreamError;
+use crate::http1::{last_coding_is_chunked, parse_content_length, Decoder, Framing, Step};
 use crate::request::hygiene::is_hop_by_hop;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
@@ -29,28 +30,11 @@ const MAX_HEADERS: usize = 128;
 const READ_CHUNK: usize = 8 * 1024;
 /// Request bodies up to this size go out in the same write as the head.
 const COALESCE: usize = 16 * 1024;
-/// Longest chunk-size line (with extensions) accepted.
-const MAX_CHUNK_LINE: usize = 4 * 1024;
-/// Largest trailer section accepted (trailers are read and dropped).
-const MAX_TRAILERS: usize = 16 * 1024;
 
 /// An open connection to a backend, with the bytes read but not yet used.
 pub struct Connection {
     stream: TcpStream,
     read: BytesMut,
-}
-
-/// How the body of a response is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// No body (HEAD, 204, 304).
-    Empty,
-    /// Exactly this many bytes.
-    Length(u64),
-    /// Chunked transfer coding.
-    Chunked,
-    /// Everything until the backend closes the connection.
-    UntilClose,
 }
 
 /// A parsed response head.
@@ -172,6 +156,30 @@ impl Connection {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         self.reserve();
         tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read)
+    }
+
+    /// The next piece of the body `decoder` is reading, reading from the
+    /// backend as needed; `None` once the body is complete.
+    pub fn poll_body(
+        &mut self,
+        decoder: &mut Decoder,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, UpstreamError>> {
+        loop {
+            if decoder.is_done() {
+                return Poll::Ready(Ok(None));
+            }
+            match decoder.step(&mut self.read)? {
+                Step::Data(bytes) => return Poll::Ready(Ok(Some(bytes))),
+                Step::Again => continue,
+                Step::NeedMore => {}
+            }
+            let n = ready!(self.poll_fill(cx))?;
+            if n == 0 {
+                decoder.at_eof()?;
+                return Poll::Ready(Ok(None));
+            }
+        }
     }
 }
 
@@ -306,261 +314,9 @@ fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Parsed, UpstreamErr
     }))
 }
 
-/// A Content-Length value: digits only, at most 19 of them (no sign, no
-/// spaces inside, no list of values).
-fn parse_content_length(value: &[u8]) -> Result<u64, UpstreamError> {
-    let digits = value.trim_ascii();
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(UpstreamError::Invalid(
-            "invalid Content-Length in the response",
-        ));
-    }
-    Ok(digits
-        .iter()
-        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
-}
-
-/// Whether a Transfer-Encoding value ends in `chunked`; codings other than
-/// chunked are refused (the gateway would have to pass them on undecoded).
-fn last_coding_is_chunked(value: &[u8]) -> Result<bool, UpstreamError> {
-    let mut last = None;
-    for coding in value.split(|b| *b == b',') {
-        let coding = coding.trim_ascii();
-        if coding.is_empty() {
-            continue;
-        }
-        if !coding.eq_ignore_ascii_case(b"chunked") {
-            return Err(UpstreamError::Invalid("transfer coding other than chunked"));
-        }
-        last = Some(coding);
-    }
-    Ok(last.is_some())
-}
-
-/// Where a body decoder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// This many bytes of a Content-Length body are left.
-    Length(u64),
-    /// Expecting a chunk-size line.
-    ChunkSize,
-    /// This many bytes of the current chunk are left.
-    ChunkData(u64),
-    /// Expecting the CRLF after a chunk's data.
-    ChunkEnd,
-    /// Reading (and dropping) trailer fields; the count of bytes so far.
-    Trailers(usize),
-    /// Reading until the backend closes.
-    UntilClose,
-    /// The body is complete.
-    Done,
-}
-
-/// Decodes one response body from a [`Connection`].
-pub struct Decoder {
-    state: State,
-}
-
-/// What one step of decoding produced.
-enum Step {
-    Data(Bytes),
-    NeedMore,
-    Again,
-}
-
-impl Decoder {
-    /// A decoder for a body delimited by `framing`.
-    pub fn new(framing: Framing) -> Self {
-        let state = match framing {
-            Framing::Empty | Framing::Length(0) => State::Done,
-            Framing::Length(n) => State::Length(n),
-            Framing::Chunked => State::ChunkSize,
-            Framing::UntilClose => State::UntilClose,
-        };
-        Decoder { state }
-    }
-
-    /// Whether the whole body has been produced.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
-
-    /// Bytes still expected, when the framing says.
-    pub fn remaining(&self) -> Option<u64> {
-        match self.state {
-            State::Length(n) => Some(n),
-            State::Done => Some(0),
-            _ => None,
-        }
-    }
-
-    /// The next piece of the body, reading from `conn` as needed; `None`
-    /// once the body is complete.
-    pub fn poll_data(
-        &mut self,
-        conn: &mut Connection,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Bytes>, UpstreamError>> {
-        loop {
-            if self.state == State::Done {
-                return Poll::Ready(Ok(None));
-            }
-            match self.step(&mut conn.read)? {
-                Step::Data(bytes) => return Poll::Ready(Ok(Some(bytes))),
-                Step::Again => continue,
-                Step::NeedMore => {}
-            }
-            let n = ready!(conn.poll_fill(cx))?;
-            if n == 0 {
-                if self.state == State::UntilClose {
-                    self.state = State::Done;
-                    return Poll::Ready(Ok(None));
-                }
-                return Poll::Ready(Err(UpstreamError::Invalid(
-                    "connection closed in the middle of the response body",
-                )));
-            }
-        }
-    }
-
-    /// Decodes what `buf` holds as far as possible, without reading.
-    fn step(&mut self, buf: &mut BytesMut) -> Result<Step, UpstreamError> {
-        match self.state {
-            State::Done => Ok(Step::Again),
-            State::Length(left) | State::ChunkData(left) => {
-                if buf.is_empty() {
-                    return Ok(Step::NeedMore);
-                }
-                let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-                let left = left - n as u64;
-                self.state = match (self.state, left) {
-                    (State::Length(_), 0) => State::Done,
-                    (State::Length(_), l) => State::Length(l),
-                    (_, 0) => State::ChunkEnd,
-                    (_, l) => State::ChunkData(l),
-                };
-                Ok(Step::Data(buf.split_to(n).freeze()))
-            }
-            State::UntilClose => {
-                if buf.is_empty() {
-                    return Ok(Step::NeedMore);
-                }
-                Ok(Step::Data(buf.split().freeze()))
-            }
-            State::ChunkEnd => {
-                if buf.len() < 2 {
-                    return Ok(Step::NeedMore);
-                }
-                if &buf[..2] != b"\r\n" {
-                    return Err(UpstreamError::Invalid("chunk data not followed by CRLF"));
-                }
-                let _ = buf.split_to(2);
-                self.state = State::ChunkSize;
-                Ok(Step::Again)
-            }
-            State::ChunkSize => {
-                let window = &buf[..buf.len().min(MAX_CHUNK_LINE)];
-                let Some(eol) = memchr::memchr(b'\n', window) else {
-                    if buf.len() >= MAX_CHUNK_LINE {
-                        return Err(UpstreamError::Invalid("chunk-size line too long"));
-                    }
-                    return Ok(Step::NeedMore);
-                };
-                let size = parse_chunk_size(&buf[..eol])?;
-                let _ = buf.split_to(eol + 1);
-                self.state = if size == 0 {
-                    State::Trailers(0)
-                } else {
-                    State::ChunkData(size)
-                };
-                Ok(Step::Again)
-            }
-            State::Trailers(seen) => {
-                let Some(eol) = memchr::memchr(b'\n', buf) else {
-                    if seen + buf.len() > MAX_TRAILERS {
-                        return Err(UpstreamError::Invalid("trailer section too large"));
-                    }
-                    return Ok(Step::NeedMore);
-                };
-                let line = &buf[..eol];
-                if line.last() != Some(&b'\r') {
-                    return Err(UpstreamError::Invalid("bare LF in the chunked trailer"));
-                }
-                let empty = eol == 1;
-                let _ = buf.split_to(eol + 1);
-                self.state = if empty {
-                    State::Done
-                } else if seen + eol + 1 > MAX_TRAILERS {
-                    return Err(UpstreamError::Invalid("trailer section too large"));
-                } else {
-                    State::Trailers(seen + eol + 1)
-                };
-                Ok(Step::Again)
-            }
-        }
-    }
-}
-
-/// Parses a chunk-size line without its LF: hex digits, optional extensions
-/// after `;` (ignored), and the CR.
-fn parse_chunk_size(line: &[u8]) -> Result<u64, UpstreamError> {
-    let bad = || UpstreamError::Invalid("invalid chunk size");
-    let line = line.strip_suffix(b"\r").ok_or_else(bad)?;
-    let digits_end = line
-        .iter()
-        .position(|b| !b.is_ascii_hexdigit())
-        .unwrap_or(line.len());
-    let (digits, rest) = line.split_at(digits_end);
-    if digits.is_empty() || digits.len() > 15 {
-        return Err(bad());
-    }
-    let rest = rest.trim_ascii_start();
-    if !(rest.is_empty() || rest[0] == b';') || rest.iter().any(|b| *b < 0x20 && *b != b'\t') {
-        return Err(bad());
-    }
-    Ok(digits.iter().fold(0u64, |n, d| {
-        n * 16 + u64::from((*d as char).to_digit(16).unwrap_or(0))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn decode_all(framing: Framing, input: &[u8]) -> Result<Vec<u8>, UpstreamError> {
-        let mut d = Decoder::new(framing);
-        let mut buf = BytesMut::from(input);
-        let mut out = Vec::new();
-        while !d.is_done() {
-            match d.step(&mut buf)? {
-                Step::Data(b) => out.extend_from_slice(&b),
-                Step::Again => {}
-                Step::NeedMore => return Err(UpstreamError::Invalid("needs more")),
-            }
-        }
-        assert!(buf.is_empty(), "left over: {buf:?}");
-        Ok(out)
-    }
-
-    #[test]
-    fn chunked_bodies_decode_with_extensions_and_trailers() {
-        let body = b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n";
-        assert_eq!(decode_all(Framing::Chunked, body).unwrap(), b"hello world");
-    }
-
-    #[test]
-    fn bad_chunk_framing_is_refused() {
-        for bad in [
-            &b"5\r\nhelloX\r\n0\r\n\r\n"[..],
-            b"-5\r\nhello\r\n0\r\n\r\n",
-            b"5 5\r\nhello\r\n0\r\n\r\n",
-            b"ffffffffffffffff\r\nx",
-            b"5\nhello\r\n0\r\n\r\n",
-            b"0\r\nX: 1\n\r\n",
-        ] {
-            assert!(decode_all(Framing::Chunked, bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn heads_with_conflicting_framing_are_refused() {

@@ -34,6 +34,12 @@ pub enum UpstreamError {
     Invalid(&'static str),
 }
 
+impl From<crate::http1::FramingError> for UpstreamError {
+    fn from(e: crate::http1::FramingError) -> Self {
+        UpstreamError::Invalid(e.0)
+    }
+}
+
 /// One backend: its address, its connection slots and its idle connections.
 pub struct Backend {
     /// Base URI (`http://host:port`).
