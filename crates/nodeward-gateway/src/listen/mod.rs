@@ -3,5 +3,6 @@
 //! connection with header, body and idle deadlines.
 
 pub mod guard;
+mod h1;
 pub mod serve;
 pub mod tls;

@@ -132,17 +132,13 @@ async fn serve_connection(
 ) {
     let global = shared.runtime.load().global.clone();
     match &shared.tls[index] {
+        None if !global.h2c => {
+            let conn = Arc::new(ConnInfo::new(peer, false));
+            super::h1::serve(shared, stream, conn, &global, shutdown).await;
+        }
         None => {
             let conn = Arc::new(ConnInfo::new(peer, false));
-            serve_http(
-                shared,
-                stream,
-                conn,
-                &global,
-                if global.h2c { Mode::Auto } else { Mode::Http1 },
-                shutdown,
-            )
-            .await;
+            serve_http(shared, stream, conn, &global, Mode::Auto, shutdown).await;
         }
         Some(tls) => {
             // Boxed: the handshake state is large and only TLS connections
@@ -366,7 +362,7 @@ const LINGER: Duration = Duration::from_secs(3);
 /// [`LINGER`] passes). Closing a socket with unread request bytes in it makes
 /// the kernel send a reset, which can destroy an error response (a 413 sent
 /// while the client is still uploading) before the client has read it.
-async fn close_lingering<I: AsyncRead + AsyncWrite + Unpin>(mut socket: I) {
+pub(super) async fn close_lingering<I: AsyncRead + AsyncWrite + Unpin>(mut socket: I) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let drain = async {
         if socket.shutdown().await.is_err() {

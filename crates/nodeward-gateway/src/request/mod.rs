@@ -20,9 +20,9 @@ use crate::config::Protocol;
 use crate::log::AccessEntry;
 use crate::state::{Runtime, Shared};
 use body::Body;
+use bytes::Bytes;
 use extract::{ExtractError, Extraction};
 use http::{header, Method, Request, Response};
-use hyper::body::Incoming;
 use policy::ip::source_key;
 use policy::RoutePolicy;
 use reject::{Reason, Reject};
@@ -88,12 +88,18 @@ impl Outcome {
     }
 }
 
-/// Serves one request: never fails; every refusal is a response.
-pub async fn serve(
+/// Serves one request: never fails; every refusal is a response. `B` is the
+/// body of whichever server read the head (nodeward's HTTP/1 server or
+/// hyper's HTTP/2 and TLS connections).
+pub async fn serve<B>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+    req: Request<B>,
+) -> Result<Response<Body>, Infallible>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let started = Instant::now();
     let rt = shared.runtime.load_full();
     let client = hygiene::client_ip(conn.peer.ip(), req.headers(), &rt.global.trusted_proxies);
@@ -193,7 +199,11 @@ fn path_has_prefix(path: &str, prefix: &str) -> bool {
             || path.as_bytes()[prefix.len()] == b'/')
 }
 
-async fn process(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<Incoming>) -> Outcome {
+async fn process<B>(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<B>) -> Outcome
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let (route_idx, route) = match route_for(rt, req.uri().path()) {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -225,14 +235,18 @@ async fn process(rt: &Runtime, conn: &ConnInfo, client: IpAddr, req: Request<Inc
 
 type Refusal = (Reject, Option<Extraction>);
 
-async fn admit_and_forward(
+async fn admit_and_forward<B>(
     rt: &Runtime,
     route: &RoutePolicy,
     conn: &ConnInfo,
     client: IpAddr,
-    req: Request<Incoming>,
+    req: Request<B>,
     captured: &mut Option<String>,
-) -> Result<Outcome, Refusal> {
+) -> Result<Outcome, Refusal>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let no_cmd = |r: Reject| (r, None);
     if !route.source_allowed(client) {
         return Err(no_cmd(Reject::new(

@@ -60,11 +60,16 @@ pub enum Reason {
     Banned,
     /// The path, a header or an argument matches a `[route.reject]` pattern.
     RejectedPattern,
+    /// The request head is larger than `max_header_size` or has more than
+    /// `max_headers` fields.
+    HeadTooLarge,
+    /// The request head did not arrive within `header_timeout`.
+    HeaderTimeout,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (metrics index by it).
-    pub const ALL: [Reason; 25] = [
+    pub const ALL: [Reason; 27] = [
         Reason::DeniedCommand,
         Reason::RateLimited,
         Reason::BodyTooLarge,
@@ -90,6 +95,8 @@ impl Reason {
         Reason::CorsDenied,
         Reason::Banned,
         Reason::RejectedPattern,
+        Reason::HeadTooLarge,
+        Reason::HeaderTimeout,
     ];
 
     /// The stable reason code.
@@ -120,6 +127,8 @@ impl Reason {
             Reason::CorsDenied => "cors_denied",
             Reason::Banned => "banned",
             Reason::RejectedPattern => "rejected_pattern",
+            Reason::HeadTooLarge => "head_too_large",
+            Reason::HeaderTimeout => "header_timeout",
         }
     }
 
@@ -143,7 +152,8 @@ impl Reason {
             Reason::AuthFailed => StatusCode::UNAUTHORIZED,
             Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Reason::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Reason::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Reason::BodyTimeout | Reason::HeaderTimeout => StatusCode::REQUEST_TIMEOUT,
+            Reason::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Reason::NoRoute => StatusCode::NOT_FOUND,
             Reason::TooManyConnections | Reason::InflightCap | Reason::NoUpstream => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -1,0 +1,118 @@
+//! A client's request body, read from the connection only when the request
+//! path asks for it (a request refused on its head never has its body read),
+//! decoded strictly, and sending `100 Continue` first when the client waits
+//! for it.
+
+use super::io;
+use crate::http1::{Decoder, Framing, Step};
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use tokio::net::TcpStream;
+
+/// Body reads ask for at most this much at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body's framing is broken (a bad chunk size, ...).
+    #[error("{0}")]
+    Framing(#[from] crate::http1::FramingError),
+    /// The connection failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The body of the request being served on a connection. Bytes after the
+/// body (a pipelined request) stay in the connection's buffer.
+pub struct RequestBody<'a> {
+    socket: &'a TcpStream,
+    buf: &'a mut BytesMut,
+    decoder: Decoder,
+    /// Set once the whole body has been read: the connection can then carry
+    /// another request, and a read-readiness on it means something else.
+    done: &'a AtomicBool,
+    /// Bytes of `100 Continue` written so far, when the client waits for it.
+    continue_written: Option<usize>,
+}
+
+impl<'a> RequestBody<'a> {
+    /// The body delimited by `framing`, whose first bytes (if any) are at
+    /// the front of `buf`.
+    pub fn new(
+        socket: &'a TcpStream,
+        buf: &'a mut BytesMut,
+        framing: Framing,
+        expect_continue: bool,
+        done: &'a AtomicBool,
+    ) -> Self {
+        let decoder = Decoder::new(framing);
+        done.store(decoder.is_done(), Relaxed);
+        RequestBody {
+            socket,
+            buf,
+            decoder,
+            done,
+            continue_written: expect_continue.then_some(0),
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, BodyError>> {
+        loop {
+            if self.decoder.is_done() {
+                self.done.store(true, Relaxed);
+                return Poll::Ready(Ok(None));
+            }
+            match self.decoder.step(self.buf)? {
+                Step::Data(bytes) => {
+                    if self.decoder.is_done() {
+                        self.done.store(true, Relaxed);
+                    }
+                    return Poll::Ready(Ok(Some(bytes)));
+                }
+                Step::Again => continue,
+                Step::NeedMore => {}
+            }
+            // The client waits for this before it sends the body.
+            if let Some(written) = self.continue_written.as_mut() {
+                std::task::ready!(io::poll_write_all(self.socket, CONTINUE, written, cx))?;
+                self.continue_written = None;
+            }
+            let hint = self.decoder.read_hint(READ_CHUNK);
+            let n = std::task::ready!(io::poll_read(self.socket, self.buf, hint, cx))?;
+            if n == 0 {
+                self.decoder.at_eof()?;
+            }
+        }
+    }
+}
+
+impl Body for RequestBody<'_> {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.get_mut()
+            .poll_next(cx)
+            .map(|r| r.transpose().map(|d| d.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.decoder.remaining() {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! nodeward's own HTTP/1.1 server for plain connections.
+//!
+//! A connection is one task that reads a head, hands the request down the
+//! request path, writes the answer and starts over (pipelined requests are
+//! served in order). What it holds between requests is the socket and a few
+//! words: no read or write buffer. A request's head is read into a buffer of
+//! the size that arrived, its body only when the request path asks for it.
+//!
+//! Deadlines: the head must be complete within `header_timeout` of the
+//! moment the connection started waiting for it (an idle keep-alive
+//! connection is closed then); the body has its own deadline in the request
+//! path. A client that closes its connection while its request is with the
+//! node cancels that request.
+
+mod body;
+mod head;
+mod io;
+mod write;
+
+use crate::config::Global;
+use crate::request::reject::{Reason, Reject};
+use crate::request::{self, ConnInfo};
+use crate::state::Shared;
+use body::RequestBody;
+use bytes::BytesMut;
+use http::{Method, Version};
+use std::future::{poll_fn, Future};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Reads for a request head ask for at most this much.
+const HEAD_READ: usize = 8 * 1024;
+
+/// Serves HTTP/1.1 on a plain connection until the client leaves, an error
+/// ends it, or the gateway shuts down; then closes it with a lingering close.
+pub async fn serve(
+    shared: &Arc<Shared>,
+    socket: TcpStream,
+    conn: Arc<ConnInfo>,
+    g: &Global,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limits = head::Limits {
+        max_size: g.max_header_size,
+        max_fields: g.max_headers,
+    };
+    let mut buf = BytesMut::new();
+    let body_done = AtomicBool::new(true);
+    loop {
+        let deadline = tokio::time::Instant::now() + g.header_timeout;
+        let head = loop {
+            match head::parse(&mut buf, limits) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {}
+                Err(reject) => {
+                    refuse(shared, &socket, &conn, reject).await;
+                    return super::serve::close_lingering(socket).await;
+                }
+            }
+            if buf.is_empty() {
+                // Nothing pending: hold no buffer while waiting.
+                buf = BytesMut::new();
+                if *shutdown.borrow() {
+                    return super::serve::close_lingering(socket).await;
+                }
+            }
+            let read = tokio::select! {
+                biased;
+                r = io::read(&socket, &mut buf, HEAD_READ) => r,
+                _ = tokio::time::sleep_until(deadline) => {
+                    if !buf.is_empty() {
+                        let reject = Reject::new(
+                            Reason::HeaderTimeout,
+                            "the request head did not arrive in time",
+                        );
+                        refuse(shared, &socket, &conn, reject).await;
+                    }
+                    return super::serve::close_lingering(socket).await;
+                }
+                changed = shutdown.changed(), if buf.is_empty() => {
+                    if changed.is_err() {
+                        return super::serve::close_lingering(socket).await;
+                    }
+                    continue;
+                }
+            };
+            match read {
+                Ok(0) | Err(_) => return, // the client left (mid-head or between requests)
+                Ok(_) => {}
+            }
+        };
+        let head::RequestHead {
+            request,
+            framing,
+            keep_alive,
+            expect_continue,
+        } = head;
+        let answering = write::Answering {
+            head_request: request.method() == Method::HEAD,
+            http10: request.version() == Version::HTTP_10,
+            keep_alive,
+        };
+        let response = {
+            let body = RequestBody::new(&socket, &mut buf, framing, expect_continue, &body_done);
+            let request = request.map(|()| body);
+            // Boxed: the request path's future is large, and only a
+            // connection with a request in progress should pay for it.
+            let mut serving = Box::pin(request::serve(shared.clone(), conn.clone(), request));
+            let mut closed = io::ClosedWatch::new(&socket);
+            let watch_from = &body_done;
+            let outcome = poll_fn(|cx| {
+                if let std::task::Poll::Ready(r) = serving.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(Some(r));
+                }
+                // Once the body is read, readiness means the client left (or
+                // pipelined its next request, which stops the watch).
+                if watch_from.load(std::sync::atomic::Ordering::Relaxed)
+                    && closed.poll_closed(cx).is_ready()
+                {
+                    return std::task::Poll::Ready(None);
+                }
+                std::task::Poll::Pending
+            })
+            .await;
+            match outcome {
+                Some(Ok(response)) => response,
+                Some(Err(never)) => match never {},
+                // The client closed its connection: dropping the request
+                // cancels it on the node.
+                None => return,
+            }
+        };
+        let mut answering = answering;
+        answering.keep_alive = keep_alive
+            && body_done.load(std::sync::atomic::Ordering::Relaxed)
+            && !*shutdown.borrow();
+        match write::send(&socket, response, answering).await {
+            Ok(true) => {}
+            Ok(false) => return super::serve::close_lingering(socket).await,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Answers a request that could not be read (malformed or oversized head,
+/// head timeout): counted under its reason, and toward a ban when the
+/// autoban policy counts it.
+async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Reject) {
+    let reason = reject.reason;
+    tracing::debug!(peer = %conn.peer, reason = reason.code(), detail = %reject.detail, "request head refused");
+    shared.metrics.rejected(reason);
+    let rt = shared.runtime.load();
+    let ip = crate::request::policy::ip::canonical(conn.peer.ip());
+    if let Some(ab) = rt.global.autoban.as_ref().filter(|a| a.counts(reason)) {
+        if !rt.global.trusted.contains(ip) {
+            shared.bans.record(ip, reason, ab);
+        }
+    }
+    let mut response = reject.into_response(None);
+    // The catch-all route's response headers, as on every other refusal.
+    if let Some(policy) = rt
+        .routes
+        .iter()
+        .find(|r| r.path == "/")
+        .and_then(|r| r.respond.as_ref())
+    {
+        policy.apply(response.headers_mut(), conn.tls, None);
+    }
+    let answering = write::Answering {
+        head_request: false,
+        http10: false,
+        keep_alive: false,
+    };
+    let _ = write::send(socket, response, answering).await;
+}
