@@ -205,3 +205,77 @@ fn head_answers_carry_the_length_of_the_get_answer_and_no_body() {
     );
     assert!(head.contains("date: "), "{head}");
 }
+
+#[test]
+fn a_blank_line_after_a_body_leaves_the_connection_idle_not_half_read() {
+    let backend = Backend::start();
+    let gw = Gateway::start(&iri_config(FAST_TIMEOUTS, ""), &backend.url());
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    // Some clients send CRLF after a POST body.
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nhost: x\r\nx-iota-api-version: 1\r\ncontent-length: {}\r\n\r\n{GET_NODE_INFO}\r\n",
+        GET_NODE_INFO.len()
+    )
+    .unwrap();
+    let first = read_until(&mut s, "}");
+    assert_eq!(statuses(&first), vec![200], "{first}");
+    // At the header timeout the idle connection is closed without a 408.
+    s.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(!rest.contains("HTTP/1.1"), "{rest}");
+    assert_eq!(
+        gw.metric("nodeward_rejections_total{reason=\"header_timeout\"}"),
+        0.0
+    );
+}
+
+#[test]
+fn malformed_heads_relayed_by_a_trusted_proxy_do_not_ban_it() {
+    let backend = Backend::start();
+    let gw = Gateway::start(
+        &iri_config(
+            &format!(
+                "{FAST_TIMEOUTS}\ntrusted_proxies = [\"127.0.0.1\"]\n[gateway.autoban]\nthreshold = 3\nwindow = \"1m\"\nban_for = \"1m\"\nreasons = [\"bad_request\"]"
+            ),
+            "",
+        ),
+        &backend.url(),
+    );
+    // A proxy passes on what scanners send: a target no URI parser accepts.
+    for _ in 0..5 {
+        let reply = raw_exchange(
+            gw.addr(),
+            b"GET /<script> HTTP/1.1\r\nhost: x\r\n\r\n",
+            Duration::from_secs(3),
+        );
+        assert_eq!(statuses(&reply), vec![400], "{reply}");
+    }
+    // The proxy itself is still served.
+    let (status, reply) = post(&gw.url(), GET_NODE_INFO);
+    assert_eq!(status, 200, "{reply}");
+    // The same heads straight from a client do count toward its ban.
+    let url = gw.url();
+    for _ in 0..3 {
+        let (status, reply) = curl(&[
+            "--interface",
+            "127.0.0.2",
+            "--request-target",
+            "/<script>",
+            &url,
+        ]);
+        assert_eq!(status, 400, "{reply}");
+    }
+    let (status, _) = curl(&[
+        "--interface",
+        "127.0.0.2",
+        "-H",
+        "X-IOTA-API-Version: 1",
+        "--data-binary",
+        GET_NODE_INFO,
+        &url,
+    ]);
+    assert_eq!(status, 0, "a client sending malformed heads was not banned");
+}

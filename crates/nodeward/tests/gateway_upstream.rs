@@ -19,6 +19,8 @@ struct Scripted {
     accepted: Arc<AtomicUsize>,
     open: Arc<AtomicUsize>,
     most_open: Arc<AtomicUsize>,
+    /// Answers the gateway gave up on while the backend paused midway.
+    abandoned: Arc<AtomicUsize>,
 }
 
 impl Scripted {
@@ -28,15 +30,21 @@ impl Scripted {
         let accepted = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
         let most_open = Arc::new(AtomicUsize::new(0));
-        let (a, o, m) = (accepted.clone(), open.clone(), most_open.clone());
+        let abandoned = Arc::new(AtomicUsize::new(0));
+        let (a, o, m, g) = (
+            accepted.clone(),
+            open.clone(),
+            most_open.clone(),
+            abandoned.clone(),
+        );
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 a.fetch_add(1, SeqCst);
                 let now = o.fetch_add(1, SeqCst) + 1;
                 m.fetch_max(now, SeqCst);
-                let o = o.clone();
+                let (o, g) = (o.clone(), g.clone());
                 thread::spawn(move || {
-                    let _ = serve(stream);
+                    let _ = serve(stream, &g);
                     o.fetch_sub(1, SeqCst);
                 });
             }
@@ -46,6 +54,7 @@ impl Scripted {
             accepted,
             open,
             most_open,
+            abandoned,
         }
     }
 
@@ -54,7 +63,7 @@ impl Scripted {
     }
 }
 
-fn serve(stream: TcpStream) -> std::io::Result<()> {
+fn serve(stream: TcpStream, abandoned: &AtomicUsize) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
@@ -93,6 +102,38 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
                 for _ in 0..n / piece.len() {
                     out.write_all(&piece)?;
                 }
+            }
+            "huge" => {
+                // 256 MiB: far more than the socket buffers between a client
+                // that does not read and this backend can hold.
+                let n: usize = 256 << 20;
+                out.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").as_bytes())?;
+                let piece = vec![b'x'; 1 << 20];
+                for _ in 0..n / piece.len() {
+                    out.write_all(&piece)?;
+                }
+            }
+            "stall" => {
+                // Half the body, then a long pause before the rest, watching
+                // for the gateway closing the connection meanwhile.
+                out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\":")?;
+                out.set_nonblocking(true)?;
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_millis(2500) {
+                    match out.peek(&mut [0u8; 1]) {
+                        Ok(0) => {
+                            abandoned.fetch_add(1, SeqCst);
+                            return Ok(());
+                        }
+                        Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+                            abandoned.fetch_add(1, SeqCst);
+                            return Ok(());
+                        }
+                        _ => thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+                out.set_nonblocking(false)?;
+                out.write_all(b"\"b\"}")?;
             }
             "close" => {
                 out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"until\":\"close\"}")?;
@@ -238,6 +279,87 @@ fn connections_to_a_backend_are_bounded_and_requests_wait_their_turn() {
     assert!(started.elapsed() >= Duration::from_millis(850));
     assert_eq!(backend.most_open.load(SeqCst), 2);
     assert!(backend.open.load(SeqCst) <= 2);
+}
+
+/// Opens a connection, sends a request for `reply` and reads the head only.
+fn request_and_read_head(gw: &Gateway, reply: &str) -> TcpStream {
+    let body = format!(r#"{{"command":"getNodeInfo","reply":"{reply}"}}"#);
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nhost: x\r\nx-iota-api-version: 1\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    s
+}
+
+fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_is_cut_off_and_frees_the_node() {
+    let backend = Scripted::start();
+    let gw = Gateway::start(&iri_config("idle_timeout = \"1s\"", ""), &backend.url());
+    let stalled = request_and_read_head(&gw, "huge");
+    // The client reads nothing more; once the socket buffers are full the
+    // gateway waits idle_timeout, cuts it off and closes the node's
+    // connection instead of holding it (and its slot) open.
+    wait_for(
+        "the node's connection closing",
+        Duration::from_secs(20),
+        || backend.open.load(SeqCst) == 0,
+    );
+    // The cut-off is a reset, not a clean end of a short body.
+    let mut stalled = stalled;
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut sink = vec![0u8; 1 << 20];
+    let outcome = loop {
+        match stalled.read(&mut sink) {
+            Ok(0) => break "clean end",
+            Ok(_) => continue,
+            Err(e) => {
+                break if e.kind() == std::io::ErrorKind::ConnectionReset {
+                    "reset"
+                } else {
+                    "error"
+                }
+            }
+        }
+    };
+    assert_eq!(outcome, "reset");
+    // Others are served meanwhile and after.
+    assert_eq!(ask(&gw, ""), (200, "\"ok\"".to_string()));
+}
+
+#[test]
+fn a_client_leaving_while_the_node_pauses_midway_ends_the_node_request() {
+    let backend = Scripted::start();
+    let gw = Gateway::start(&iri_config("", ""), &backend.url());
+    let client = request_and_read_head(&gw, "stall");
+    // The node is paused in the middle of the body; the client leaves.
+    drop(client);
+    // The gateway drops the half-read answer and closes the node's
+    // connection at once, not when the node goes on 2.5 s later.
+    wait_for(
+        "the node's connection closing",
+        Duration::from_millis(1500),
+        || backend.abandoned.load(SeqCst) == 1,
+    );
+    assert_eq!(ask(&gw, ""), (200, "\"ok\"".to_string()));
 }
 
 #[test]

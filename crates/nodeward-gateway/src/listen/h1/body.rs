@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use tokio::net::TcpStream;
 
 /// Body reads ask for at most this much at a time.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -28,15 +28,44 @@ pub enum BodyError {
     Io(#[from] std::io::Error),
 }
 
+/// What the connection loop learns about a request body while (and after)
+/// the request path reads it.
+#[derive(Debug, Default)]
+pub struct BodyState {
+    /// The whole body has been read: the connection can carry another
+    /// request, and a read-readiness on it means something else.
+    done: AtomicBool,
+    /// When the body ended, bytes of a next (pipelined) request were
+    /// already buffered.
+    pipelined: AtomicBool,
+    /// A `100 Continue` was only partly written: no other answer may follow.
+    broken: AtomicBool,
+}
+
+impl BodyState {
+    /// Whether the whole body has been read.
+    pub fn done(&self) -> bool {
+        self.done.load(Relaxed)
+    }
+
+    /// Whether a pipelined request was already buffered when the body ended.
+    pub fn pipelined(&self) -> bool {
+        self.pipelined.load(Relaxed)
+    }
+
+    /// Whether the connection's output is in the middle of a `100 Continue`.
+    pub fn broken(&self) -> bool {
+        self.broken.load(Relaxed)
+    }
+}
+
 /// The body of the request being served on a connection. Bytes after the
 /// body (a pipelined request) stay in the connection's buffer.
 pub struct RequestBody<'a> {
     socket: &'a TcpStream,
     buf: &'a mut BytesMut,
     decoder: Decoder,
-    /// Set once the whole body has been read: the connection can then carry
-    /// another request, and a read-readiness on it means something else.
-    done: &'a AtomicBool,
+    state: &'a BodyState,
     /// Bytes of `100 Continue` written so far, when the client waits for it.
     continue_written: Option<usize>,
 }
@@ -49,30 +78,39 @@ impl<'a> RequestBody<'a> {
         buf: &'a mut BytesMut,
         framing: Framing,
         expect_continue: bool,
-        done: &'a AtomicBool,
+        state: &'a BodyState,
     ) -> Self {
         let decoder = Decoder::new(framing);
-        done.store(decoder.is_done(), Relaxed);
-        RequestBody {
+        state.done.store(false, Relaxed);
+        state.pipelined.store(false, Relaxed);
+        state.broken.store(false, Relaxed);
+        let mut body = RequestBody {
             socket,
             buf,
             decoder,
-            done,
+            state,
             continue_written: expect_continue.then_some(0),
+        };
+        body.check_done();
+        body
+    }
+
+    fn check_done(&mut self) {
+        if self.decoder.is_done() {
+            self.state.pipelined.store(!self.buf.is_empty(), Relaxed);
+            self.state.done.store(true, Relaxed);
         }
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, BodyError>> {
         loop {
             if self.decoder.is_done() {
-                self.done.store(true, Relaxed);
+                self.check_done();
                 return Poll::Ready(Ok(None));
             }
             match self.decoder.step(self.buf)? {
                 Step::Data(bytes) => {
-                    if self.decoder.is_done() {
-                        self.done.store(true, Relaxed);
-                    }
+                    self.check_done();
                     return Poll::Ready(Ok(Some(bytes)));
                 }
                 Step::Again => continue,
@@ -88,6 +126,14 @@ impl<'a> RequestBody<'a> {
             if n == 0 {
                 self.decoder.at_eof()?;
             }
+        }
+    }
+}
+
+impl Drop for RequestBody<'_> {
+    fn drop(&mut self) {
+        if self.continue_written.is_some_and(|n| n > 0) {
+            self.state.broken.store(true, Relaxed);
         }
     }
 }

@@ -36,6 +36,16 @@ pub struct Limits {
 /// Parses one request head from the front of `buf` and removes it.
 /// `Ok(None)`: not a whole head yet (and not over the size limit).
 pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<RequestHead>, Reject> {
+    // Empty lines before a request line are ignored (RFC 9112 2.2): some
+    // clients send a CRLF after a body. Dropped here, so that they never
+    // make an idle connection look like one with half a request.
+    let blank = buf
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    if blank > 0 {
+        let _ = buf.split_to(blank);
+    }
     if buf.is_empty() {
         return Ok(None);
     }
@@ -200,6 +210,9 @@ mod tests {
     #[test]
     fn partial_heads_wait_and_oversized_ones_are_refused() {
         assert!(head(b"POST / HTTP/1.1\r\nHost: a\r\n").unwrap().is_none());
+        let mut blank = BytesMut::from(&b"\r\n\r\n"[..]);
+        assert!(parse(&mut blank, LIMITS).unwrap().is_none());
+        assert!(blank.is_empty(), "blank lines are dropped");
         let big = format!("POST / HTTP/1.1\r\nX: {}\r\n", "a".repeat(5000));
         assert_eq!(
             head(big.as_bytes()).err().unwrap().reason,

@@ -6,6 +6,7 @@ use bytes::BytesMut;
 use std::cell::RefCell;
 use std::io::{self, Read};
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
@@ -74,13 +75,19 @@ pub async fn read(socket: &TcpStream, buf: &mut BytesMut, hint: usize) -> io::Re
     std::future::poll_fn(|cx| poll_read(socket, buf, hint, cx)).await
 }
 
-/// Writes all of `data`.
-pub async fn write_all(socket: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+/// Writes all of `data`; a client that takes none of it for `stall` is
+/// given up on (`TimedOut`), so a client that never reads cannot hold a
+/// response, and the node's in-flight slot behind it, forever.
+pub async fn write_all(socket: &TcpStream, mut data: &[u8], stall: Duration) -> io::Result<()> {
     while !data.is_empty() {
         match socket.try_write(data) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::time::timeout(stall, socket.writable())
+                    .await
+                    .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+            }
             Err(e) => return Err(e),
         }
     }

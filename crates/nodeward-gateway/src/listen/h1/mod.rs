@@ -21,11 +21,10 @@ use crate::config::Global;
 use crate::request::reject::{Reason, Reject};
 use crate::request::{self, ConnInfo};
 use crate::state::Shared;
-use body::RequestBody;
+use body::{BodyState, RequestBody};
 use bytes::BytesMut;
 use http::{Method, Version};
 use std::future::{poll_fn, Future};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -47,18 +46,31 @@ pub async fn serve(
         max_fields: g.max_headers,
     };
     let mut buf = BytesMut::new();
-    let body_done = AtomicBool::new(true);
+    let body_state = BodyState::default();
     loop {
         let deadline = tokio::time::Instant::now() + g.header_timeout;
+        // How much of `buf` is known not to hold the end of a head: a head
+        // trickled in byte by byte is not parsed again after every byte.
+        let mut scanned: Option<usize> = None;
         let head = loop {
-            match head::parse(&mut buf, limits) {
-                Ok(Some(head)) => break head,
-                Ok(None) => {}
-                Err(reject) => {
-                    refuse(shared, &socket, &conn, reject).await;
-                    return super::serve::close_lingering(socket).await;
+            let worth_parsing = match scanned {
+                None => true,
+                Some(from) => buf.len() > limits.max_size || holds_head_end(&buf, from),
+            };
+            if worth_parsing {
+                match head::parse(&mut buf, limits) {
+                    Ok(Some(head)) => break head,
+                    Ok(None) => {}
+                    Err(reject) => {
+                        refuse(shared, &socket, &conn, reject, g).await;
+                        return super::serve::close_lingering(socket).await;
+                    }
                 }
             }
+            // The first bytes of a head are always parsed (so that what is
+            // not HTTP at all is refused at once); after that, only once the
+            // blank line that ends a head has arrived.
+            scanned = (!buf.is_empty()).then_some(buf.len());
             if buf.is_empty() {
                 // Nothing pending: hold no buffer while waiting.
                 buf = BytesMut::new();
@@ -75,7 +87,7 @@ pub async fn serve(
                             Reason::HeaderTimeout,
                             "the request head did not arrive in time",
                         );
-                        refuse(shared, &socket, &conn, reject).await;
+                        refuse(shared, &socket, &conn, reject, g).await;
                     }
                     return super::serve::close_lingering(socket).await;
                 }
@@ -101,24 +113,24 @@ pub async fn serve(
             head_request: request.method() == Method::HEAD,
             http10: request.version() == Version::HTTP_10,
             keep_alive,
+            watch_closed: true,
+            stall: g.idle_timeout,
         };
         let response = {
-            let body = RequestBody::new(&socket, &mut buf, framing, expect_continue, &body_done);
+            let body = RequestBody::new(&socket, &mut buf, framing, expect_continue, &body_state);
             let request = request.map(|()| body);
             // Boxed: the request path's future is large, and only a
             // connection with a request in progress should pay for it.
             let mut serving = Box::pin(request::serve(shared.clone(), conn.clone(), request));
             let mut closed = io::ClosedWatch::new(&socket);
-            let watch_from = &body_done;
+            let state = &body_state;
             let outcome = poll_fn(|cx| {
                 if let std::task::Poll::Ready(r) = serving.as_mut().poll(cx) {
                     return std::task::Poll::Ready(Some(r));
                 }
                 // Once the body is read, readiness means the client left (or
                 // pipelined its next request, which stops the watch).
-                if watch_from.load(std::sync::atomic::Ordering::Relaxed)
-                    && closed.poll_closed(cx).is_ready()
-                {
+                if state.done() && !state.pipelined() && closed.poll_closed(cx).is_ready() {
                     return std::task::Poll::Ready(None);
                 }
                 std::task::Poll::Pending
@@ -132,29 +144,46 @@ pub async fn serve(
                 None => return,
             }
         };
+        if body_state.broken() {
+            // Half a `100 Continue` is out: nothing else can follow it.
+            return abort(socket);
+        }
         let mut answering = answering;
-        answering.keep_alive = keep_alive
-            && body_done.load(std::sync::atomic::Ordering::Relaxed)
-            && !*shutdown.borrow();
+        answering.keep_alive = keep_alive && body_state.done() && !*shutdown.borrow();
+        answering.watch_closed = !body_state.pipelined();
         match write::send(&socket, response, answering).await {
             Ok(true) => {}
             Ok(false) => return super::serve::close_lingering(socket).await,
-            Err(_) => return,
+            Err(_) => return abort(socket),
         }
     }
 }
 
+/// Whether `buf` holds the blank line that ends a head, looking only at
+/// what arrived after the first `from` bytes (and the 3 before them).
+fn holds_head_end(buf: &[u8], from: usize) -> bool {
+    let tail = &buf[from.saturating_sub(3).min(buf.len())..];
+    memchr::memmem::find(tail, b"\n\r\n").is_some() || memchr::memmem::find(tail, b"\n\n").is_some()
+}
+
+/// Ends a connection with a reset: the client left, stalled, or its answer
+/// broke off, and a plain close could pass for a complete answer.
+fn abort(socket: TcpStream) {
+    let _ = socket2::SockRef::from(&socket).set_linger(Some(std::time::Duration::ZERO));
+}
+
 /// Answers a request that could not be read (malformed or oversized head,
 /// head timeout): counted under its reason, and toward a ban when the
-/// autoban policy counts it.
-async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Reject) {
+/// autoban policy counts it (never for a trusted proxy, which only passes
+/// on what its clients sent).
+async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Reject, g: &Global) {
     let reason = reject.reason;
     tracing::debug!(peer = %conn.peer, reason = reason.code(), detail = %reject.detail, "request head refused");
     shared.metrics.rejected(reason);
     let rt = shared.runtime.load();
     let ip = crate::request::policy::ip::canonical(conn.peer.ip());
     if let Some(ab) = rt.global.autoban.as_ref().filter(|a| a.counts(reason)) {
-        if !rt.global.trusted.contains(ip) {
+        if !rt.global.trusted.contains(ip) && !rt.global.trusted_proxies.contains(ip) {
             shared.bans.record(ip, reason, ab);
         }
     }
@@ -172,6 +201,8 @@ async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Re
         head_request: false,
         http10: false,
         keep_alive: false,
+        watch_closed: false,
+        stall: g.idle_timeout,
     };
     let _ = write::send(socket, response, answering).await;
 }

@@ -10,7 +10,7 @@ use http_body::Body as _;
 use std::cell::RefCell;
 use std::pin::pin;
 use std::task::Poll;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
 
 /// Body bytes up to this size are copied next to the head and go out in
@@ -26,11 +26,19 @@ pub struct Answering {
     pub http10: bool,
     /// Whether the connection may stay open after this response.
     pub keep_alive: bool,
+    /// Whether a client that closes its connection while the answer is
+    /// waiting on the node ends it (false once a pipelined request is
+    /// buffered: readiness then means that request).
+    pub watch_closed: bool,
+    /// How long a client may take none of the answer before it is cut off.
+    pub stall: Duration,
 }
 
 /// Sends `response`; returns whether the connection can carry another
-/// request (false when the response says close, when the body's end can
-/// only be marked by closing, or when the body failed midway).
+/// request (false when the response says close or when the body's end can
+/// only be marked by closing). An error means the connection must be
+/// aborted: the client left or stalled, or the body failed midway (so
+/// closing must not look like a complete answer).
 pub async fn send(
     socket: &TcpStream,
     response: Response<Body>,
@@ -89,9 +97,12 @@ pub async fn send(
     }
     // A HEAD answer without a length of its own gets the length of the body
     // it stands for, as a GET would have had.
+    // (A HEAD answer from the node has an empty body and says nothing more
+    // than it said itself.)
     let head_length = (req.head_request && !no_body && !parts.headers.contains_key(CONTENT_LENGTH))
         .then(|| body.size_hint().exact())
-        .flatten();
+        .flatten()
+        .filter(|n| *n > 0);
     if let Some(n) = length.or(head_length) {
         out.extend_from_slice(b"content-length: ");
         out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -106,9 +117,10 @@ pub async fn send(
     }
     out.extend_from_slice(b"\r\n");
     if bodiless {
-        io::write_all(socket, &out).await?;
+        io::write_all(socket, &out, req.stall).await?;
         return Ok(keep_alive);
     }
+    let mut closed = io::ClosedWatch::new(socket);
 
     let mut sent: u64 = 0;
     loop {
@@ -119,10 +131,26 @@ pub async fn send(
             Poll::Ready(frame) => frame,
             Poll::Pending => {
                 if !out.is_empty() {
-                    io::write_all(socket, &out).await?;
+                    io::write_all(socket, &out, req.stall).await?;
                     out.clear();
                 }
-                std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await
+                // While the node is slow to send more, a client that leaves
+                // ends the answer (and frees the node's connection).
+                let watch = req.watch_closed;
+                let next = std::future::poll_fn(|cx| {
+                    if let Poll::Ready(frame) = body.as_mut().poll_frame(cx) {
+                        return Poll::Ready(Some(frame));
+                    }
+                    if watch && closed.poll_closed(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending
+                })
+                .await;
+                match next {
+                    Some(frame) => frame,
+                    None => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+                }
             }
         };
         let data = match frame {
@@ -132,9 +160,9 @@ pub async fn send(
                 // the client sees a truncated body rather than a complete one.
                 tracing::debug!(error = %e, "response body failed midway");
                 if !out.is_empty() {
-                    io::write_all(socket, &out).await?;
+                    io::write_all(socket, &out, req.stall).await?;
                 }
-                return Ok(false);
+                return Err(std::io::Error::other("the response body failed midway"));
             }
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) if !data.is_empty() => data,
@@ -145,9 +173,11 @@ pub async fn send(
         if length.is_some_and(|n| sent > n) {
             // Never send more than the length announced.
             if !out.is_empty() {
-                io::write_all(socket, &out).await?;
+                io::write_all(socket, &out, req.stall).await?;
             }
-            return Ok(false);
+            return Err(std::io::Error::other(
+                "the response body is longer than announced",
+            ));
         }
         if chunked {
             out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
@@ -155,9 +185,9 @@ pub async fn send(
         if out.len() + data.len() <= COALESCE {
             out.extend_from_slice(&data);
         } else {
-            io::write_all(socket, &out).await?;
+            io::write_all(socket, &out, req.stall).await?;
             out.clear();
-            io::write_all(socket, &data).await?;
+            io::write_all(socket, &data, req.stall).await?;
         }
         if chunked {
             out.extend_from_slice(b"\r\n");
@@ -167,9 +197,14 @@ pub async fn send(
         out.extend_from_slice(b"0\r\n\r\n");
     }
     if !out.is_empty() {
-        io::write_all(socket, &out).await?;
+        io::write_all(socket, &out, req.stall).await?;
     }
-    Ok(keep_alive && length.is_none_or(|n| n == sent))
+    if length.is_some_and(|n| n != sent) {
+        return Err(std::io::Error::other(
+            "the response body is shorter than announced",
+        ));
+    }
+    Ok(keep_alive)
 }
 
 /// Whether a comma-separated header value holds `token` (any case).
@@ -192,11 +227,11 @@ fn with_date(f: impl FnOnce(&[u8])) {
         let mut cache = cache.borrow_mut();
         if cache.0 != secs {
             let text = httpdate::fmt_http_date(now);
-            let bytes = text.as_bytes();
-            if bytes.len() == 29 {
-                cache.1.copy_from_slice(bytes);
-                cache.0 = secs;
+            if text.len() != 29 {
+                return f(text.as_bytes());
             }
+            cache.1.copy_from_slice(text.as_bytes());
+            cache.0 = secs;
         }
         f(&cache.1);
     });
