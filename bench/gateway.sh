@@ -9,7 +9,8 @@
 #
 # Everything runs on 127.0.0.1 only. Results: the anchor script's table (req/s,
 # p50/p99, proxy CPU per request, proxy/backend CPU ratio) and an RSS table;
-# record the medians and ratios in docs/benchmarks.md.
+# record the medians and ratios in docs/benchmarks.md. Paired ratios over
+# several runs: python3 bench/ratios.py bench/run/*/results.tsv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,14 +20,20 @@ export REPS=${REPS:-5}
 mkdir -p "$RUNS_DIR"
 
 need=()
-for p in haproxy nginx wrk curl; do command -v "$p" >/dev/null || need+=("$p"); done
+for p in haproxy nginx wrk curl python3; do command -v "$p" >/dev/null || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 cargo build --release --locked -p nodeward
 export NODEWARD_BIN=$ROOT/target/release/nodeward
 
-[ -n "${RSS_ONLY:-}" ] || bash "$ANCHORS"
+if [ -z "${RSS_ONLY:-}" ]; then
+  bash "$ANCHORS"
+  # Per-repetition ratios (gw-1t and haproxy-1t ran back to back in each).
+  echo
+  echo "== paired ratios, this run ($(basename "$(readlink -f "$RUNS_DIR/latest")"))"
+  python3 bench/ratios.py "$RUNS_DIR/latest/results.tsv" || true
+fi
 
 # ---- peak RSS with 1,000 open connections ---------------------------------
 RUN=$(readlink -f "$RUNS_DIR/latest")
