@@ -279,3 +279,28 @@ fn malformed_heads_relayed_by_a_trusted_proxy_do_not_ban_it() {
     ]);
     assert_eq!(status, 0, "a client sending malformed heads was not banned");
 }
+
+#[test]
+fn a_request_refused_before_its_body_is_read_keeps_the_connection_when_the_body_is_here() {
+    let backend = Backend::start();
+    let gw = Gateway::start(
+        &iri_config(FAST_TIMEOUTS, "require_headers = [\"X-IOTA-API-Version\"]"),
+        &backend.url(),
+    );
+    let with = |api_header: &str| {
+        format!(
+            "POST / HTTP/1.1\r\nhost: x\r\n{api_header}content-length: {}\r\n\r\n{GET_NODE_INFO}",
+            GET_NODE_INFO.len()
+        )
+    };
+    // The first lacks the required header (refused before the body is
+    // read); its body is already here, so the second is still served on
+    // the same connection, and the first body is not taken for a request.
+    let both = format!("{}{}", with(""), with("x-iota-api-version: 1\r\n"));
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.write_all(both.as_bytes()).unwrap();
+    let reply = read_until(&mut s, "appName");
+    assert_eq!(statuses(&reply), vec![400, 200], "{reply}");
+    assert!(reply.contains("missing_header"), "{reply}");
+    assert_eq!(backend.count(), 1);
+}

@@ -135,6 +135,18 @@ impl Drop for RequestBody<'_> {
         if self.continue_written.is_some_and(|n| n > 0) {
             self.state.broken.store(true, Relaxed);
         }
+        // A request refused before its body was read (401, 405, ...): if the
+        // whole body has already arrived, skip it here so the connection can
+        // carry the next request. Nothing is read from the socket for this;
+        // a body that is not all here, or whose framing is broken, closes
+        // the connection instead.
+        while !self.decoder.is_done() {
+            match self.decoder.step(self.buf) {
+                Ok(Step::Data(_) | Step::Again) => {}
+                Ok(Step::NeedMore) | Err(_) => return,
+            }
+        }
+        self.check_done();
     }
 }
 
