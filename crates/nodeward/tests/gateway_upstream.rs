@@ -363,6 +363,42 @@ fn a_client_leaving_while_the_node_pauses_midway_ends_the_node_request() {
 }
 
 #[test]
+fn a_node_pausing_midway_longer_than_the_timeout_is_cut_off() {
+    let backend = Scripted::start();
+    let config = iri_config("", "").replace("timeout = \"5s\"", "timeout = \"1s\"");
+    let gw = Gateway::start(&config, &backend.url());
+    let started = Instant::now();
+    let mut client = request_and_read_head(&gw, "stall");
+    // The node pauses 2.5 s in the middle of its body; after 1 s (the
+    // upstream timeout) the gateway closes the node's connection and ends
+    // the client's answer with a reset, not with a clean short body.
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let ended = client.read_to_end(&mut rest);
+    assert!(
+        ended
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{ended:?} after {:?}: {}",
+        started.elapsed(),
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2300),
+        "{:?}",
+        started.elapsed()
+    );
+    wait_for(
+        "the node's connection closing",
+        Duration::from_secs(2),
+        || backend.abandoned.load(SeqCst) == 1,
+    );
+    assert_eq!(ask(&gw, ""), (200, "\"ok\"".to_string()));
+}
+
+#[test]
 fn a_connection_bound_of_zero_is_refused_by_config_check() {
     let template = IRI_TEMPLATE.replace(
         "timeout = \"5s\"",

@@ -4,7 +4,8 @@
 //! backend connection already back in its pool. Larger or chunked ones stream
 //! from the connection; it goes back to the pool once the body has been read
 //! to the end, and is closed (cancelling the request on the backend) when the
-//! client goes away first. Either way the request's in-flight permits are
+//! client goes away first, or when the node pauses midway for longer than
+//! the request's timeout. Either way the request's in-flight permits are
 //! held until the body has been sent or dropped.
 
 use super::pool::Loan;
@@ -12,9 +13,12 @@ use crate::http1::{Decoder, Framing};
 use crate::request::body::BoxError;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
 
 /// The response body of a forwarded request.
 pub struct ResponseBody {
@@ -30,17 +34,25 @@ enum Source {
         decoder: Decoder,
         loan: Option<Loan>,
         keep_alive: bool,
+        /// The longest pause allowed between two pieces of the body.
+        idle: Duration,
+        /// When the current pause runs out (boxed: only streamed bodies
+        /// need a timer).
+        pause_ends: Pin<Box<Sleep>>,
     },
 }
 
 impl ResponseBody {
     /// The body of a response whose head was just read on `loan`: taken
-    /// whole when already buffered, streamed otherwise.
+    /// whole when already buffered, streamed otherwise. A streamed body
+    /// fails (and its connection is closed) when the node sends nothing
+    /// for `idle`.
     pub fn new(
         framing: Framing,
         mut loan: Loan,
         keep_alive: bool,
         permits: Vec<OwnedSemaphorePermit>,
+        idle: Duration,
     ) -> Self {
         let whole = match framing {
             Framing::Empty => Some(Bytes::new()),
@@ -58,6 +70,8 @@ impl ResponseBody {
                 decoder: Decoder::new(framing),
                 loan: Some(loan),
                 keep_alive,
+                idle,
+                pause_ends: Box::pin(tokio::time::sleep(idle)),
             },
         };
         ResponseBody {
@@ -81,13 +95,30 @@ impl HttpBody for ResponseBody {
                 decoder,
                 loan,
                 keep_alive,
+                idle,
+                pause_ends,
             } => {
                 let Some(conn) = loan.as_mut() else {
                     return Poll::Ready(None);
                 };
                 let polled = conn.connection().poll_body(decoder, cx);
+                if polled.is_ready() {
+                    pause_ends.as_mut().reset(Instant::now() + *idle);
+                }
                 match polled {
-                    Poll::Pending => Poll::Pending,
+                    Poll::Pending => {
+                        if pause_ends.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        // The node stalled midway: close its connection
+                        // (cancelling the request there) and end the answer.
+                        *loan = None;
+                        Poll::Ready(Some(Err(format!(
+                            "the node sent nothing for {} ms in the middle of its answer",
+                            idle.as_millis()
+                        )
+                        .into())))
+                    }
                     Poll::Ready(Err(e)) => {
                         // The connection is in an unknown state: close it.
                         *loan = None;

@@ -30,8 +30,9 @@ pub struct ForwardError {
 
 /// Sends the request to a healthy backend of `pool`, moving on to the next
 /// backend only when a connection could not be made (the request was never
-/// sent), and waiting at most `timeout` for the response head. `permits` are
-/// held until the response body has been fully sent or dropped.
+/// sent), and waiting at most `timeout` for the response head and at most
+/// `timeout` for each further piece of a streamed body. `permits` are held
+/// until the response body has been fully sent or dropped.
 pub async fn forward(
     pool: &UpstreamPool,
     method: Method,
@@ -82,7 +83,8 @@ pub async fn forward(
             }
             Ok(Ok((head, loan))) => {
                 let upstream_time = started.elapsed();
-                let body = ResponseBody::new(head.framing, loan, head.keep_alive, permits);
+                // The command's timeout also bounds each pause in a streamed body.
+                let body = ResponseBody::new(head.framing, loan, head.keep_alive, permits, timeout);
                 let mut response = Response::new(body.boxed_unsync());
                 *response.status_mut() = head.status;
                 *response.headers_mut() = head.headers;
