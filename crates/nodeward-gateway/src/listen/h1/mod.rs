@@ -109,13 +109,8 @@ pub async fn serve(
             keep_alive,
             expect_continue,
         } = head;
-        let answering = write::Answering {
-            head_request: request.method() == Method::HEAD,
-            http10: request.version() == Version::HTTP_10,
-            keep_alive,
-            watch_closed: true,
-            stall: g.idle_timeout,
-        };
+        let head_request = request.method() == Method::HEAD;
+        let http10 = request.version() == Version::HTTP_10;
         let response = {
             let body = RequestBody::new(&socket, &mut buf, framing, expect_continue, &body_state);
             let request = request.map(|()| body);
@@ -148,9 +143,13 @@ pub async fn serve(
             // Half a `100 Continue` is out: nothing else can follow it.
             return abort(socket);
         }
-        let mut answering = answering;
-        answering.keep_alive = keep_alive && body_state.done() && !*shutdown.borrow();
-        answering.watch_closed = !body_state.pipelined();
+        let answering = write::Answering {
+            head_request,
+            http10,
+            keep_alive: keep_alive && body_state.done() && !*shutdown.borrow(),
+            watch_closed: !body_state.pipelined(),
+            stall: g.idle_timeout,
+        };
         match write::send(&socket, response, answering).await {
             Ok(true) => {}
             Ok(false) => return super::serve::close_lingering(socket).await,
