@@ -5,7 +5,7 @@ use common_gateway::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const FAST_TIMEOUTS: &str =
     "header_timeout = \"1s\"\nbody_timeout = \"1s\"\nmax_connections_per_ip = 64";
@@ -18,15 +18,6 @@ fn gateway_rss_kib(gw: &Gateway) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap()
-}
-
-/// Waits until `s` is closed by the peer; returns what it sent and how long it took.
-fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (String, Duration) {
-    let t = Instant::now();
-    s.set_read_timeout(Some(limit)).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    (String::from_utf8_lossy(&out).into_owned(), t.elapsed())
 }
 
 #[test]

@@ -5,7 +5,6 @@
 mod common_gateway;
 
 use common_gateway::*;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const POW_TEMPLATE: &str = r#"
@@ -172,28 +171,14 @@ fn jsonrpc_commands_routed_alone_and_mixed_batches_refused() {
 
 #[test]
 fn an_unknown_command_upstream_is_refused_by_config_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.toml");
-    let text = render(
-        &POW_TEMPLATE
-            .replace(
-                "upstream = \"pow\"\nmax_inflight",
-                "upstream = \"remote-pow\"\nmax_inflight",
-            )
-            .replace("POW", "http://127.0.0.1:1"),
-        14265,
-        9901,
-        "http://127.0.0.1:2",
-        dir.path(),
-    );
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(bin())
-        .args(["config", "check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let template = POW_TEMPLATE
+        .replace(
+            "upstream = \"pow\"\nmax_inflight",
+            "upstream = \"remote-pow\"\nmax_inflight",
+        )
+        .replace("POW", "http://127.0.0.1:1");
+    let (code, err) = config_check(&template);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("route[0].command[0].upstream") && err.contains("remote-pow"),
         "{err}"

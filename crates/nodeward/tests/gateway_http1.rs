@@ -95,10 +95,7 @@ fn http10_clients_get_close_or_keep_alive_as_they_ask() {
     // cancels the request.)
     let mut s = TcpStream::connect(gw.addr()).unwrap();
     s.write_all(request("").as_bytes()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let reply = String::from_utf8_lossy(&out);
+    let (reply, _) = read_until_closed(&mut s, Duration::from_secs(3));
     assert_eq!(statuses(&reply), vec![200], "{reply}");
     assert!(reply.contains("connection: close\r\n"), "{reply}");
     // HTTP/1.0 with keep-alive: two answers on one connection.
@@ -150,18 +147,13 @@ fn refused_heads_are_answered_and_counted_under_their_reason() {
     // Half a head, then nothing until the header timeout: 408 and closed.
     let mut s = TcpStream::connect(gw.addr()).unwrap();
     s.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n").unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let reply = String::from_utf8_lossy(&out);
+    let (reply, _) = read_until_closed(&mut s, Duration::from_secs(4));
     assert_eq!(statuses(&reply), vec![408], "{reply}");
     assert!(reply.contains("header_timeout"), "{reply}");
     // An idle connection is closed at the same deadline, without an answer.
     let mut idle = TcpStream::connect(gw.addr()).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
-    let mut out = Vec::new();
-    let _ = idle.read_to_end(&mut out);
-    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    let (out, _) = read_until_closed(&mut idle, Duration::from_secs(4));
+    assert!(out.is_empty(), "{out}");
 
     assert_eq!(
         gw.metric("nodeward_rejections_total{reason=\"head_too_large\"}"),
@@ -221,10 +213,7 @@ fn a_blank_line_after_a_body_leaves_the_connection_idle_not_half_read() {
     let first = read_until(&mut s, "}");
     assert_eq!(statuses(&first), vec![200], "{first}");
     // At the header timeout the idle connection is closed without a 408.
-    s.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
-    let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
-    let rest = String::from_utf8_lossy(&rest);
+    let (rest, _) = read_until_closed(&mut s, Duration::from_secs(4));
     assert!(!rest.contains("HTTP/1.1"), "{rest}");
     assert_eq!(
         gw.metric("nodeward_rejections_total{reason=\"header_timeout\"}"),

@@ -449,6 +449,15 @@ pub fn raw_exchange(addr: SocketAddr, bytes: &[u8], timeout: Duration) -> String
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Waits until `s` is closed by the peer; returns what it sent and how long it took.
+pub fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let t = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    (String::from_utf8_lossy(&out).into_owned(), t.elapsed())
+}
+
 /// Status codes of every HTTP response in `raw`, in order.
 pub fn statuses(raw: &str) -> Vec<u16> {
     raw.match_indices("HTTP/1.1 ")
