@@ -9,8 +9,8 @@
 //! recently seen are evicted; active bans are never evicted (a full ban table
 //! refuses new bans and says so in the log).
 
+use crate::addr::source_key;
 use crate::config::Autoban;
-use crate::request::policy::ip::source_key;
 use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -117,7 +117,7 @@ impl BanTable {
     pub fn record(
         &self,
         ip: IpAddr,
-        reason: crate::request::reject::Reason,
+        reason: crate::refusal::Reason,
         cfg: &Autoban,
     ) -> Option<Duration> {
         if let Some(path) = &cfg.violations_log {
@@ -450,7 +450,7 @@ mod tests {
             ban_for: Duration::from_secs(10),
             growth: 2,
             max_ban: Duration::from_secs(35),
-            reasons: [true; crate::request::reject::Reason::ALL.len()],
+            reasons: [true; crate::refusal::Reason::ALL.len()],
             max_sources: 50,
             max_bans: 10,
             violations_log: None,

@@ -1,8 +1,10 @@
 //! Command-line arguments and entry points of `nodeward gateway` and of the
 //! gateway's part of `nodeward config check`.
 
-use crate::run::GatewayError;
-use clap::{Args, ValueEnum};
+pub use crate::admin::client::BansOp;
+pub use crate::run::LogFormat;
+use crate::run::{GatewayError, Options};
+use clap::Args;
 use std::path::PathBuf;
 
 /// Arguments of `nodeward gateway`.
@@ -31,6 +33,18 @@ pub struct GatewayArgs {
     pub action: Option<GatewayAction>,
 }
 
+impl GatewayArgs {
+    /// What the gateway process itself needs from the command line.
+    pub fn options(&self) -> Options {
+        Options {
+            config: self.config.clone(),
+            threads: self.threads,
+            state_dir: self.state_dir.clone(),
+            log_format: self.log_format,
+        }
+    }
+}
+
 /// What `nodeward gateway <action>` does to a running gateway.
 #[derive(Debug, clap::Subcommand)]
 pub enum GatewayAction {
@@ -42,41 +56,12 @@ pub enum GatewayAction {
     },
 }
 
-/// `nodeward gateway bans` operations.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum BansOp {
-    /// Bans in force.
-    List,
-    /// Ban a source (IPv6 sources are banned by /64).
-    Add {
-        /// The address.
-        source: String,
-        /// How long (default: [gateway.autoban] ban_for, or 1h).
-        #[arg(long = "for")]
-        length: Option<String>,
-    },
-    /// Lift a ban.
-    Remove {
-        /// The address.
-        source: String,
-    },
-}
-
-/// Diagnostic log formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// JSON lines.
-    Json,
-}
-
 /// Runs the gateway until SIGTERM/SIGINT; returns the process exit code.
 pub fn run_gateway(args: GatewayArgs) -> Result<u8, GatewayError> {
     match &args.action {
-        None => crate::run::run(args),
+        None => crate::run::run(args.options()),
         Some(GatewayAction::Bans { op }) => {
-            let config = crate::run::load_config(&args)?;
+            let config = crate::run::load_config(&args.options())?;
             crate::admin::client::bans(&config, op.as_ref().unwrap_or(&BansOp::List))
                 .map_err(|e| GatewayError::Admin(e.to_string()))
         }

@@ -4,19 +4,30 @@
 //! [`listen`] (accept, connection guard, TLS, nodeward's own HTTP/1.1 server,
 //! hyper for HTTP/2) ->
 //! [`request`] (hygiene, body, command extraction, policy) ->
-//! [`upstream`] (pool, selection, forwarding with deadlines), with
-//! [`admin`] (metrics, status, reload) beside it, [`config`] feeding all, and
-//! [`http1`] holding the HTTP/1.1 body framing both sides share.
+//! [`upstream`] (pools reconciled on reload, selection and health from
+//! `nodeward-balance`, forwarding with retries and deadlines), with
+//! [`admin`] (status, registration, reload) beside it and [`config`]
+//! feeding all.
+//!
+//! Below them sits the vocabulary every layer shares: [`refusal`] (why a
+//! request is refused and how that is answered), [`body`], [`protocol`],
+//! [`addr`] (client addresses and CIDR sets), [`metrics`], [`http1`] (the
+//! HTTP/1.1 framing both sides share) and [`log`].
 
+pub mod addr;
 pub mod admin;
 pub mod ban;
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod http1;
 pub mod listen;
 pub mod log;
+pub mod metrics;
+pub mod protocol;
+pub mod refusal;
 pub mod request;
-mod run;
+pub mod run;
 pub mod state;
 pub mod upstream;
 

@@ -1,14 +1,16 @@
 //! The gateway process: start-up, signal handling, reload and draining.
 
-use crate::admin::{self, metrics::Metrics};
-use crate::cli::{GatewayArgs, LogFormat};
+use crate::admin;
 use crate::config::{self, GatewayConfig};
 use crate::listen::{guard::ConnGuard, serve, tls};
 use crate::log::AccessLog;
+use crate::metrics::Metrics;
 use crate::state::{Runtime, Shared};
 use arc_swap::ArcSwap;
+use clap::ValueEnum;
 use nodeward_config::ConfigError;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
@@ -42,8 +44,30 @@ pub enum GatewayError {
     Admin(String),
 }
 
+/// What the gateway process needs from its command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The config file.
+    pub config: PathBuf,
+    /// Worker threads (default: one per core).
+    pub threads: Option<u16>,
+    /// Overrides `[gateway] state_dir`.
+    pub state_dir: Option<PathBuf>,
+    /// Format of the diagnostic log on stderr.
+    pub log_format: LogFormat,
+}
+
+/// Diagnostic log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines.
+    Json,
+}
+
 /// Loads the config with the command line's `--state-dir` applied.
-pub fn load_config(args: &GatewayArgs) -> Result<GatewayConfig, GatewayError> {
+pub fn load_config(args: &Options) -> Result<GatewayConfig, GatewayError> {
     let mut config = config::load(&args.config)?;
     if let Some(dir) = &args.state_dir {
         if config
@@ -61,7 +85,7 @@ pub fn load_config(args: &GatewayArgs) -> Result<GatewayConfig, GatewayError> {
 }
 
 /// Starts the gateway and serves until told to stop.
-pub fn run(args: GatewayArgs) -> Result<u8, GatewayError> {
+pub fn run(args: Options) -> Result<u8, GatewayError> {
     init_tracing(args.log_format);
     let config = load_config(&args)?;
     raise_open_files_limit();

@@ -2,11 +2,11 @@
 //! reload) and what lives for the whole process (metrics, access log,
 //! connection counts).
 
-use crate::admin::metrics::Metrics;
 use crate::config::{self, GatewayConfig, Global};
 use crate::listen::guard::ConnGuard;
 use crate::listen::tls::TlsState;
 use crate::log::AccessLog;
+use crate::metrics::Metrics;
 use crate::request::policy::RoutePolicy;
 use crate::upstream::UpstreamPool;
 use arc_swap::ArcSwap;

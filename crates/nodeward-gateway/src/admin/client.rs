@@ -1,7 +1,6 @@
 //! `nodeward gateway bans`: lists, adds and lifts bans on a running gateway
 //! through its admin API (the address and token come from the config).
 
-use crate::cli::BansOp;
 use crate::config::GatewayConfig;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -131,4 +130,24 @@ fn exchange(
         .map_or("", |(_, b)| b)
         .to_string();
     Ok((status, body))
+}
+
+/// `nodeward gateway bans` operations.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BansOp {
+    /// Bans in force.
+    List,
+    /// Ban a source (IPv6 sources are banned by /64).
+    Add {
+        /// The address.
+        source: String,
+        /// How long (default: [gateway.autoban] ban_for, or 1h).
+        #[arg(long = "for")]
+        length: Option<String>,
+    },
+    /// Lift a ban.
+    Remove {
+        /// The address.
+        source: String,
+    },
 }

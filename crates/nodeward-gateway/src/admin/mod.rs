@@ -2,7 +2,6 @@
 //! on loopback by default and protected by a bearer token.
 
 pub mod client;
-pub mod metrics;
 mod server;
 mod status;
 pub mod token;

@@ -1,7 +1,7 @@
 //! Serving the admin endpoints.
 
 use super::token;
-use crate::request::body::{full, Body};
+use crate::body::{full, Body};
 use crate::state::Shared;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -161,7 +161,7 @@ fn bad(status: StatusCode, msg: String) -> Response<Body> {
 fn source_param(query: Option<&str>) -> Result<std::net::IpAddr, String> {
     let text = query_param(query, "source").ok_or("give the address as ?source=IP")?;
     text.parse::<std::net::IpAddr>()
-        .map(crate::request::policy::ip::canonical)
+        .map(crate::addr::canonical)
         .map_err(|_| format!("{text:?} is not an IP address"))
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Every key is documented in docs/configuration.md with its default.
 
+pub use crate::protocol::Protocol;
 use nodeward_config::{ByteSize, Duration, Rate};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -218,18 +219,6 @@ fn default_eject() -> Duration {
 }
 fn default_idle_per_backend() -> usize {
     256
-}
-
-/// Which protocol a route speaks, deciding how the command is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// IOTA IRI/Hornet legacy API: JSON body `{"command": "..."}`.
-    Iri,
-    /// JSON-RPC 2.0 (Ethereum, Bitcoin style): `method`, batches allowed.
-    Jsonrpc,
-    /// REST: the command is `METHOD /path`.
-    Rest,
 }
 
 /// `[[route]]`: requests under a path prefix, their upstream and policy.

@@ -1,7 +1,7 @@
 //! Checks what serde cannot and produces the checked [`GatewayConfig`].
 
 use super::file::*;
-use crate::request::policy::ip::IpSet;
+use crate::addr::IpSet;
 use nodeward_config::{load_sections, read_config_file, ConfigError, Rate};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -77,8 +77,8 @@ pub struct Autoban {
     pub growth: u32,
     /// Longest ban and memory of past offences.
     pub max_ban: Duration,
-    /// Which reasons count, indexed by [`crate::request::reject::Reason::index`].
-    pub reasons: [bool; crate::request::reject::Reason::ALL.len()],
+    /// Which reasons count, indexed by [`crate::refusal::Reason::index`].
+    pub reasons: [bool; crate::refusal::Reason::ALL.len()],
     /// Bound of the violation counters.
     pub max_sources: usize,
     /// Bound of the ban table.
@@ -89,7 +89,7 @@ pub struct Autoban {
 
 impl Autoban {
     /// Whether a refusal for `reason` counts as a violation.
-    pub fn counts(&self, reason: crate::request::reject::Reason) -> bool {
+    pub fn counts(&self, reason: crate::refusal::Reason) -> bool {
         self.reasons[reason.index()]
     }
 }
@@ -687,7 +687,7 @@ impl Checker<'_> {
 
 impl Checker<'_> {
     fn autoban(&self, a: &AutobanSection) -> Result<Autoban, ConfigError> {
-        use crate::request::reject::Reason;
+        use crate::refusal::Reason;
         let at = |k: &str| format!("gateway.autoban.{k}");
         if !(1..=1_000_000).contains(&a.threshold) {
             return Err(self.err(at("threshold"), "must be between 1 and 1000000"));

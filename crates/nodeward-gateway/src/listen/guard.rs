@@ -1,8 +1,8 @@
 //! Connection admission: refuse cleanly (instead of running out of file
 //! descriptors) when the gateway or one source holds too many connections.
 
-use crate::request::policy::ip::source_key;
-use crate::request::reject::Reason;
+use crate::addr::source_key;
+use crate::refusal::Reason;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

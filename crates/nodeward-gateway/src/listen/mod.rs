@@ -4,5 +4,6 @@
 
 pub mod guard;
 mod h1;
+pub mod linger;
 pub mod serve;
 pub mod tls;

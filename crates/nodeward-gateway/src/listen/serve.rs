@@ -1,7 +1,7 @@
 //! The accept loop and per-connection HTTP serving.
 
 use crate::config::Global;
-use crate::request::reject::Reason;
+use crate::refusal::Reason;
 use crate::request::{self, ConnInfo};
 use crate::state::Shared;
 use hyper::service::service_fn;
@@ -59,7 +59,7 @@ pub async fn accept_loop(
             }
         };
         let rt = shared.runtime.load();
-        let ip = crate::request::policy::ip::canonical(peer.ip());
+        let ip = crate::addr::canonical(peer.ip());
         if rt.global.deny_ips.contains(ip)
             || (!rt.global.allow_ips.is_empty() && !rt.global.allow_ips.contains(ip))
         {
@@ -249,7 +249,7 @@ async fn serve_http<I>(
         let mut connection = KeepSocket(b.serve_connection(io, service));
         drive(Pin::new(&mut connection), &conn, None, shutdown).await;
         let socket = connection.0.into_parts().io.into_inner();
-        close_lingering(socket).await;
+        super::linger::close_lingering(socket).await;
         return;
     }
     // Boxed: HTTP/2 connection state is large and plain HTTP/1 never needs it.
@@ -274,7 +274,7 @@ async fn serve_auto<I, S>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::Service<
             http::Request<hyper::body::Incoming>,
-            Response = http::Response<crate::request::body::Body>,
+            Response = http::Response<crate::body::Body>,
         > + Clone
         + Send
         + 'static,
@@ -319,7 +319,7 @@ trait Graceful: Future {
 }
 
 /// An HTTP/1 connection polled without hyper's own socket shutdown, so that
-/// the socket can be taken back and closed with [`close_lingering`].
+/// the socket can be taken back and closed with [`super::linger::close_lingering`].
 struct KeepSocket<I, S>(hyper::server::conn::http1::Connection<I, S>)
 where
     S: hyper::service::HttpService<hyper::body::Incoming>;
@@ -351,32 +351,6 @@ where
     fn shutdown_gracefully(self: Pin<&mut Self>) {
         Pin::new(&mut self.get_mut().0).graceful_shutdown();
     }
-}
-
-/// How long a closing HTTP/1 connection keeps reading (and discarding) what
-/// the client still sends after the last response.
-const LINGER: Duration = Duration::from_secs(3);
-
-/// Closes an HTTP/1 connection the way HAProxy and nginx do: send FIN after
-/// the last response, then read and discard until the client closes too (or
-/// [`LINGER`] passes). Closing a socket with unread request bytes in it makes
-/// the kernel send a reset, which can destroy an error response (a 413 sent
-/// while the client is still uploading) before the client has read it.
-pub(super) async fn close_lingering<I: AsyncRead + AsyncWrite + Unpin>(mut socket: I) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let drain = async {
-        if socket.shutdown().await.is_err() {
-            return;
-        }
-        // Allocated only here, so an open connection's task stays small.
-        let mut sink = vec![0u8; 4096];
-        while let Ok(n) = socket.read(&mut sink).await {
-            if n == 0 {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 impl<I, S, E> Graceful for auto::Connection<'_, I, S, E>

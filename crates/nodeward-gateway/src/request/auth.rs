@@ -4,9 +4,9 @@
 //! never stops early, so the time taken does not depend on which key (if any)
 //! matched or on how much of a digest agreed.
 
+use crate::refusal::{Reason, Reject};
 use crate::request::policy::commands::CommandSet;
 use crate::request::policy::rate;
-use crate::request::reject::{Reason, Reject};
 use http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

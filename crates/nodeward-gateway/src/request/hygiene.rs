@@ -1,22 +1,11 @@
 //! HTTP hygiene: refuse malformed or ambiguous requests before any upstream
 //! contact, strip hop-by-hop headers, and set forwarding headers correctly.
 
-use super::policy::ip::{canonical, IpSet};
-use super::reject::{Reason, Reject};
+use crate::addr::{canonical, IpSet};
+use crate::http1::is_hop_by_hop;
+use crate::refusal::{Reason, Reject};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
-
-/// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
-static HOP_BY_HOP: [HeaderName; 8] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-];
 
 /// Refuses framing that two parsers could read differently (request smuggling):
 /// Content-Length together with Transfer-Encoding, repeated Content-Length,
@@ -49,11 +38,6 @@ pub fn check_framing(headers: &HeaderMap) -> Result<(), Reject> {
         return bad("more than one Host header");
     }
     Ok(())
-}
-
-/// Whether `name` is one of the fixed hop-by-hop headers.
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.iter().any(|h| h == name)
 }
 
 /// Removes hop-by-hop headers, including those the Connection header names.

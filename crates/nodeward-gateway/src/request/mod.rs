@@ -6,26 +6,25 @@
 //! extraction -> policy (lists, rates, in-flight caps) -> upstream.
 
 pub mod auth;
-pub mod body;
 pub mod capture;
 pub mod extract;
 pub mod hygiene;
 pub mod patterns;
 pub mod policy;
-pub mod reject;
+pub mod read_body;
 pub mod respond;
 
-use crate::admin::metrics::CommandStats;
+use crate::addr::source_key;
+use crate::body::Body;
 use crate::config::Protocol;
 use crate::log::AccessEntry;
+use crate::metrics::CommandStats;
+use crate::refusal::{Reason, Reject};
 use crate::state::{Runtime, Shared};
-use body::Body;
 use bytes::Bytes;
 use extract::{ExtractError, Extraction};
 use http::{header, Method, Request, Response};
-use policy::ip::source_key;
 use policy::RoutePolicy;
-use reject::{Reason, Reject};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -46,7 +45,7 @@ pub struct ConnInfo {
 impl ConnInfo {
     /// Describes a new connection from `peer`.
     pub fn new(peer: SocketAddr, tls: bool) -> Self {
-        let text = policy::ip::canonical(peer.ip()).to_string();
+        let text = crate::addr::canonical(peer.ip()).to_string();
         ConnInfo {
             peer,
             tls,
@@ -156,7 +155,7 @@ where
         };
         shared.access_log.write(&AccessEntry {
             client_ip: client,
-            peer_ip: policy::ip::canonical(conn.peer.ip()),
+            peer_ip: crate::addr::canonical(conn.peer.ip()),
             peer_text: conn.peer_text.to_str().unwrap_or(""),
             method: method.as_str(),
             path: path.as_deref().unwrap_or(""),
@@ -323,7 +322,7 @@ where
         )));
     }
     let deadline = tokio::time::Instant::now() + rt.global.body_timeout;
-    let body = body::read_limited(incoming, route.max_body, deadline)
+    let body = read_body::read_limited(incoming, route.max_body, deadline)
         .await
         .map_err(no_cmd)?;
     let extraction = match route.protocol {

@@ -3,7 +3,7 @@
 //! depth). The regex crate matches in linear time, so a pattern cannot be made
 //! to backtrack by a request.
 
-use crate::request::reject::{Reason, Reject};
+use crate::refusal::{Reason, Reject};
 use http::{HeaderMap, HeaderName};
 use regex::{Regex, RegexSet};
 use serde_json::Value;

@@ -6,9 +6,9 @@
 //! [`Cors`]); a route without these settings has no [`ResponsePolicy`] and
 //! pays one branch per request.
 
+use crate::body::Body;
 use crate::config::{Cors, SecurityHeaders};
-use crate::request::body::Body;
-use crate::request::reject::{Reason, Reject};
+use crate::refusal::{Reason, Reject};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
@@ -101,7 +101,7 @@ impl ResponsePolicy {
                 "this method is not allowed from browsers",
             )));
         }
-        let mut resp = Response::new(crate::request::body::full(bytes::Bytes::new()));
+        let mut resp = Response::new(crate::body::full(bytes::Bytes::new()));
         *resp.status_mut() = StatusCode::NO_CONTENT;
         let out = resp.headers_mut();
         out.insert(

@@ -9,8 +9,8 @@
 //! held until the body has been sent or dropped.
 
 use super::pool::Loan;
+use crate::body::BoxError;
 use crate::http1::{Decoder, Framing};
-use crate::request::body::BoxError;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use std::future::Future;

@@ -2,8 +2,8 @@
 
 use super::body::ResponseBody;
 use super::pool::{UpstreamError, UpstreamPool};
-use crate::request::body::Body;
-use crate::request::reject::{Reason, Reject};
+use crate::body::Body;
+use crate::refusal::{Reason, Reject};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use http_body_util::BodyExt;

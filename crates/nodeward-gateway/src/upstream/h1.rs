@@ -11,8 +11,8 @@
 //! being passed on.
 
 use super::pool::UpstreamError;
+use crate::http1::is_hop_by_hop;
 use crate::http1::{last_coding_is_chunked, parse_content_length, Decoder, Framing, Step};
-use crate::request::hygiene::is_hop_by_hop;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};

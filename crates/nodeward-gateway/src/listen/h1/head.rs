@@ -3,7 +3,7 @@
 //! differently. The body's framing is decided here, once.
 
 use crate::http1::{last_coding_is_chunked, parse_content_length, Framing};
-use crate::request::reject::{Reason, Reject};
+use crate::refusal::{Reason, Reject};
 use bytes::BytesMut;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};

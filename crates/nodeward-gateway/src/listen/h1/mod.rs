@@ -18,7 +18,7 @@ mod io;
 mod write;
 
 use crate::config::Global;
-use crate::request::reject::{Reason, Reject};
+use crate::refusal::{Reason, Reject};
 use crate::request::{self, ConnInfo};
 use crate::state::Shared;
 use body::{BodyState, RequestBody};
@@ -63,7 +63,7 @@ pub async fn serve(
                     Ok(None) => {}
                     Err(reject) => {
                         refuse(shared, &socket, &conn, reject, g).await;
-                        return super::serve::close_lingering(socket).await;
+                        return super::linger::close_lingering(socket).await;
                     }
                 }
             }
@@ -75,7 +75,7 @@ pub async fn serve(
                 // Nothing pending: hold no buffer while waiting.
                 buf = BytesMut::new();
                 if *shutdown.borrow() {
-                    return super::serve::close_lingering(socket).await;
+                    return super::linger::close_lingering(socket).await;
                 }
             }
             let read = tokio::select! {
@@ -89,11 +89,11 @@ pub async fn serve(
                         );
                         refuse(shared, &socket, &conn, reject, g).await;
                     }
-                    return super::serve::close_lingering(socket).await;
+                    return super::linger::close_lingering(socket).await;
                 }
                 changed = shutdown.changed(), if buf.is_empty() => {
                     if changed.is_err() {
-                        return super::serve::close_lingering(socket).await;
+                        return super::linger::close_lingering(socket).await;
                     }
                     continue;
                 }
@@ -152,7 +152,7 @@ pub async fn serve(
         };
         match write::send(&socket, response, answering).await {
             Ok(true) => {}
-            Ok(false) => return super::serve::close_lingering(socket).await,
+            Ok(false) => return super::linger::close_lingering(socket).await,
             Err(_) => return abort(socket),
         }
     }
@@ -180,7 +180,7 @@ async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Re
     tracing::debug!(peer = %conn.peer, reason = reason.code(), detail = %reject.detail, "request head refused");
     shared.metrics.rejected(reason);
     let rt = shared.runtime.load();
-    let ip = crate::request::policy::ip::canonical(conn.peer.ip());
+    let ip = crate::addr::canonical(conn.peer.ip());
     if let Some(ab) = rt.global.autoban.as_ref().filter(|a| a.counts(reason)) {
         if !rt.global.trusted.contains(ip) && !rt.global.trusted_proxies.contains(ip) {
             shared.bans.record(ip, reason, ab);

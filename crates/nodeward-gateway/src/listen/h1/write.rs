@@ -3,7 +3,7 @@
 //! body passed on as it arrives (chunked when its length is unknown).
 
 use super::io;
-use crate::request::body::Body;
+use crate::body::Body;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{Response, StatusCode};
 use http_body::Body as _;
@@ -81,7 +81,7 @@ pub async fn send(
         if name == CONNECTION
             || name == TRANSFER_ENCODING
             || (name == CONTENT_LENGTH && (!bodiless || status == StatusCode::NO_CONTENT))
-            || crate::request::hygiene::is_hop_by_hop(name)
+            || crate::http1::is_hop_by_hop(name)
         {
             continue;
         }

@@ -6,15 +6,14 @@
 //! [`Admission`] whose permits are held until the response is complete.
 
 pub mod commands;
-pub mod ip;
 pub mod rate;
 
-use crate::admin::metrics::{CommandStats, Metrics, NONE, OTHER};
+use crate::addr::IpSet;
 use crate::config::{Protocol, Route};
+use crate::metrics::{CommandStats, Metrics, NONE, OTHER};
+use crate::refusal::{Reason, Reject};
 use crate::request::extract::Call;
-use crate::request::reject::{Reason, Reject};
 use commands::CommandSet;
-use ip::IpSet;
 use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;

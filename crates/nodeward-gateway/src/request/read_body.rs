@@ -1,27 +1,12 @@
-//! Request and response bodies: the boxed body type, and reading a client's
-//! body under a size cap and one deadline for the whole body.
+//! Reading a client's request body under a size cap and one deadline for
+//! the whole body.
 
-use super::reject::{Reason, Reject};
+use crate::refusal::{Reason, Reject};
 use bytes::{Bytes, BytesMut};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
 use std::future::poll_fn;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use tokio::time::Instant;
-
-/// Errors a response body can end with.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The body type of every response the gateway sends.
-pub type Body = UnsyncBoxBody<Bytes, BoxError>;
-
-/// A complete in-memory body.
-pub fn full(bytes: Bytes) -> Body {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
-}
 
 /// Reads a whole request body of at most `limit` bytes before `deadline`.
 ///

@@ -4,7 +4,7 @@
 //! sets are bounded (commands the config or protocol names, plus "other"),
 //! so an attacker inventing command names cannot grow memory.
 
-use crate::request::reject::Reason;
+use crate::refusal::Reason;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};

@@ -1,7 +1,7 @@
 //! Why a request was refused, and the short error response each protocol expects.
 
-use crate::config::Protocol;
-use crate::request::body::Body;
+use crate::body::Body;
+use crate::protocol::Protocol;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 
@@ -217,7 +217,7 @@ impl Reject {
                 self.reason.code()
             ),
         };
-        let mut resp = Response::new(crate::request::body::full(Bytes::from(body)));
+        let mut resp = Response::new(crate::body::full(Bytes::from(body)));
         *resp.status_mut() = self.reason.status();
         let h = resp.headers_mut();
         h.insert(
