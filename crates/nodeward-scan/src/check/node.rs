@@ -2,9 +2,9 @@
 //! JSON-RPC (syncing, block lag against a reference node, peers).
 
 use crate::nagios::{PerfData, PluginOutput, State};
-use nodeward_probe::http::{self, Request, Url};
+use nodeward_probe::http::{self, Url};
+use nodeward_probe::node::{self, NodeError, NodeTarget, SyncProgress};
 use nodeward_probe::tls::{self, Roots};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// Node API kind for `check node`.
@@ -58,39 +58,16 @@ pub struct NodeCheck {
     pub timeout: String,
 }
 
-async fn call(
-    url: &Url,
-    body: &str,
-    roots: &Roots,
-    limits: &http::Limits,
-) -> Result<Value, String> {
-    let cfg = tls::client_config(roots, true, None).map_err(|e| e.to_string())?;
-    let resp = http::fetch(
-        &Request::post_json(url.clone(), body),
-        Some(Arc::new(cfg)),
-        limits,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    if !(200..300).contains(&resp.status) {
-        return Err(format!("{url} answered {}", resp.status));
+/// The summary for a probe of `url` that failed, and whether the node is to
+/// blame (CRITICAL: no answer, an error status, an answer that is not JSON) or
+/// the answer just lacks what this check reads (UNKNOWN).
+fn failure(url: &Url, e: &NodeError) -> (State, String) {
+    match e {
+        NodeError::Unreachable(e) => (State::Critical, e.to_string()),
+        NodeError::Status(s) => (State::Critical, format!("{url} answered {s}")),
+        NodeError::Invalid(m) if e.is_not_json() => (State::Critical, format!("{url}: {m}")),
+        NodeError::Invalid(m) => (State::Unknown, m.clone()),
     }
-    serde_json::from_slice(&resp.body).map_err(|e| format!("{url}: invalid JSON: {e}"))
-}
-
-fn hex_or_num(v: &Value) -> Option<u64> {
-    match v {
-        Value::String(s) => u64::from_str_radix(s.trim_start_matches("0x"), 16).ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
-    }
-}
-
-/// Compares dotted versions numerically (`1.8.6` < `1.10.0`).
-pub(crate) fn version_at_least(have: &str, min: &str) -> bool {
-    let parse =
-        |s: &str| -> Vec<u64> { s.split(['.', '-']).map_while(|p| p.parse().ok()).collect() };
-    parse(have) >= parse(min)
 }
 
 /// Runs the check.
@@ -108,41 +85,49 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
         Ok(u) => u,
         Err(e) => return PluginOutput::unknown(S, e.to_string()),
     };
-    let roots = c.ca.clone().map(Roots::File).unwrap_or(Roots::System);
+    let failed = |url: &Url, e: &NodeError| {
+        let (state, summary) = failure(url, e);
+        PluginOutput {
+            service: S,
+            state,
+            summary,
+            perf: vec![],
+        }
+    };
+    // Without --ca the probes verify against the system roots themselves.
+    let tls = match &c.ca {
+        None => None,
+        Some(ca) => match tls::client_config(&Roots::File(ca.clone()), true, None) {
+            Ok(cfg) => Some(Arc::new(cfg)),
+            Err(e) => {
+                return PluginOutput {
+                    service: S,
+                    state: State::Critical,
+                    summary: e.to_string(),
+                    perf: vec![],
+                }
+            }
+        },
+    };
     let limits = http::Limits {
         deadline: timeout,
         max_body_bytes: 256 * 1024,
         ..Default::default()
     };
-    let critical = |summary: String| PluginOutput {
-        service: S,
-        state: State::Critical,
-        summary,
-        perf: vec![],
+    let target = NodeTarget {
+        url: url.clone(),
+        tls,
+        limits,
     };
     match c.kind {
         Kind::Iri => {
-            let info = match call(&url, r#"{"command":"getNodeInfo"}"#, &roots, &limits).await {
-                Ok(v) => v,
-                Err(e) => return critical(e),
+            let info = match node::node_info(&target).await {
+                Ok(i) => i,
+                Err(e) => return failed(&url, &e),
             };
-            let latest = info.get("latestMilestoneIndex").and_then(Value::as_u64);
-            let solid = info
-                .get("latestSolidSubtangleMilestoneIndex")
-                .and_then(Value::as_u64);
-            let (Some(latest), Some(solid)) = (latest, solid) else {
-                return PluginOutput::unknown(
-                    S,
-                    "getNodeInfo lacks latestMilestoneIndex/latestSolidSubtangleMilestoneIndex",
-                );
-            };
-            let neighbors = info.get("neighbors").and_then(Value::as_u64).unwrap_or(0);
-            let version = info
-                .get("appVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
-            let lag = latest.saturating_sub(solid);
+            let neighbors = info.neighbors.unwrap_or(0);
+            let version = info.app_version.as_deref().unwrap_or("?");
+            let (lag, solid, latest) = (info.lag(), info.solid_milestone, info.latest_milestone);
             let mut state = State::from_thresholds(lag as f64, w.as_ref(), cr.as_ref());
             let mut notes = vec![format!(
                 "milestone lag {lag} ({solid}/{latest}), {neighbors} neighbours, version {version}"
@@ -152,7 +137,7 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
                 notes.push(format!("fewer than {} neighbours", c.min_peers));
             }
             if let Some(min) = &c.min_version {
-                if !version_at_least(&version, min) {
+                if !node::version_at_least(version, min) {
                     state = State::Critical;
                     notes.push(format!("version {version} older than {min}"));
                 }
@@ -170,50 +155,40 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
             }
         }
         Kind::Jsonrpc => {
-            let rpc = |m: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[]}}"#);
-            let syncing = match call(&url, &rpc("eth_syncing"), &roots, &limits).await {
-                Ok(v) => v.get("result").cloned().unwrap_or(Value::Null),
-                Err(e) => return critical(e),
+            let status = match node::chain_status(&target).await {
+                Ok(s) => s,
+                Err(e) => return failed(&url, &e),
             };
-            let block = match call(&url, &rpc("eth_blockNumber"), &roots, &limits).await {
-                Ok(v) => v.get("result").and_then(hex_or_num),
-                Err(e) => return critical(e),
+            let block = status.head;
+            let mut lag = match status.syncing {
+                Some(SyncProgress {
+                    current: Some(cur),
+                    highest: Some(high),
+                }) => high.saturating_sub(cur),
+                _ => 0,
             };
-            let Some(block) = block else {
-                return PluginOutput::unknown(S, "eth_blockNumber gave no number");
-            };
-            let peers = call(&url, &rpc("net_peerCount"), &roots, &limits)
-                .await
-                .ok()
-                .and_then(|v| v.get("result").and_then(hex_or_num));
-            let mut lag = 0u64;
-            if let Value::Object(o) = &syncing {
-                if let (Some(cur), Some(high)) = (
-                    o.get("currentBlock").and_then(hex_or_num),
-                    o.get("highestBlock").and_then(hex_or_num),
-                ) {
-                    lag = high.saturating_sub(cur);
-                }
-            }
             if let Some(r) = &c.reference {
                 let Ok(ru) = Url::parse(r) else {
                     return PluginOutput::unknown(S, format!("invalid --reference {r:?}"));
                 };
-                match call(&ru, &rpc("eth_blockNumber"), &roots, &limits)
-                    .await
-                    .map(|v| v.get("result").and_then(hex_or_num))
-                {
-                    Ok(Some(rb)) => lag = lag.max(rb.saturating_sub(block)),
-                    Ok(None) => return PluginOutput::unknown(S, "reference gave no block number"),
-                    Err(e) => return PluginOutput::unknown(S, format!("reference: {e}")),
+                let reference = NodeTarget {
+                    url: ru.clone(),
+                    ..target.clone()
+                };
+                match node::block_number(&reference).await {
+                    Ok(rb) => lag = lag.max(rb.saturating_sub(block)),
+                    Err(e) => {
+                        let (_, why) = failure(&ru, &e);
+                        return PluginOutput::unknown(S, format!("reference: {why}"));
+                    }
                 }
             }
             let mut state = State::from_thresholds(lag as f64, w.as_ref(), cr.as_ref());
             let mut notes = vec![format!(
                 "block {block}, lag {lag}, syncing {}",
-                syncing != Value::Bool(false)
+                status.syncing.is_some()
             )];
-            if let Some(p) = peers {
+            if let Some(p) = status.peers {
                 notes.push(format!("{p} peers"));
                 if p < c.min_peers {
                     state = State::Critical;
@@ -223,7 +198,7 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
             let mut perf = vec![PerfData::new("block_lag", lag as f64, "")
                 .thresholds(w.as_ref(), cr.as_ref())
                 .bounds(Some(0.0), None)];
-            if let Some(p) = peers {
+            if let Some(p) = status.peers {
                 perf.push(PerfData::new("peers", p as f64, "").bounds(Some(0.0), None));
             }
             PluginOutput {
@@ -233,15 +208,5 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
                 perf,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn versions() {
-        assert!(super::version_at_least("1.10.0", "1.8.6"));
-        assert!(!super::version_at_least("1.8.5", "1.8.6"));
-        assert!(super::version_at_least("1.8.6-RELEASE", "1.8.6"));
     }
 }
