@@ -23,6 +23,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
-cargo build --release --locked -p nodeward
+cargo build --release --locked -p nodeward -p nodeward-testnode
 export NODEWARD_BIN="$PWD/target/release/nodeward"
 cargo test --workspace --locked --release "$@"
