@@ -1,7 +1,7 @@
 //! Command-line arguments and entry points of `nodeward gateway` and of the
 //! gateway's part of `nodeward config check`.
 
-pub use crate::admin::client::BansOp;
+pub use crate::admin::client::{BackendsOp, BansOp};
 pub use crate::run::LogFormat;
 use crate::run::{GatewayError, Options};
 use clap::Args;
@@ -54,6 +54,18 @@ pub enum GatewayAction {
         #[command(subcommand)]
         op: Option<BansOp>,
     },
+    /// List (default), register, deregister or drain the backends of the running gateway's pools.
+    Backends {
+        /// The operation.
+        #[command(subcommand)]
+        op: Option<BackendsOp>,
+    },
+    /// Show the running gateway's pools, backends and health as tables.
+    Status {
+        /// Print the /status document as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the gateway until SIGTERM/SIGINT; returns the process exit code.
@@ -63,6 +75,19 @@ pub fn run_gateway(args: GatewayArgs) -> Result<u8, GatewayError> {
         Some(GatewayAction::Bans { op }) => {
             let config = crate::run::load_config(&args.options())?;
             crate::admin::client::bans(&config, op.as_ref().unwrap_or(&BansOp::List))
+                .map_err(|e| GatewayError::Admin(e.to_string()))
+        }
+        Some(GatewayAction::Backends { op }) => {
+            let config = crate::run::load_config(&args.options())?;
+            crate::admin::client::backends(
+                &config,
+                op.as_ref().unwrap_or(&BackendsOp::List { pool: None }),
+            )
+            .map_err(|e| GatewayError::Admin(e.to_string()))
+        }
+        Some(GatewayAction::Status { json }) => {
+            let config = crate::run::load_config(&args.options())?;
+            crate::admin::client::status(&config, *json)
                 .map_err(|e| GatewayError::Admin(e.to_string()))
         }
     }

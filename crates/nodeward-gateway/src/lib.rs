@@ -29,6 +29,7 @@ pub mod refusal;
 pub mod request;
 pub mod run;
 pub mod state;
+pub mod tls_client;
 pub mod upstream;
 
 pub use run::GatewayError;

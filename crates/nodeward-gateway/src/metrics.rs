@@ -17,7 +17,7 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// A latency histogram with fixed buckets.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Histogram {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
@@ -36,7 +36,26 @@ impl Histogram {
             .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
+    /// The upper bound of the bucket holding the `q` quantile (0-1) of the
+    /// observations, once there are at least `min_count` of them.
+    pub fn quantile(&self, q: f64, min_count: u64) -> Option<Duration> {
+        let count = self.count.load(Relaxed);
+        if count < min_count.max(1) {
+            return None;
+        }
+        let rank = ((count as f64) * q).ceil().max(1.0) as u64;
+        let mut cumulative = 0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Relaxed);
+            if cumulative >= rank {
+                return Some(Duration::from_secs_f64(*b));
+            }
+        }
+        None
+    }
+
+    /// Writes the histogram in the Prometheus text format.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
         for (i, b) in BUCKETS.iter().enumerate() {
             cumulative += self.buckets[i].load(Relaxed);
@@ -285,5 +304,14 @@ mod tests {
         assert!(text.contains("nodeward_rejections_total{reason=\"denied_command\"} 1"));
         assert!(text.contains("nodeward_request_duration_seconds_count{command=\"getnodeinfo\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+        assert_eq!(
+            s.latency.quantile(0.5, 2),
+            Some(Duration::from_secs_f64(0.0005))
+        );
+        assert_eq!(
+            s.latency.quantile(0.9, 2),
+            Some(Duration::from_secs_f64(0.0025))
+        );
+        assert_eq!(s.latency.quantile(0.9, 3), None);
     }
 }

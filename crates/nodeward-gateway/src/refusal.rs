@@ -48,8 +48,10 @@ pub enum Reason {
     TooManyConnections,
     /// The command's (or route's) in-flight cap is reached.
     InflightCap,
-    /// No backend of the upstream could be reached.
-    NoUpstream,
+    /// No backend of the pool is healthy, or none could be reached.
+    NoHealthyBackend,
+    /// The request names a block no backend of the pool has yet.
+    BlockUnavailable,
     /// The backend did not answer in time.
     UpstreamTimeout,
     /// The backend answered with something that is not HTTP, or reset.
@@ -69,7 +71,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in a fixed order (metrics index by it).
-    pub const ALL: [Reason; 27] = [
+    pub const ALL: [Reason; 28] = [
         Reason::DeniedCommand,
         Reason::RateLimited,
         Reason::BodyTooLarge,
@@ -89,7 +91,8 @@ impl Reason {
         Reason::NoRoute,
         Reason::TooManyConnections,
         Reason::InflightCap,
-        Reason::NoUpstream,
+        Reason::NoHealthyBackend,
+        Reason::BlockUnavailable,
         Reason::UpstreamTimeout,
         Reason::UpstreamError,
         Reason::CorsDenied,
@@ -121,7 +124,8 @@ impl Reason {
             Reason::NoRoute => "no_route",
             Reason::TooManyConnections => "too_many_connections",
             Reason::InflightCap => "inflight_cap",
-            Reason::NoUpstream => "no_upstream",
+            Reason::NoHealthyBackend => "no_healthy_backend",
+            Reason::BlockUnavailable => "block_unavailable",
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamError => "upstream_error",
             Reason::CorsDenied => "cors_denied",
@@ -155,9 +159,10 @@ impl Reason {
             Reason::BodyTimeout | Reason::HeaderTimeout => StatusCode::REQUEST_TIMEOUT,
             Reason::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Reason::NoRoute => StatusCode::NOT_FOUND,
-            Reason::TooManyConnections | Reason::InflightCap | Reason::NoUpstream => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Reason::TooManyConnections
+            | Reason::InflightCap
+            | Reason::NoHealthyBackend
+            | Reason::BlockUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Reason::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Reason::UpstreamError => StatusCode::BAD_GATEWAY,
         }

@@ -42,6 +42,9 @@ pub enum GatewayError {
     /// The admin API of a running gateway could not be used.
     #[error("{0}")]
     Admin(String),
+    /// The upstream pools could not be set up.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 /// What the gateway process needs from its command line.
@@ -169,7 +172,26 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         }
         None => None,
     };
-    let runtime = Runtime::build(&config, &metrics);
+    let (registry, warning) = crate::upstream::Registry::open(&config.global.state_dir);
+    if let Some(w) = warning {
+        tracing::error!("{w}");
+    }
+    let (pools, notes) = registry
+        .reconcile(&config.upstreams, true)
+        .map_err(GatewayError::Upstream)?;
+    for n in notes {
+        tracing::warn!("{n}");
+    }
+    // Check every pool once before taking clients, so that no request goes
+    // to a backend that is down or far behind at start.
+    let first_checks = pools.iter().map(|p| {
+        let balance = p.balance.clone();
+        tokio::spawn(async move { nodeward_balance::health::checker::check_now(&balance).await })
+    });
+    for c in first_checks.collect::<Vec<_>>() {
+        let _ = c.await;
+    }
+    let runtime = Runtime::build(&config, &metrics, pools);
     // Client listeners are bound last: once a client can connect, the admin
     // token exists (tests and scripts wait for the client port).
     let mut listeners = Vec::new();
@@ -200,6 +222,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 .as_ref()
                 .map_or(100_000, |a| a.max_bans),
         ),
+        registry,
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -241,6 +264,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     while shared.guard.open() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    shared.registry.stop();
     shared.access_log.flush();
     shared.bans.save_if_dirty();
     shared.bans.flush_violations();

@@ -8,7 +8,7 @@ use crate::listen::tls::TlsState;
 use crate::log::AccessLog;
 use crate::metrics::Metrics;
 use crate::request::policy::RoutePolicy;
-use crate::upstream::UpstreamPool;
+use crate::upstream::{Registry, UpstreamPool};
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,8 +20,9 @@ pub struct Runtime {
     pub global: Global,
     /// Compiled routes, longest prefix first.
     pub routes: Vec<RoutePolicy>,
-    /// Upstream pools, in config order.
-    pub upstreams: Vec<UpstreamPool>,
+    /// Upstream pools, in config order (they live in the registry and
+    /// outlive this runtime).
+    pub upstreams: Vec<Arc<UpstreamPool>>,
     /// Whether any route needs the request's `Origin` (CORS configured).
     pub reads_origin: bool,
     /// The raw 503 written to connections refused at accept time, with the
@@ -30,8 +31,13 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Builds the runtime for a checked config.
-    pub fn build(config: &GatewayConfig, metrics: &Metrics) -> Runtime {
+    /// Builds the runtime for a checked config whose pools the registry has
+    /// reconciled.
+    pub fn build(
+        config: &GatewayConfig,
+        metrics: &Metrics,
+        upstreams: Vec<Arc<UpstreamPool>>,
+    ) -> Runtime {
         let routes: Vec<RoutePolicy> = config
             .routes
             .iter()
@@ -44,7 +50,7 @@ impl Runtime {
                 .iter()
                 .any(|r| r.respond.as_ref().is_some_and(|p| p.reads_origin())),
             routes,
-            upstreams: config.upstreams.iter().map(UpstreamPool::new).collect(),
+            upstreams,
         }
     }
 }
@@ -109,6 +115,8 @@ pub struct Shared {
     pub last_reload: Mutex<Option<ReloadStatus>>,
     /// Banned sources and violation counters (survive reloads and restarts).
     pub bans: crate::ban::BanTable,
+    /// The upstream pools and registrations (survive reloads).
+    pub registry: Registry,
 }
 
 impl Shared {
@@ -165,7 +173,9 @@ impl Shared {
                 ));
             }
         }
-        let runtime = Runtime::build(&config, &self.metrics);
+        let (pools, pool_notes) = self.registry.reconcile(&config.upstreams, false)?;
+        notes.extend(pool_notes);
+        let runtime = Runtime::build(&config, &self.metrics, pools);
         if runtime.global.access_log != self.runtime.load().global.access_log {
             notes.push("access_log changed: restart to apply it".to_string());
         }

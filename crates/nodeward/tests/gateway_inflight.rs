@@ -115,10 +115,10 @@ fn client_disconnect_cancels_the_upstream_request() {
 }
 
 #[test]
-fn unreachable_backend_gets_503_no_upstream() {
+fn unreachable_backend_gets_503_no_healthy_backend() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let gw = Gateway::start(&iri_config("", ""), &dead);
     let (status, reply) = post(&gw.url(), r#"{"command":"getNodeInfo"}"#);
     assert_eq!(status, 503, "{reply}");
-    assert!(reply.contains("no_upstream"), "{reply}");
+    assert!(reply.contains("no_healthy_backend"), "{reply}");
 }

@@ -2,8 +2,11 @@
 //! on loopback by default and protected by a bearer token.
 
 pub mod client;
+pub mod pool_metrics;
+pub mod pools;
 mod server;
 mod status;
 pub mod token;
+mod upstreams;
 
 pub use server::serve_admin;

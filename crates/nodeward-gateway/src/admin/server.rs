@@ -36,7 +36,9 @@ pub async fn serve_admin(
                 let shared = shared.clone();
                 let token = token.clone();
                 async move {
-                    Ok::<_, std::convert::Infallible>(handle(&shared, &token, public_read, req))
+                    Ok::<_, std::convert::Infallible>(
+                        handle(&shared, &token, public_read, req).await,
+                    )
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -48,7 +50,12 @@ pub async fn serve_admin(
     }
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+/// A response with a body of `content_type`, never cached.
+pub(super) fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut r = Response::new(full(body.into()));
     *r.status_mut() = status;
     r.headers_mut()
@@ -65,7 +72,7 @@ fn authorized(req: &Request<Incoming>, token: &str) -> bool {
         .is_some_and(|presented| token::matches(presented, token.as_bytes()))
 }
 
-fn handle(
+async fn handle(
     shared: &Shared,
     token: &str,
     public_read: bool,
@@ -82,12 +89,27 @@ fn handle(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
+    if req.uri().path() == "/upstreams" || req.uri().path().starts_with("/upstreams/") {
+        return super::upstreams::handle(shared, req).await;
+    }
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            shared.metrics.render(),
-        ),
+        (&Method::GET, "/metrics") => {
+            let mut text = shared.metrics.render();
+            super::pool_metrics::render(&shared.registry.pools(), &mut text);
+            reply(StatusCode::OK, "text/plain; version=0.0.4", text)
+        }
+        (&Method::GET, "/ready") => match super::pools::readiness(shared) {
+            Ok(()) => reply(StatusCode::OK, "application/json", r#"{"ready":true}"#),
+            Err(problems) => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                serde_json::json!({
+                    "ready": false,
+                    "pools": problems.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                })
+                .to_string(),
+            ),
+        },
         (&Method::GET, "/status") => reply(
             StatusCode::OK,
             "application/json",
@@ -108,7 +130,7 @@ fn handle(
         (&Method::GET, "/bans") => reply(StatusCode::OK, "application/json", list_bans(shared)),
         (&Method::POST, "/bans") => add_ban(shared, req.uri().query()),
         (&Method::DELETE, "/bans") => remove_ban(shared, req.uri().query()),
-        (_, "/metrics" | "/status" | "/reload" | "/bans") => reply(
+        (_, "/metrics" | "/status" | "/reload" | "/bans" | "/ready") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "application/json",
             r#"{"error":"method not allowed"}"#,
@@ -116,7 +138,7 @@ fn handle(
         _ => reply(
             StatusCode::NOT_FOUND,
             "application/json",
-            r#"{"error":"not found; try /metrics, /status, /bans or POST /reload"}"#,
+            r#"{"error":"not found; try /metrics, /status, /ready, /bans, /upstreams or POST /reload"}"#,
         ),
     }
 }
@@ -150,7 +172,8 @@ fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn bad(status: StatusCode, msg: String) -> Response<Body> {
+/// A JSON error answer.
+pub(super) fn bad(status: StatusCode, msg: String) -> Response<Body> {
     reply(
         status,
         "application/json",

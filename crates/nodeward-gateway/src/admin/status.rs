@@ -7,23 +7,11 @@ use std::sync::atomic::Ordering::Relaxed;
 /// Builds the status document.
 pub fn status(shared: &Shared) -> Value {
     let rt = shared.runtime.load();
-    let upstreams: Vec<Value> = rt
-        .upstreams
+    let upstreams: Vec<Value> = shared
+        .registry
+        .pools()
         .iter()
-        .map(|u| {
-            let idle = u.idle_counts();
-            let busy = u.busy_counts();
-            json!({
-                "name": u.name,
-                "max_connections_per_backend": u.max_connections,
-                "backends": u.backend_names.iter().enumerate().map(|(i, b)| json!({
-                    "address": b,
-                    "ejected": u.selection.is_ejected(i),
-                    "idle_connections": idle[i],
-                    "busy_connections": busy[i],
-                })).collect::<Vec<_>>(),
-            })
-        })
+        .map(|p| super::pools::pool_status(p))
         .collect();
     let routes: Vec<Value> = rt
         .routes
@@ -32,7 +20,7 @@ pub fn status(shared: &Shared) -> Value {
             json!({
                 "path": r.path,
                 "protocol": format!("{:?}", r.protocol).to_lowercase(),
-                "upstream": rt.upstreams[r.upstream].name,
+                "upstream": rt.upstreams[r.upstream].name(),
                 "max_body": r.max_body,
             })
         })
@@ -63,6 +51,7 @@ pub fn status(shared: &Shared) -> Value {
             "max": rt.global.max_connections,
             "max_per_ip": rt.global.max_connections_per_ip,
         },
+        "ready": super::pools::readiness(shared).is_ok(),
         "upstreams": upstreams,
         "routes": routes,
         "last_reload": reload,

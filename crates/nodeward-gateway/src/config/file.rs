@@ -178,23 +178,64 @@ pub struct AdminSection {
     pub public_read: bool,
 }
 
-/// `[[upstream]]`: a named pool of backends.
+/// `[[upstream]]`: a named pool of node backends.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {
     /// Name routes refer to.
     pub name: String,
-    /// Backend base URLs (`http://host:port`).
+    /// Backend base URLs (`http://host:port`, `https://host:port`), the short form.
+    #[serde(default)]
     pub backends: Vec<String>,
-    /// Time to open a TCP connection to a backend.
+    /// Backends with an id, weight and tags (`[[upstream.backend]]`).
+    #[serde(default)]
+    pub backend: Vec<BackendSection>,
+    /// A TOML file of `[[backend]]` tables, watched and re-read when it changes.
+    pub backends_file: Option<PathBuf>,
+    /// Backends come from registration: the pool may start with none.
+    #[serde(default)]
+    pub dynamic: bool,
+    /// Most backends in the pool (config, file and registered together).
+    #[serde(default = "default_max_backends")]
+    pub max_backends: usize,
+    /// `round_robin`, `weighted`, `least_inflight` or `peak_ewma`.
+    #[serde(default)]
+    pub strategy: nodeward_balance::Strategy,
+    /// Time to open a TCP connection (and finish TLS) to a backend.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Duration,
     /// Time a backend has to answer (response headers), unless a route or command overrides it.
     #[serde(default = "default_upstream_timeout")]
     pub timeout: Duration,
-    /// After a connect failure, how long a backend is skipped.
+    /// First passive ejection; each further one doubles, up to `max_eject_for`.
     #[serde(default = "default_eject")]
     pub eject_for: Duration,
+    /// Longest passive ejection.
+    #[serde(default = "default_max_eject")]
+    pub max_eject_for: Duration,
+    /// Failed requests in a row (5xx, timeouts, invalid answers) that eject
+    /// a backend; one refused connection is enough.
+    #[serde(default = "default_consecutive_failures")]
+    pub consecutive_failures: u32,
+    /// Largest share of the pool passive ejection takes out at once.
+    #[serde(default = "default_share")]
+    pub max_ejected_share: f64,
+    /// Time over which a backend entering service ramps up to its full share.
+    #[serde(default = "default_zero")]
+    pub slow_start: Duration,
+    /// Attempts per client request, all backends together (never-sent
+    /// requests move on; sent ones are retried only when read-only).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Retries may be at most this share of first attempts.
+    #[serde(default = "default_retry_budget")]
+    pub retry_budget: f64,
+    /// Retries allowed per second whatever the traffic.
+    #[serde(default = "default_min_retries")]
+    pub min_retries_per_second: u32,
+    /// Backend statuses a read-only request is retried on (another backend).
+    #[serde(default = "default_retry_on_status")]
+    pub retry_on_status: Vec<u16>,
     /// Idle keep-alive connections kept per backend.
     #[serde(default = "default_idle_per_backend")]
     pub max_idle_per_backend: usize,
@@ -202,12 +243,127 @@ pub struct UpstreamSection {
     /// (within their timeout) for one to free up.
     #[serde(default = "default_connections_per_backend")]
     pub max_connections_per_backend: usize,
+    /// TLS to `https://` backends (`[upstream.tls]`).
+    pub tls: Option<UpstreamTlsSection>,
+    /// Active health checks (`[upstream.health]`).
+    pub health: Option<HealthSection>,
+    /// Hedging of read-only calls (`[upstream.hedge]`).
+    pub hedge: Option<HedgeSection>,
+}
+
+/// `[[upstream.backend]]`: one backend with its id, weight and tags.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSection {
+    /// `http://host:port` or `https://host:port`.
+    pub address: String,
+    /// Stable id (default: `host:port`).
+    pub id: Option<String>,
+    /// Share for the `weighted` strategy (1-1000).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Labels shown in /status.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// This backend's own thresholds (`max_lag`, `min_peers`, `min_version`).
+    #[serde(default)]
+    pub health: nodeward_balance::HealthOverrides,
+}
+
+/// `[upstream.tls]`: how `https://` backends are verified and whom we present.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsSection {
+    /// PEM CA certificates the backends' certificates must chain to (default: the system roots).
+    pub ca: Option<PathBuf>,
+    /// PEM client certificate chain (mutual TLS).
+    pub cert: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub key: Option<PathBuf>,
+}
+
+/// `[upstream.health]`: active checks of every backend.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    /// `iri`, `jsonrpc`, `http`, `tcp` or `exec`.
+    pub kind: String,
+    /// Time between checks.
+    #[serde(default = "default_check_interval")]
+    pub interval: Duration,
+    /// Deadline of one check.
+    #[serde(default = "default_check_timeout")]
+    pub timeout: Duration,
+    /// Passes in a row that bring a critical backend back.
+    #[serde(default = "default_rise")]
+    pub rise: u32,
+    /// Failures in a row that take a backend out.
+    #[serde(default = "default_fall")]
+    pub fall: u32,
+    /// New backends serve before their first check passes.
+    #[serde(default)]
+    pub start_healthy: bool,
+    /// Weight factor of a backend that warns.
+    #[serde(default = "default_warn_weight")]
+    pub warn_weight: f64,
+    /// Largest share of the pool one check reason takes out.
+    #[serde(default = "default_share")]
+    pub max_ejected_share: f64,
+    /// The pool is stalled when its head has not moved for this long.
+    #[serde(default = "default_stall_after")]
+    pub stall_after: Duration,
+    /// Nodes that must reach a head for it to be the pool's head.
+    pub quorum: Option<usize>,
+    /// iri, jsonrpc: largest lag (milestones or blocks).
+    pub max_lag: Option<u64>,
+    /// iri, jsonrpc: lag above which the backend only warns.
+    pub warn_lag: Option<u64>,
+    /// iri, jsonrpc: how far above the pool's head a node may claim to be.
+    pub max_ahead: Option<u64>,
+    /// iri, jsonrpc: fewest neighbours or peers.
+    pub min_peers: Option<u64>,
+    /// iri: oldest appVersion.
+    pub min_version: Option<String>,
+    /// iri: commands the node itself must refuse when asked directly.
+    #[serde(default)]
+    pub restricted: Vec<String>,
+    /// http: the path asked.
+    pub path: Option<String>,
+    /// http: statuses that pass.
+    pub expect_status: Option<Vec<u16>>,
+    /// http: a regex the body must match.
+    pub expect_body: Option<String>,
+    /// exec: the program and its arguments (`{address}`, `{host}`, `{port}`, `{id}` replaced).
+    pub command: Option<Vec<String>>,
+    /// exec: most output kept.
+    pub max_output: Option<ByteSize>,
+}
+
+/// `[upstream.hedge]`: a second backend is asked when the first is slow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSection {
+    /// Hedge when the first attempt takes longer than this quantile of the
+    /// command's recent upstream latency.
+    #[serde(default = "default_hedge_quantile")]
+    pub quantile: f64,
+    /// Never hedge sooner than this.
+    #[serde(default = "default_hedge_min_delay")]
+    pub min_delay: Duration,
+    /// Hedges may be at most this share of requests.
+    #[serde(default = "default_hedge_budget")]
+    pub budget: f64,
 }
 
 fn default_connections_per_backend() -> usize {
     128
 }
-
+fn default_max_backends() -> usize {
+    256
+}
+fn default_weight() -> u32 {
+    1
+}
 fn default_connect_timeout() -> Duration {
     Duration(std::time::Duration::from_secs(5))
 }
@@ -217,8 +373,59 @@ fn default_upstream_timeout() -> Duration {
 fn default_eject() -> Duration {
     Duration(std::time::Duration::from_secs(5))
 }
+fn default_max_eject() -> Duration {
+    Duration(std::time::Duration::from_secs(300))
+}
+fn default_zero() -> Duration {
+    Duration(std::time::Duration::ZERO)
+}
+fn default_consecutive_failures() -> u32 {
+    5
+}
+fn default_share() -> f64 {
+    0.5
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_retry_budget() -> f64 {
+    0.2
+}
+fn default_min_retries() -> u32 {
+    10
+}
+fn default_retry_on_status() -> Vec<u16> {
+    vec![502, 503, 504]
+}
 fn default_idle_per_backend() -> usize {
     256
+}
+fn default_check_interval() -> Duration {
+    Duration(std::time::Duration::from_secs(5))
+}
+fn default_check_timeout() -> Duration {
+    Duration(std::time::Duration::from_secs(2))
+}
+fn default_rise() -> u32 {
+    2
+}
+fn default_fall() -> u32 {
+    3
+}
+fn default_warn_weight() -> f64 {
+    0.5
+}
+fn default_stall_after() -> Duration {
+    Duration(std::time::Duration::from_secs(300))
+}
+fn default_hedge_quantile() -> f64 {
+    0.9
+}
+fn default_hedge_min_delay() -> Duration {
+    Duration(std::time::Duration::from_millis(10))
+}
+fn default_hedge_budget() -> f64 {
+    0.1
 }
 
 /// `[[route]]`: requests under a path prefix, their upstream and policy.
@@ -464,4 +671,9 @@ pub struct CommandSection {
     pub max_body: Option<ByteSize>,
     /// Send this command to its own upstream pool (e.g. a dedicated PoW node).
     pub upstream: Option<String>,
+    /// Whether a request of this command that reached a backend may be
+    /// retried on another (default: true for the protocol's read-only commands).
+    pub retry: Option<bool>,
+    /// Whether this command is hedged when the pool hedges (default: when read-only).
+    pub hedge: Option<bool>,
 }

@@ -7,13 +7,15 @@
 
 mod file;
 mod respond;
+mod upstream;
 mod validate;
 
 pub use file::*;
 pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
+pub use upstream::{HedgeSettings, RetrySettings, Upstream};
 pub use validate::{
     check_text, load, load_from_str, AccessLogTarget, Admin, ApiKeyConfig, AuthConfig, Autoban,
-    CommandLimits, GatewayConfig, Global, Listener, Route, Upstream,
+    CommandLimits, GatewayConfig, Global, Listener, Route,
 };
 
 /// Top-level tables the gateway owns in the shared config file.

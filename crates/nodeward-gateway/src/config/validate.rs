@@ -1,6 +1,7 @@
 //! Checks what serde cannot and produces the checked [`GatewayConfig`].
 
 use super::file::*;
+use super::upstream::Upstream;
 use crate::addr::IpSet;
 use nodeward_config::{load_sections, read_config_file, ConfigError, Rate};
 use std::collections::HashSet;
@@ -127,28 +128,6 @@ pub struct Admin {
     pub public_read: bool,
 }
 
-/// Upper bound of `max_connections_per_backend` (a semaphore's permit count).
-const MAX_BACKEND_CONNECTIONS: usize = 1 << 20;
-
-/// A checked upstream pool.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// Its name.
-    pub name: String,
-    /// Backends as `http://host:port` base URIs without a trailing slash.
-    pub backends: Vec<http::Uri>,
-    /// TCP connect timeout.
-    pub connect_timeout: Duration,
-    /// Default response timeout.
-    pub timeout: Duration,
-    /// How long a failed backend is skipped.
-    pub eject_for: Duration,
-    /// Idle keep-alive connections per backend.
-    pub max_idle_per_backend: usize,
-    /// Most connections open to one backend; requests beyond wait in line.
-    pub max_connections_per_backend: usize,
-}
-
 /// A checked route.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -239,6 +218,11 @@ pub struct CommandLimits {
     pub max_body: Option<usize>,
     /// Index of the command's own upstream, when it has one.
     pub upstream: Option<usize>,
+    /// Whether a request that reached a backend may be retried on another
+    /// (None: the protocol's read-only list decides).
+    pub retry: Option<bool>,
+    /// Whether it is hedged (None: when read-only).
+    pub hedge: Option<bool>,
 }
 
 /// Reads and checks the gateway's tables of the config file at `path`.
@@ -438,44 +422,14 @@ impl Checker<'_> {
         u: UpstreamSection,
         before: &[Upstream],
     ) -> Result<Upstream, ConfigError> {
-        let at = |k: &str| format!("upstream[{i}].{k}");
-        if u.name.is_empty() {
-            return Err(self.err(at("name"), "must not be empty"));
-        }
         if before.iter().any(|o| o.name == u.name) {
             return Err(self.err(
-                at("name"),
+                format!("upstream[{i}].name"),
                 format!("upstream {:?} is defined twice", u.name),
             ));
         }
-        if u.backends.is_empty() {
-            return Err(self.err(at("backends"), "at least one backend is required"));
-        }
-        let mut backends = Vec::new();
-        for (j, b) in u.backends.iter().enumerate() {
-            backends.push(
-                parse_backend(b)
-                    .map_err(|m| self.err(format!("upstream[{i}].backends[{j}]"), m))?,
-            );
-        }
-        Ok(Upstream {
-            name: u.name,
-            backends,
-            connect_timeout: self.nonzero(&at("connect_timeout"), u.connect_timeout.get())?,
-            timeout: self.nonzero(&at("timeout"), u.timeout.get())?,
-            eject_for: u.eject_for.get(),
-            max_idle_per_backend: u.max_idle_per_backend,
-            max_connections_per_backend: match u.max_connections_per_backend {
-                0 => return Err(self.err(at("max_connections_per_backend"), "must be at least 1")),
-                n if n > MAX_BACKEND_CONNECTIONS => {
-                    return Err(self.err(
-                        at("max_connections_per_backend"),
-                        format!("must be at most {MAX_BACKEND_CONNECTIONS}"),
-                    ))
-                }
-                n => n,
-            },
-        })
+        super::upstream::check(&u, &|p| self.relative(p))
+            .map_err(|(k, m)| self.err(format!("upstream[{i}].{k}"), m))
     }
 
     fn route(
@@ -571,6 +525,12 @@ impl Checker<'_> {
                     },
                 )?),
             };
+            if c.hedge == Some(true) && !c.retry.unwrap_or_else(|| r.protocol.is_read_only(&name)) {
+                return Err(self.err(
+                    cat("hedge"),
+                    format!("{name} is not read-only, so it is never sent twice; set retry = true only if it truly changes nothing"),
+                ));
+            }
             let timeout = match c.timeout {
                 Some(t) => Some(self.nonzero(&cat("timeout"), t.get())?),
                 // A command with its own pool waits as long as that pool says.
@@ -586,6 +546,8 @@ impl Checker<'_> {
                     .max_body
                     .map(|b| usize::try_from(b.bytes()).unwrap_or(usize::MAX)),
                 upstream: own_upstream,
+                retry: c.retry,
+                hedge: c.hedge,
             });
         }
         if r.max_inflight == Some(0) {
@@ -820,42 +782,6 @@ impl Checker<'_> {
     }
 }
 
-/// Parses a backend URL: only `http://host:port` with no path, query or credentials.
-fn parse_backend(s: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = s.parse().map_err(|e| {
-        format!("{s:?} is not a URL: {e} (expected e.g. \"http://127.0.0.1:14266\")")
-    })?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(other) => {
-            return Err(format!(
-                "{s:?}: scheme {other:?} is not supported (use http://)"
-            ))
-        }
-        None => return Err(format!("{s:?} needs a scheme (e.g. \"http://{s}\")")),
-    }
-    let auth = uri
-        .authority()
-        .ok_or_else(|| format!("{s:?} has no host"))?;
-    if auth.as_str().contains('@') {
-        return Err(format!(
-            "{s:?}: credentials in backend URLs are not supported"
-        ));
-    }
-    if auth.host().is_empty() {
-        return Err(format!("{s:?} has no host"));
-    }
-    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-        return Err(format!(
-            "{s:?}: a backend is a host and port only, with no path"
-        ));
-    }
-    let port = auth.port_u16().unwrap_or(80);
-    format!("http://{}:{port}", auth.host())
-        .parse()
-        .map_err(|e| format!("{s:?}: {e}"))
-}
-
 /// Checks a command pattern for a protocol and returns it lowercased.
 fn check_pattern(protocol: Protocol, p: &str) -> Result<String, String> {
     let lower = p.to_ascii_lowercase();
@@ -917,8 +843,8 @@ deny = ["addNeighbors"]
         assert_eq!(c.routes[0].deny, vec!["addneighbors".to_string()]);
         assert_eq!(c.global.max_connections, 4096);
         assert_eq!(
-            c.upstreams[0].backends[0].to_string(),
-            "http://127.0.0.1:14266/"
+            c.upstreams[0].backends[0].address.to_string(),
+            "http://127.0.0.1:14266"
         );
     }
 
@@ -946,7 +872,7 @@ deny = ["addNeighbors"]
         assert!(load_str(&bad_backend)
             .unwrap_err()
             .to_string()
-            .contains("not supported"));
+            .contains("no path or query"));
         let bad_cmd = MINIMAL.replace("\"addNeighbors\"", "\"add Neighbors\"");
         assert!(load_str(&bad_cmd)
             .unwrap_err()

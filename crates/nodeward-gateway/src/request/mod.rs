@@ -13,6 +13,7 @@ pub mod patterns;
 pub mod policy;
 pub mod read_body;
 pub mod respond;
+pub mod upstream_refusal;
 
 use crate::addr::source_key;
 use crate::body::Body;
@@ -63,7 +64,7 @@ struct Outcome {
     stats: Option<Arc<CommandStats>>,
     command: Option<String>,
     calls: usize,
-    backend: Option<(usize, usize)>,
+    backend: Option<(usize, nodeward_balance::BackendId)>,
     upstream_time: Option<std::time::Duration>,
     bytes_in: usize,
     body: Option<String>,
@@ -146,11 +147,8 @@ where
         s.record(status, outcome.reason, elapsed);
     }
     if shared.access_log.enabled() {
-        let (upstream, backend) = match outcome.backend {
-            Some((u, b)) => (
-                Some(rt.upstreams[u].name.as_str()),
-                rt.upstreams[u].backend_names.get(b).map(String::as_str),
-            ),
+        let (upstream, backend) = match &outcome.backend {
+            Some((u, b)) => (Some(rt.upstreams[*u].name()), Some(b.as_str())),
             None => (None, None),
         };
         shared.access_log.write(&AccessEntry {
@@ -214,11 +212,12 @@ where
         Err(reject) => return Outcome::rejected(reject, None),
     };
     let protocol = Some(route.protocol);
-    let mut captured = None;
-    let mut outcome = match admit_and_forward(rt, route, conn, client, req, &mut captured).await {
+    let mut notes = Notes::default();
+    let mut outcome = match admit_and_forward(rt, route, conn, client, req, &mut notes).await {
         Ok(o) => o,
         Err((reject, partial)) => {
             let mut o = Outcome::rejected(reject, protocol);
+            o.backend = notes.backend.take();
             if let Some(p) = partial {
                 o.stats = Some(route.entry(&p.calls[0].command).stats.clone());
                 o.command = Some(p.calls[0].command.clone());
@@ -228,7 +227,7 @@ where
         }
     };
     outcome.route = Some(route_idx);
-    outcome.body = captured;
+    outcome.body = notes.captured;
     outcome
 }
 
@@ -240,7 +239,7 @@ async fn admit_and_forward<B>(
     conn: &ConnInfo,
     client: IpAddr,
     req: Request<B>,
-    captured: &mut Option<String>,
+    notes: &mut Notes,
 ) -> Result<Outcome, Refusal>
 where
     B: http_body::Body<Data = Bytes>,
@@ -333,7 +332,7 @@ where
     .map_err(|e| no_cmd(extract_reject(e)));
     if let Some(capture) = &route.log_body {
         let calls = extraction.as_ref().ok().map(|e| e.calls.as_slice());
-        *captured = Some(capture.capture(&body, calls));
+        notes.captured = Some(capture.capture(&body, calls));
     }
     let extraction = extraction?;
     if let Some(rejects) = route.reject.as_ref().filter(|r| r.checks_args()) {
@@ -381,16 +380,36 @@ where
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     let upstream = admission.upstream;
     let pool = &rt.upstreams[upstream];
+    let settings = pool.settings();
+    let hedge_after = match (&settings.hedge, admission.hedge) {
+        (Some(h), true) => entry
+            .stats
+            .upstream_latency
+            .quantile(h.quantile, HEDGE_MIN_SAMPLES)
+            .map(|q| q.max(h.min_delay)),
+        _ => None,
+    };
+    let min_block = if route.protocol == Protocol::Jsonrpc {
+        extract::blocks::highest_block(&body, &extraction.calls)
+    } else {
+        None
+    };
     let bytes_in = body.len();
     let inflight = InflightGauge::new(&entry.stats);
     let result = crate::upstream::forward(
         pool,
-        parts.method,
-        pq,
-        parts.headers,
-        body,
-        admission.timeout,
-        admission.permits,
+        crate::upstream::Outbound {
+            method: parts.method,
+            target: pq,
+            headers: parts.headers,
+            body,
+            timeout: admission.timeout,
+            permits: admission.permits,
+            read_only: admission.read_only,
+            hedge_after,
+            jsonrpc: route.protocol == Protocol::Jsonrpc,
+            min_block,
+        },
     )
     .await;
     drop(inflight);
@@ -411,11 +430,24 @@ where
             })
         }
         Err(e) => {
-            let mut reject = e.reject;
+            let mut reject = upstream_refusal::refusal(&e.failure);
             reject.id = extraction.calls[0].id.clone();
+            notes.backend = e.backend.map(|b| (upstream, b));
             Err((reject, Some(extraction)))
         }
     }
+}
+
+/// Latency observations a command needs before its quantile decides hedging.
+const HEDGE_MIN_SAMPLES: u64 = 20;
+
+/// What a request leaves behind besides its answer, for the access log.
+#[derive(Default)]
+struct Notes {
+    /// The captured body.
+    captured: Option<String>,
+    /// The backend that failed last.
+    backend: Option<(usize, nodeward_balance::BackendId)>,
 }
 
 /// Counts a command as in flight while the upstream call is pending.

@@ -8,7 +8,7 @@
 //! the request's timeout. Either way the request's in-flight permits are
 //! held until the body has been sent or dropped.
 
-use super::pool::Loan;
+use super::endpoint::Loan;
 use crate::body::BoxError;
 use crate::http1::{Decoder, Framing};
 use bytes::Bytes;

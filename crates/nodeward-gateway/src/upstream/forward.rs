@@ -1,103 +1,423 @@
-//! Sending an admitted request to a backend and streaming its answer back.
+//! Sending an admitted request to a pool and streaming the answer back:
+//! the attempt loop.
+//!
+//! - A request that never left (no connection, TLS refused) always moves on
+//!   to the next backend it has not tried.
+//! - A request a backend may have acted on is retried once more only when
+//!   it is read-only (every call of a batch), within the pool's attempt cap
+//!   and retry budget; state-changing calls are never sent twice.
+//! - A read-only request whose answer is a retryable status (502/503/504 by
+//!   default) or, for JSON-RPC, an error of the node's own state ("header
+//!   not found", "missing trie node") is tried on another node; if none does
+//!   better, the last answer is passed on.
+//! - With hedging, a read-only request still unanswered after its
+//!   command's latency quantile is also sent to a second backend; the first
+//!   good answer wins and the other attempt is cancelled.
+//! - A call naming a block goes only to backends whose last reported head
+//!   has it.
+//!
+//! Every outcome feeds the backend's passive health (see nodeward-balance).
 
 use super::body::ResponseBody;
-use super::pool::{UpstreamError, UpstreamPool};
+use super::classify;
+use super::endpoint::{Endpoint, Loan};
+use super::error::UpstreamError;
+use super::h1::Head;
+use super::pool::UpstreamPool;
 use crate::body::Body;
-use crate::refusal::{Reason, Reject};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use http_body_util::BodyExt;
-use std::time::{Duration, Instant};
+use nodeward_balance::{Attempt, BackendId, Failure as Passive, MemberCore, Tried, Unavailable};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+/// A request ready to go to a pool.
+pub struct Outbound {
+    /// The method.
+    pub method: Method,
+    /// Path and query.
+    pub target: http::uri::PathAndQuery,
+    /// Headers, cleaned for forwarding.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
+    /// Deadline for the answer's head (and each pause of a streamed body).
+    pub timeout: Duration,
+    /// In-flight permits held until the answer has been sent.
+    pub permits: Vec<OwnedSemaphorePermit>,
+    /// Whether every call in it is read-only (may be sent twice).
+    pub read_only: bool,
+    /// Send to a second backend when no answer came within this.
+    pub hedge_after: Option<Duration>,
+    /// JSON-RPC: answers are classified.
+    pub jsonrpc: bool,
+    /// The highest block number the request names (JSON-RPC).
+    pub min_block: Option<u64>,
+}
 
 /// A backend's answer, ready to send to the client.
 pub struct Forwarded {
-    /// The response (body streams from the backend).
+    /// The response (its body streams from the backend).
     pub response: Response<Body>,
-    /// Which backend answered (index into the pool).
-    pub backend: usize,
-    /// Time from sending to the backend's response head.
+    /// Which backend answered.
+    pub backend: BackendId,
+    /// Time from sending to the answer's head, on the answering backend.
     pub upstream_time: Duration,
+    /// Attempts made (including hedges).
+    pub attempts: u32,
 }
 
-/// A failure to get an answer, with the backend tried last.
+/// Why no answer could be passed on.
+#[derive(Debug)]
+pub enum Failure {
+    /// No backend could take the request.
+    NoBackend(Unavailable),
+    /// The request names a block no backend has reported yet.
+    BlockUnavailable {
+        /// The block asked for.
+        wanted: u64,
+        /// The highest head any backend reported.
+        highest: Option<u64>,
+    },
+    /// The last attempt failed so.
+    Upstream(UpstreamError),
+}
+
+/// A failure, with the backend tried last.
+#[derive(Debug)]
 pub struct ForwardError {
     /// Why.
-    pub reject: Reject,
-    /// The backend that failed, when one was tried.
-    pub backend: Option<usize>,
+    pub failure: Failure,
+    /// The backend that failed last, when one was tried.
+    pub backend: Option<BackendId>,
 }
 
-/// Sends the request to a healthy backend of `pool`, moving on to the next
-/// backend only when a connection could not be made (the request was never
-/// sent), and waiting at most `timeout` for the response head and at most
-/// `timeout` for each further piece of a streamed body. `permits` are held
-/// until the response body has been fully sent or dropped.
-pub async fn forward(
-    pool: &UpstreamPool,
-    method: Method,
-    path_and_query: http::uri::PathAndQuery,
-    headers: HeaderMap,
-    body: Bytes,
-    timeout: Duration,
-    permits: Vec<OwnedSemaphorePermit>,
-) -> Result<Forwarded, ForwardError> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let attempts = pool.backends.len().min(2);
-    let mut last = None;
-    let mut headers = headers;
-    let client_sent_host = headers.contains_key(http::header::HOST);
-    let target = path_and_query.as_str();
-    for _ in 0..attempts {
-        let Some(i) = pool.selection.pick() else {
+/// A backend's answer head, with its connection.
+struct Answer {
+    head: Head,
+    loan: Loan,
+    id: BackendId,
+    took: Duration,
+    /// To be retried elsewhere if possible (passed on otherwise).
+    retry_wanted: bool,
+}
+
+/// What one attempt produced. Returned by value: boxing the answer would
+/// cost an allocation on every proxied request.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    /// An answer.
+    Answer(Answer),
+    /// No usable answer.
+    Failed { error: UpstreamError, id: BackendId },
+}
+
+impl Step {
+    fn is_good(&self) -> bool {
+        matches!(self, Step::Answer(a) if !a.retry_wanted)
+    }
+}
+
+/// Sends `out` to `pool`; see the module documentation for the rules.
+pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, ForwardError> {
+    let settings = pool.settings();
+    let deadline = Instant::now() + out.timeout;
+    let client_host = out.headers.contains_key(http::header::HOST);
+    let min_block = out.min_block;
+    let accept = move |core: &MemberCore| match (min_block, core.head()) {
+        (Some(wanted), Some(head)) => head >= wanted,
+        _ => true,
+    };
+    let mut tried = Tried::default();
+    let mut sent_attempts = 0u32;
+    let mut attempts = 0u32;
+    let mut needs_budget = false;
+    let mut kept_answer: Option<Answer> = None;
+    let mut last_error: Option<(UpstreamError, BackendId)> = None;
+    pool.retry_budget.deposit();
+    let hedging = out.read_only && out.hedge_after.is_some() && settings.hedge.is_some();
+    if hedging {
+        pool.hedge_budget.deposit();
+    }
+    loop {
+        if sent_attempts >= settings.retry.max_attempts || Instant::now() >= deadline {
             break;
-        };
-        last = Some(i);
-        if !client_sent_host {
-            // HTTP/2 clients send no Host header; HTTP/1.1 backends require
-            // one: this backend's own (replacing a tried backend's).
-            if let Ok(v) = http::HeaderValue::from_str(&pool.backends[i].authority) {
-                headers.insert(http::header::HOST, v);
-            }
         }
-        let started = Instant::now();
-        let sent = pool.send(i, &method, target, &headers, &body);
-        match tokio::time::timeout_at(deadline, sent).await {
-            Err(_) => {
-                return Err(ForwardError {
-                    reject: Reject::new(Reason::UpstreamTimeout, "the node did not answer in time"),
-                    backend: Some(i),
-                })
+        let attempt = match pool.balance.select(&tried, &accept) {
+            Ok(a) => a,
+            Err(why) => {
+                if attempts == 0 {
+                    pool.stats.no_backend.fetch_add(1, Relaxed);
+                    return Err(ForwardError {
+                        failure: match (why, out.min_block) {
+                            (Unavailable::NoneAccepted, Some(wanted)) => {
+                                Failure::BlockUnavailable {
+                                    wanted,
+                                    highest: highest_head(pool),
+                                }
+                            }
+                            _ => Failure::NoBackend(why),
+                        },
+                        backend: None,
+                    });
+                }
+                break;
             }
-            Ok(Err(UpstreamError::Connect(e))) => {
-                tracing::warn!(upstream = %pool.name, backend = %pool.backend_names[i], error = %e, "backend unreachable; ejected");
-                pool.selection.eject(i, pool.eject_for);
-                continue;
+        };
+        if needs_budget {
+            if !pool.retry_budget.withdraw() {
+                pool.stats.retries_refused.fetch_add(1, Relaxed);
+                break;
             }
-            Ok(Err(e)) => {
-                tracing::warn!(upstream = %pool.name, backend = %pool.backend_names[i], error = %e, "backend failed");
-                return Err(ForwardError {
-                    reject: Reject::new(Reason::UpstreamError, "the node sent an invalid response"),
-                    backend: Some(i),
-                });
+            pool.stats.retries.fetch_add(1, Relaxed);
+        }
+        tried.add(&attempt.member().core);
+        attempts += 1;
+        let headers = headers_for(&out.headers, client_host, &attempt.member().endpoint);
+        let step = match out.hedge_after.filter(|_| hedging && attempts == 1) {
+            Some(delay) => {
+                hedged(
+                    pool,
+                    attempt,
+                    &out,
+                    headers,
+                    deadline,
+                    &mut tried,
+                    &accept,
+                    delay,
+                    client_host,
+                    &mut attempts,
+                )
+                .await
             }
-            Ok(Ok((head, loan))) => {
-                let upstream_time = started.elapsed();
-                // The command's timeout also bounds each pause in a streamed body.
-                let body = ResponseBody::new(head.framing, loan, head.keep_alive, permits, timeout);
-                let mut response = Response::new(body.boxed_unsync());
-                *response.status_mut() = head.status;
-                *response.headers_mut() = head.headers;
-                return Ok(Forwarded {
-                    response,
-                    backend: i,
-                    upstream_time,
-                });
+            None => try_once(pool, attempt, &out, &headers, deadline).await,
+        };
+        match step {
+            Step::Answer(answer) if !answer.retry_wanted => {
+                return Ok(deliver(answer, out.permits, out.timeout, attempts))
+            }
+            Step::Answer(answer) => {
+                sent_attempts += 1;
+                needs_budget = true;
+                kept_answer = Some(answer);
+            }
+            Step::Failed { error, id } => {
+                if !error.was_sent() {
+                    // Never left: always on to the next backend.
+                    needs_budget = false;
+                    last_error = Some((error, id));
+                    continue;
+                }
+                sent_attempts += 1;
+                let timed_out = matches!(error, UpstreamError::Timeout);
+                if !out.read_only || timed_out {
+                    if let Some(answer) = kept_answer {
+                        return Ok(deliver(answer, out.permits, out.timeout, attempts));
+                    }
+                    return Err(ForwardError {
+                        failure: Failure::Upstream(error),
+                        backend: Some(id),
+                    });
+                }
+                needs_budget = true;
+                last_error = Some((error, id));
             }
         }
     }
-    Err(ForwardError {
-        reject: Reject::new(Reason::NoUpstream, "no node backend is reachable"),
-        backend: last,
+    if let Some(answer) = kept_answer {
+        return Ok(deliver(answer, out.permits, out.timeout, attempts));
+    }
+    Err(match last_error {
+        Some((error, id)) => ForwardError {
+            failure: match error {
+                // Every backend tried was unreachable: the pool is down.
+                UpstreamError::Unreachable(_) | UpstreamError::Tls(_) => {
+                    Failure::NoBackend(Unavailable::AllTried)
+                }
+                e => Failure::Upstream(e),
+            },
+            backend: Some(id),
+        },
+        None => ForwardError {
+            failure: if Instant::now() >= deadline {
+                Failure::Upstream(UpstreamError::Timeout)
+            } else {
+                Failure::NoBackend(Unavailable::AllTried)
+            },
+            backend: None,
+        },
     })
+}
+
+/// The headers for one attempt: HTTP/2 clients send no Host header, and
+/// HTTP/1.1 backends require one: this backend's own.
+fn headers_for(headers: &HeaderMap, client_host: bool, endpoint: &Endpoint) -> HeaderMap {
+    let mut h = headers.clone();
+    if !client_host {
+        h.insert(http::header::HOST, endpoint.host_header.clone());
+    }
+    h
+}
+
+fn highest_head(pool: &UpstreamPool) -> Option<u64> {
+    pool.balance
+        .members()
+        .iter()
+        .filter_map(|m| m.core.head())
+        .max()
+}
+
+/// One attempt on one backend, its outcome recorded for passive health.
+async fn try_once(
+    pool: &UpstreamPool,
+    attempt: Attempt<'_, Endpoint>,
+    out: &Outbound,
+    headers: &HeaderMap,
+    deadline: Instant,
+) -> Step {
+    let endpoint: Arc<Endpoint> = attempt.member().endpoint.clone();
+    let id = attempt.member().core.spec.id.clone();
+    let started = Instant::now();
+    let sent = endpoint.send(&out.method, out.target.as_str(), headers, &out.body);
+    match tokio::time::timeout_at(deadline, sent).await {
+        Err(_) => {
+            endpoint.stats.errors.fetch_add(1, Relaxed);
+            tracing::warn!(upstream = pool.name(), backend = %id, "backend did not answer in time");
+            attempt.failed(Passive::Timeout);
+            Step::Failed {
+                error: UpstreamError::Timeout,
+                id,
+            }
+        }
+        Ok(Err(error)) => {
+            endpoint.stats.errors.fetch_add(1, Relaxed);
+            tracing::warn!(upstream = pool.name(), backend = %id, %error, "backend failed");
+            attempt.failed(if error.was_sent() {
+                Passive::BadAnswer
+            } else {
+                Passive::Unreachable
+            });
+            Step::Failed { error, id }
+        }
+        Ok(Ok((head, mut loan))) => {
+            let took = started.elapsed();
+            let status = head.status.as_u16();
+            endpoint.stats.answered(status, took);
+            if status >= 500 {
+                attempt.failed(Passive::BadAnswer);
+            } else {
+                attempt.succeeded();
+            }
+            let settings = pool.settings();
+            let retry_wanted = out.read_only
+                && (settings.retry.on_status.contains(&status)
+                    || (out.jsonrpc && status < 500 && node_state_error(&head, &mut loan)));
+            Step::Answer(Answer {
+                head,
+                loan,
+                id,
+                took,
+                retry_wanted,
+            })
+        }
+    }
+}
+
+/// Whether a whole, small JSON-RPC answer is an error of the node's state.
+fn node_state_error(head: &Head, loan: &mut Loan) -> bool {
+    match head.framing {
+        crate::http1::Framing::Length(n)
+            if (n as usize) <= classify::MAX_CLASSIFIED
+                && (n as usize) <= loan.connection().buffered() =>
+        {
+            classify::is_node_state_error(loan.connection().peek_buffered(n as usize))
+        }
+        _ => false,
+    }
+}
+
+/// The first attempt, and after `delay` without an answer a second one on
+/// another backend (when the hedge budget allows); the first good answer
+/// wins and the other is cancelled (its connection closed).
+#[allow(clippy::too_many_arguments)]
+async fn hedged(
+    pool: &UpstreamPool,
+    first: Attempt<'_, Endpoint>,
+    out: &Outbound,
+    headers: HeaderMap,
+    deadline: Instant,
+    tried: &mut Tried,
+    accept: &(dyn Fn(&MemberCore) -> bool + Sync),
+    delay: Duration,
+    client_host: bool,
+    attempts: &mut u32,
+) -> Step {
+    let mut one = std::pin::pin!(try_once(pool, first, out, &headers, deadline));
+    tokio::select! {
+        step = &mut one => return step,
+        _ = tokio::time::sleep(delay) => {}
+    }
+    if !pool.hedge_budget.withdraw() {
+        return one.await;
+    }
+    let Ok(second) = pool.balance.select(tried, accept) else {
+        return one.await;
+    };
+    tried.add(&second.member().core);
+    *attempts += 1;
+    pool.stats.hedges.fetch_add(1, Relaxed);
+    let headers2 = headers_for(&out.headers, client_host, &second.member().endpoint);
+    let mut two = std::pin::pin!(try_once(pool, second, out, &headers2, deadline));
+    tokio::select! {
+        step = &mut one => {
+            if step.is_good() {
+                return step;
+            }
+            let other = two.await;
+            if other.is_good() {
+                pool.stats.hedge_wins.fetch_add(1, Relaxed);
+                other
+            } else {
+                step
+            }
+        }
+        step = &mut two => {
+            if step.is_good() {
+                pool.stats.hedge_wins.fetch_add(1, Relaxed);
+                return step;
+            }
+            one.await
+        }
+    }
+}
+
+/// Turns an answer into the response sent to the client.
+fn deliver(
+    answer: Answer,
+    permits: Vec<OwnedSemaphorePermit>,
+    timeout: Duration,
+    attempts: u32,
+) -> Forwarded {
+    let Answer {
+        head,
+        loan,
+        id,
+        took,
+        ..
+    } = answer;
+    // The request's timeout also bounds each pause in a streamed body.
+    let body = ResponseBody::new(head.framing, loan, head.keep_alive, permits, timeout);
+    let mut response = Response::new(body.boxed_unsync());
+    *response.status_mut() = head.status;
+    *response.headers_mut() = head.headers;
+    Forwarded {
+        response,
+        backend: id,
+        upstream_time: took,
+        attempts,
+    }
 }

@@ -10,7 +10,8 @@
 //! size that does not parse) ends the connection with an error instead of
 //! being passed on.
 
-use super::pool::UpstreamError;
+use super::error::UpstreamError;
+use super::stream::Stream;
 use crate::http1::is_hop_by_hop;
 use crate::http1::{last_coding_is_chunked, parse_content_length, Decoder, Framing, Step};
 use bytes::{Bytes, BytesMut};
@@ -20,7 +21,6 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Largest response head accepted from a backend.
 const MAX_HEAD: usize = 64 * 1024;
@@ -33,7 +33,7 @@ const COALESCE: usize = 16 * 1024;
 
 /// An open connection to a backend, with the bytes read but not yet used.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     read: BytesMut,
 }
 
@@ -52,7 +52,7 @@ pub struct Head {
 
 impl Connection {
     /// Wraps a connected stream.
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: Stream) -> Self {
         Connection {
             stream,
             read: BytesMut::new(),
@@ -62,12 +62,13 @@ impl Connection {
     /// Whether an idle connection can take a request: the backend has
     /// neither closed it nor sent anything unasked. No system call is made
     /// unless the socket has been signalled readable.
-    pub fn is_usable(&self) -> bool {
-        if !self.read.is_empty() {
-            return false;
-        }
-        let mut probe = [0u8; 1];
-        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    pub fn is_usable(&mut self) -> bool {
+        self.read.is_empty() && self.stream.is_idle_and_open()
+    }
+
+    /// The first `n` buffered bytes, without taking them (`n <= buffered()`).
+    pub fn peek_buffered(&self, n: usize) -> &[u8] {
+        &self.read[..n]
     }
 
     /// Bytes received after the current response head that are not yet used.

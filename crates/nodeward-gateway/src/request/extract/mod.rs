@@ -6,6 +6,7 @@
 //! strict parser would not — comments, single quotes, unquoted names,
 //! duplicate keys, trailing data, invalid UTF-8 — is refused, never passed.
 
+pub mod blocks;
 mod depth;
 mod iri;
 mod jsonrpc;

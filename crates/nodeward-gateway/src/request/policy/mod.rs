@@ -72,6 +72,8 @@ struct CommandLimitsRt {
     per_ip: Option<rate::PerSource>,
     max_body: Option<usize>,
     upstream: Option<usize>,
+    retry: Option<bool>,
+    hedge: Option<bool>,
 }
 
 /// What an admitted request carries along: in-flight permits (released when
@@ -83,6 +85,10 @@ pub struct Admission {
     pub timeout: Duration,
     /// The upstream pool the request goes to (a command's own, or the route's).
     pub upstream: usize,
+    /// Whether every call only reads, so it may be sent to a second backend.
+    pub read_only: bool,
+    /// Whether it may be hedged (read-only, and no command opts out).
+    pub hedge: bool,
 }
 
 /// A route's compiled policy.
@@ -157,6 +163,8 @@ impl RoutePolicy {
                 per_ip: c.per_ip_rate.map(rate::PerSource::new),
                 max_body: c.max_body,
                 upstream: c.upstream,
+                retry: c.retry,
+                hedge: c.hedge,
             };
             entries.insert(c.name.clone(), entry(&c.name, Some(limits)));
         }
@@ -313,11 +321,28 @@ impl RoutePolicy {
                 })?);
             }
         }
+        let read_only = calls.iter().all(|c| self.is_read_only(&c.command));
+        let hedge = read_only
+            && calls.iter().all(|c| {
+                self.entry(&c.command).limits.as_ref().and_then(|l| l.hedge) != Some(false)
+            });
         Ok(Admission {
             permits,
             timeout: timeout.unwrap_or(self.timeout),
             upstream: upstream.unwrap_or(self.upstream),
+            read_only,
+            hedge,
         })
+    }
+
+    /// Whether a command only reads: the command's `retry` setting, or the
+    /// protocol's list.
+    pub fn is_read_only(&self, command: &str) -> bool {
+        self.entry(command)
+            .limits
+            .as_ref()
+            .and_then(|l| l.retry)
+            .unwrap_or_else(|| self.protocol.is_read_only(command))
     }
 
     /// Periodic upkeep: forget idle sources in per-source limiters.
