@@ -31,5 +31,6 @@ pub mod run;
 pub mod state;
 pub mod tls_client;
 pub mod upstream;
+pub mod workers;
 
 pub use run::GatewayError;

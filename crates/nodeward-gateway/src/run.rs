@@ -96,19 +96,13 @@ pub fn run(args: Options) -> Result<u8, GatewayError> {
         .threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // One worker: a current-thread runtime avoids the work-stealing
-    // scheduler's cross-thread bookkeeping on every wake-up.
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("nodeward-gw")
-            .enable_all()
-            .build()?
-    };
+    crate::workers::set_count(threads);
+    // Every worker is a current-thread runtime (no work-stealing bookkeeping
+    // on each wake-up); this thread is worker 0 and also runs the admin
+    // listener, signals, health checks and upkeep.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve_until_stopped(config, threads))
 }
 
@@ -154,10 +148,12 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     }
     let admin = match &config.admin {
         Some(a) => {
-            let listener = serve::bind(a.bind).map_err(|source| GatewayError::Bind {
-                addr: a.bind,
-                source,
-            })?;
+            let listener = serve::bind(a.bind, false)
+                .and_then(tokio::net::TcpListener::from_std)
+                .map_err(|source| GatewayError::Bind {
+                    addr: a.bind,
+                    source,
+                })?;
             let token = admin::token::load_or_create(&a.token_file)?;
             if !a.bind.ip().is_loopback() && a.public_read {
                 tracing::warn!(bind = %a.bind, "admin /metrics and /status are readable without a token on a non-loopback address");
@@ -194,12 +190,17 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     let runtime = Runtime::build(&config, &metrics, pools);
     // Client listeners are bound last: once a client can connect, the admin
     // token exists (tests and scripts wait for the client port).
-    let mut listeners = Vec::new();
-    for l in &config.listeners {
-        listeners.push(serve::bind(l.bind).map_err(|source| GatewayError::Bind {
-            addr: l.bind,
-            source,
-        })?);
+    // One socket per listener and worker, sharing the port (SO_REUSEPORT).
+    let mut sockets: Vec<Vec<(usize, std::net::TcpListener)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, l) in config.listeners.iter().enumerate() {
+        for worker in sockets.iter_mut() {
+            let socket = serve::bind(l.bind, threads > 1).map_err(|source| GatewayError::Bind {
+                addr: l.bind,
+                source,
+            })?;
+            worker.push((i, socket));
+        }
     }
     let shared = Arc::new(Shared {
         guard: Arc::new(ConnGuard::new(
@@ -225,15 +226,20 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         registry,
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let l = &config.listeners[i];
+    for l in &config.listeners {
         tracing::info!(bind = %l.bind, tls = l.tls.is_some(), threads, "listening");
+    }
+    let mut sockets = sockets.into_iter();
+    for (i, listener) in sockets.next().into_iter().flatten() {
         tokio::spawn(serve::accept_loop(
             shared.clone(),
             i,
             listener,
             shutdown_rx.clone(),
         ));
+    }
+    for (worker, listeners) in sockets.enumerate() {
+        spawn_worker(worker + 1, shared.clone(), listeners, shutdown_rx.clone())?;
     }
     if let Some((listener, token, public_read, bind, token_file)) = admin {
         tracing::info!(%bind, token_file = %token_file.display(), "admin listening");
@@ -275,6 +281,38 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         tracing::info!("drained; bye");
     }
     Ok(0)
+}
+
+/// Starts worker thread `index`: its own current-thread runtime accepting
+/// on its own sockets until shutdown; its connections then finish there
+/// while the main thread drains (the process exits after the drain).
+fn spawn_worker(
+    index: usize,
+    shared: Arc<Shared>,
+    listeners: Vec<(usize, std::net::TcpListener)>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), GatewayError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("nodeward-gw-{index}"))
+        .spawn(move || {
+            crate::workers::enter(index);
+            runtime.block_on(async move {
+                for (i, listener) in listeners {
+                    tokio::spawn(serve::accept_loop(
+                        shared.clone(),
+                        i,
+                        listener,
+                        shutdown.clone(),
+                    ));
+                }
+                // Keep serving open connections until the process exits.
+                std::future::pending::<()>().await;
+            });
+        })?;
+    Ok(())
 }
 
 /// Periodic upkeep of per-source tables: rate limiters every 10 s, the ban

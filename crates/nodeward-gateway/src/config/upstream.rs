@@ -510,39 +510,85 @@ ROUTE
     #[test]
     fn wrong_keys_and_values_are_named() {
         let cases = [
-            ("[upstream.health]\nkind = \"http\"\nmax_lag = 3\n", "upstream[0].health.max_lag"),
-            ("[upstream.health]\nkind = \"carrier-pigeon\"\n", "upstream[0].health.kind"),
-            ("[upstream.health]\nkind = \"iri\"\nquorum = 0\n", "upstream[0].health.quorum"),
-            ("[upstream.health]\nkind = \"iri\"\nwarn_lag = 9\nmax_lag = 5\n", "warn_lag"),
-            ("[upstream.health]\nkind = \"exec\"\n", "upstream[0].health.command"),
-            ("[upstream.health]\nkind = \"http\"\nexpect_body = \"(\"\n", "expect_body"),
-            ("[upstream.health]\nkind = \"tcp\"\ninterval = \"1ms\"\n", "interval"),
+            (
+                "[upstream.health]\nkind = \"http\"\nmax_lag = 3\n",
+                "upstream[0].health.max_lag",
+            ),
+            (
+                "[upstream.health]\nkind = \"carrier-pigeon\"\n",
+                "upstream[0].health.kind",
+            ),
+            (
+                "[upstream.health]\nkind = \"iri\"\nquorum = 0\n",
+                "upstream[0].health.quorum",
+            ),
+            (
+                "[upstream.health]\nkind = \"iri\"\nwarn_lag = 9\nmax_lag = 5\n",
+                "warn_lag",
+            ),
+            (
+                "[upstream.health]\nkind = \"exec\"\n",
+                "upstream[0].health.command",
+            ),
+            (
+                "[upstream.health]\nkind = \"http\"\nexpect_body = \"(\"\n",
+                "expect_body",
+            ),
+            (
+                "[upstream.health]\nkind = \"tcp\"\ninterval = \"1ms\"\n",
+                "interval",
+            ),
             ("max_attempts = 0\n", "upstream[0].max_attempts"),
             ("retry_on_status = [404]\n", "retry_on_status"),
             ("max_ejected_share = 1.5\n", "max_ejected_share"),
             ("strategy = \"random\"\n", "unknown variant `random`"),
-            ("[[upstream.backend]]\naddress = \"http://127.0.0.1:14266\"\nid = \"dup\"\n", "listed twice"),
-            ("[[upstream.backend]]\naddress = \"http://10.0.0.1:1\"\nweight = 0\n", "weight"),
-            ("[upstream.tls]\nca = \"/nonexistent/ca.pem\"\n", "/nonexistent/ca.pem"),
-            ("[upstream.tls]\ncert = \"/x.pem\"\n", "cert and key go together"),
+            (
+                "[[upstream.backend]]\naddress = \"http://127.0.0.1:14266\"\nid = \"dup\"\n",
+                "listed twice",
+            ),
+            (
+                "[[upstream.backend]]\naddress = \"http://10.0.0.1:1\"\nweight = 0\n",
+                "weight",
+            ),
+            (
+                "[upstream.tls]\nca = \"/nonexistent/ca.pem\"\n",
+                "/nonexistent/ca.pem",
+            ),
+            (
+                "[upstream.tls]\ncert = \"/x.pem\"\n",
+                "cert and key go together",
+            ),
             ("[upstream.hedge]\nquantile = 1.0\n", "hedge.quantile"),
         ];
         for (upstream, want) in cases {
             let e = load(upstream, "").unwrap_err();
             assert!(e.contains(want), "{upstream:?}: {e}");
         }
-        let e = load("", "[[route.command]]\nname = \"broadcastTransactions\"\nhedge = true\n").unwrap_err();
+        let e = load(
+            "",
+            "[[route.command]]\nname = \"broadcastTransactions\"\nhedge = true\n",
+        )
+        .unwrap_err();
         assert!(e.contains("never sent twice"), "{e}");
-        assert!(load("", "[[route.command]]\nname = \"getBalances\"\nhedge = true\n").is_ok());
+        assert!(load(
+            "",
+            "[[route.command]]\nname = \"getBalances\"\nhedge = true\n"
+        )
+        .is_ok());
     }
 
     #[test]
     fn an_empty_pool_needs_to_say_where_backends_come_from() {
         let text = BASE
-            .replace("backends = [\"http://127.0.0.1:14266\", \"http://127.0.0.1:14267\"]", "")
+            .replace(
+                "backends = [\"http://127.0.0.1:14266\", \"http://127.0.0.1:14267\"]",
+                "",
+            )
             .replace("UPSTREAM", "")
             .replace("ROUTE", "");
-        let e = load_from_str(Path::new("/t.toml"), &text).unwrap_err().to_string();
+        let e = load_from_str(Path::new("/t.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dynamic = true"), "{e}");
         let text = text.replace("name = \"iri\"", "name = \"iri\"\ndynamic = true");
         assert!(load_from_str(Path::new("/t.toml"), &text).is_ok());

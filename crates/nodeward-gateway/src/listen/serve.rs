@@ -19,26 +19,39 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Binds a listening socket with a deep backlog (IPv6 sockets are v6-only).
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// With `reuse_port`, several sockets share the address and the kernel
+/// spreads new connections over them (one per worker thread).
+pub fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Accepts connections on listener `index` until `shutdown` flips to true.
+/// Must run inside the runtime that is to serve the connections.
 pub async fn accept_loop(
     shared: Arc<Shared>,
     index: usize,
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serve a listening socket");
+            return;
+        }
+    };
     let mut last_error_log: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {

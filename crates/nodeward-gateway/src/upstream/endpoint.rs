@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use nodeward_balance::{Address, Scheme};
 use rustls::pki_types::ServerName;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -74,10 +74,29 @@ pub struct Endpoint {
     pub host_header: HeaderValue,
     settings: ConnectSettings,
     server_name: Option<ServerName<'static>>,
-    idle: Mutex<Vec<Connection>>,
+    /// Idle connections, one set per worker thread (a connection is driven
+    /// by the runtime that opened it).
+    idle: Vec<Mutex<Vec<Idle>>>,
     slots: Arc<Semaphore>,
+    /// Connections open now (busy and idle, every worker).
+    open: Arc<AtomicUsize>,
     /// Answer counters.
     pub stats: EndpointStats,
+}
+
+/// An idle connection, counted as open.
+struct Idle {
+    conn: Connection,
+    open: OpenGuard,
+}
+
+/// Counts a connection as open until it is dropped.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -92,7 +111,9 @@ impl std::fmt::Debug for Endpoint {
 /// idle set via [`Loan::finish`], closed when dropped.
 pub struct Loan {
     conn: Connection,
+    open: OpenGuard,
     endpoint: Arc<Endpoint>,
+    worker: usize,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -108,9 +129,14 @@ impl Loan {
         if !keep_alive || self.conn.buffered() > 0 {
             return;
         }
-        let mut idle = self.endpoint.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.endpoint.idle[self.worker]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.endpoint.settings.max_idle {
-            idle.push(self.conn);
+            idle.push(Idle {
+                conn: self.conn,
+                open: self.open,
+            });
         }
     }
 }
@@ -128,9 +154,12 @@ impl Endpoint {
             host_header: HeaderValue::from_str(&authority)
                 .unwrap_or(HeaderValue::from_static("localhost")),
             slots: Arc::new(Semaphore::new(settings.max_connections)),
+            open: Arc::new(AtomicUsize::new(0)),
             settings,
             server_name,
-            idle: Mutex::new(Vec::new()),
+            idle: (0..crate::workers::count())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
             stats: EndpointStats::default(),
         }
     }
@@ -156,17 +185,30 @@ impl Endpoint {
             .acquire_owned()
             .await
             .map_err(|_| UpstreamError::Unreachable("endpoint closed".into()))?;
+        let worker = crate::workers::current();
         loop {
-            let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let (mut conn, fresh) = match reused {
-                Some(mut c) => {
-                    if !c.is_usable() {
+            let reused = self.idle[worker]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
+            let (mut conn, open, fresh) = match reused {
+                Some(mut idle) => {
+                    if !idle.conn.is_usable() {
                         continue;
                     }
-                    (c, false)
+                    (idle.conn, idle.open, false)
                 }
-                // Boxed: connecting is rare and its future large.
-                None => (Box::pin(self.connect()).await?, true),
+                None => {
+                    // Another worker's idle connection would take this one
+                    // over the bound: close it (it cannot move between runtimes).
+                    if self.open.load(Relaxed) >= self.settings.max_connections {
+                        self.close_one_idle();
+                    }
+                    self.open.fetch_add(1, Relaxed);
+                    let open = OpenGuard(self.open.clone());
+                    // Boxed: connecting is rare and its future large.
+                    (Box::pin(self.connect()).await?, open, true)
+                }
             };
             if let Err(e) = conn.send_request(method, target, headers, body).await {
                 if fresh {
@@ -178,7 +220,9 @@ impl Endpoint {
             let head = conn.read_head(method).await?;
             let loan = Loan {
                 conn,
+                open,
                 endpoint: self.clone(),
+                worker,
                 _slot: slot,
             };
             return Ok((head, loan));
@@ -222,9 +266,22 @@ impl Endpoint {
         }
     }
 
+    /// Closes one idle connection of any worker.
+    fn close_one_idle(&self) {
+        for set in &self.idle {
+            let closed = set.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            if closed.is_some() {
+                return;
+            }
+        }
+    }
+
     /// Idle connections kept now.
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.idle
+            .iter()
+            .map(|i| i.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
     }
 
     /// Connections carrying a request now.
