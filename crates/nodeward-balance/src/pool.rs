@@ -114,32 +114,50 @@ pub enum Failure {
     BadAnswer,
 }
 
+/// How many tried backends a request remembers without allocating.
+const TRIED_INLINE: usize = 8;
+
 /// The backends a request has already tried (a retry never goes back).
+/// Members are told apart by the address of their state, which a request
+/// keeps alive while it runs.
 #[derive(Debug, Default, Clone)]
-pub struct Tried(Vec<usize>);
+pub struct Tried {
+    inline: [usize; TRIED_INLINE],
+    len: usize,
+    more: Vec<usize>,
+}
 
 impl Tried {
     /// Records a member.
     pub fn add(&mut self, core: &Arc<MemberCore>) {
-        self.0.push(Arc::as_ptr(core) as usize);
+        let p = Arc::as_ptr(core) as usize;
+        if self.len < TRIED_INLINE {
+            self.inline[self.len] = p;
+        } else {
+            self.more.push(p);
+        }
+        self.len += 1;
     }
 
     /// Whether `core` was tried.
     pub fn contains(&self, core: &MemberCore) -> bool {
         let p = core as *const MemberCore as usize;
-        self.0.contains(&p)
+        self.inline[..self.len.min(TRIED_INLINE)].contains(&p) || self.more.contains(&p)
     }
 
     /// How many were tried.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 
     /// Whether none was tried.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len == 0
     }
 }
+
+/// Pools up to this size choose without allocating.
+const INLINE_CANDIDATES: usize = 32;
 
 /// The pool's own health: the head its members reach, when it last moved,
 /// and conditions the whole pool shares.
@@ -288,10 +306,23 @@ impl<E> Pool<E> {
     ) -> Result<Attempt<'_, E>, Unavailable> {
         let now = self.clock.now();
         let members = self.members.load();
+        let Some(first) = members.first() else {
+            return Err(Unavailable::Empty);
+        };
         let cfg = self.config.load();
         let weights = cfg.strategy.uses_weights();
         let warn_weight = cfg.health.as_ref().map_or(1.0, |h| h.warn_weight);
-        let mut candidates: Vec<(usize, Candidate<'_>)> = Vec::with_capacity(members.len());
+        // Candidates and their member indices, on the stack for small pools.
+        let filler = Candidate {
+            member: &first.core,
+            weight: 0.0,
+        };
+        let mut inline = [filler; INLINE_CANDIDATES];
+        let mut inline_index = [0usize; INLINE_CANDIDATES];
+        let mut heap: Vec<Candidate<'_>> = Vec::new();
+        let mut heap_index: Vec<usize> = Vec::new();
+        let large = members.len() > INLINE_CANDIDATES;
+        let mut n = 0usize;
         let (mut serving, mut accepted) = (0usize, 0usize);
         for (i, m) in members.iter().enumerate() {
             let c = &*m.core;
@@ -315,23 +346,34 @@ impl<E> Pool<E> {
                 weight *= warn_weight;
             }
             weight *= crate::slow_start::factor(c.ramp_since(), now, cfg.slow_start);
-            candidates.push((
-                i,
-                Candidate {
-                    member: c,
-                    weight: weight.max(1e-6),
-                },
-            ));
+            let candidate = Candidate {
+                member: c,
+                weight: weight.max(1e-6),
+            };
+            if large {
+                heap.push(candidate);
+                heap_index.push(i);
+            } else {
+                inline[n] = candidate;
+                inline_index[n] = i;
+            }
+            n += 1;
         }
+        let (candidates, index): (&mut [Candidate<'_>], &mut [usize]) = if large {
+            (&mut heap[..], &mut heap_index[..])
+        } else {
+            (&mut inline[..n], &mut inline_index[..n])
+        };
         let selection = self.selection.load();
-        while !candidates.is_empty() {
-            let view: Vec<Candidate<'_>> = candidates.iter().map(|(_, c)| *c).collect();
-            let k = selection.select(&view);
-            let (i, _) = candidates[k];
-            let member = &members[i];
+        let mut left = n;
+        while left > 0 {
+            let k = selection.select(&candidates[..left]);
+            let member = &members[index[k]];
             let probe = member.core.breaker.state(now) == BreakerState::Probation;
             if probe && !member.core.breaker.try_begin_probe() {
-                candidates.swap_remove(k);
+                candidates.swap(k, left - 1);
+                index.swap(k, left - 1);
+                left -= 1;
                 continue;
             }
             member.core.begin();

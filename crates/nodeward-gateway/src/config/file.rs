@@ -207,6 +207,9 @@ pub struct UpstreamSection {
     /// Time a backend has to answer (response headers), unless a route or command overrides it.
     #[serde(default = "default_upstream_timeout")]
     pub timeout: Duration,
+    /// Deadline of one attempt of a read-only request: after it, the request
+    /// is asked of another backend (within `timeout`). Default: none.
+    pub try_timeout: Option<Duration>,
     /// First passive ejection; each further one doubles, up to `max_eject_for`.
     #[serde(default = "default_eject")]
     pub eject_for: Duration,

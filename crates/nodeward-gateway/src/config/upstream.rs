@@ -26,6 +26,8 @@ pub struct Upstream {
     pub connect_timeout: Duration,
     /// Default response timeout.
     pub timeout: Duration,
+    /// Deadline of one attempt of a read-only request (retried elsewhere after it).
+    pub try_timeout: Option<Duration>,
     /// Idle keep-alive connections per backend.
     pub max_idle_per_backend: usize,
     /// Most connections open to one backend; requests beyond wait in line.
@@ -188,6 +190,10 @@ pub fn check(
         backends_file: u.backends_file.as_deref().map(relative),
         connect_timeout: nonzero("connect_timeout", u.connect_timeout.get())?,
         timeout: nonzero("timeout", u.timeout.get())?,
+        try_timeout: match u.try_timeout {
+            None => None,
+            Some(t) => Some(nonzero("try_timeout", t.get())?),
+        },
         max_idle_per_backend: u.max_idle_per_backend,
         max_connections_per_backend,
         pool: PoolConfig {

@@ -64,7 +64,7 @@ struct Outcome {
     stats: Option<Arc<CommandStats>>,
     command: Option<String>,
     calls: usize,
-    backend: Option<(usize, nodeward_balance::BackendId)>,
+    backend: Option<(usize, Arc<nodeward_balance::MemberCore>)>,
     upstream_time: Option<std::time::Duration>,
     bytes_in: usize,
     body: Option<String>,
@@ -148,7 +148,7 @@ where
     }
     if shared.access_log.enabled() {
         let (upstream, backend) = match &outcome.backend {
-            Some((u, b)) => (Some(rt.upstreams[*u].name()), Some(b.as_str())),
+            Some((u, b)) => (Some(rt.upstreams[*u].name()), Some(b.spec.id.as_str())),
             None => (None, None),
         };
         shared.access_log.write(&AccessEntry {
@@ -447,7 +447,7 @@ struct Notes {
     /// The captured body.
     captured: Option<String>,
     /// The backend that failed last.
-    backend: Option<(usize, nodeward_balance::BackendId)>,
+    backend: Option<(usize, Arc<nodeward_balance::MemberCore>)>,
 }
 
 /// Counts a command as in flight while the upstream call is pending.

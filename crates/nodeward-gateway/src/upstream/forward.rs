@@ -10,6 +10,9 @@
 //!   default) or, for JSON-RPC, an error of the node's own state ("header
 //!   not found", "missing trie node") is tried on another node; if none does
 //!   better, the last answer is passed on.
+//! - A read-only attempt that gets no answer within `try_timeout` (when set)
+//!   is given up and the request asked of another backend, within the
+//!   request's own timeout.
 //! - With hedging, a read-only request still unanswered after its
 //!   command's latency quantile is also sent to a second backend; the first
 //!   good answer wins and the other attempt is cancelled.
@@ -28,7 +31,8 @@ use crate::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use http_body_util::BodyExt;
-use nodeward_balance::{Attempt, BackendId, Failure as Passive, MemberCore, Tried, Unavailable};
+use nodeward_balance::{Attempt, Failure as Passive, MemberCore, Tried, Unavailable};
+use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +68,7 @@ pub struct Forwarded {
     /// The response (its body streams from the backend).
     pub response: Response<Body>,
     /// Which backend answered.
-    pub backend: BackendId,
+    pub backend: Arc<MemberCore>,
     /// Time from sending to the answer's head, on the answering backend.
     pub upstream_time: Duration,
     /// Attempts made (including hedges).
@@ -93,14 +97,14 @@ pub struct ForwardError {
     /// Why.
     pub failure: Failure,
     /// The backend that failed last, when one was tried.
-    pub backend: Option<BackendId>,
+    pub backend: Option<Arc<MemberCore>>,
 }
 
 /// A backend's answer head, with its connection.
 struct Answer {
     head: Head,
     loan: Loan,
-    id: BackendId,
+    id: Arc<MemberCore>,
     took: Duration,
     /// To be retried elsewhere if possible (passed on otherwise).
     retry_wanted: bool,
@@ -113,7 +117,10 @@ enum Step {
     /// An answer.
     Answer(Answer),
     /// No usable answer.
-    Failed { error: UpstreamError, id: BackendId },
+    Failed {
+        error: UpstreamError,
+        id: Arc<MemberCore>,
+    },
 }
 
 impl Step {
@@ -137,7 +144,7 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
     let mut attempts = 0u32;
     let mut needs_budget = false;
     let mut kept_answer: Option<Answer> = None;
-    let mut last_error: Option<(UpstreamError, BackendId)> = None;
+    let mut last_error: Option<(UpstreamError, Arc<MemberCore>)> = None;
     pool.retry_budget.deposit();
     let hedging = out.read_only && out.hedge_after.is_some() && settings.hedge.is_some();
     if hedging {
@@ -213,8 +220,11 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
                     continue;
                 }
                 sent_attempts += 1;
-                let timed_out = matches!(error, UpstreamError::Timeout);
-                if !out.read_only || timed_out {
+                // A timeout ends the request unless only the attempt's own
+                // deadline (try_timeout) passed and it may be sent again.
+                let out_of_time =
+                    matches!(error, UpstreamError::Timeout) && Instant::now() >= deadline;
+                if !out.read_only || out_of_time {
                     if let Some(answer) = kept_answer {
                         return Ok(deliver(answer, out.permits, out.timeout, attempts));
                     }
@@ -254,13 +264,18 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
 }
 
 /// The headers for one attempt: HTTP/2 clients send no Host header, and
-/// HTTP/1.1 backends require one: this backend's own.
-fn headers_for(headers: &HeaderMap, client_host: bool, endpoint: &Endpoint) -> HeaderMap {
-    let mut h = headers.clone();
-    if !client_host {
-        h.insert(http::header::HOST, endpoint.host_header.clone());
+/// HTTP/1.1 backends require one: this backend's own (copied only then).
+fn headers_for<'h>(
+    headers: &'h HeaderMap,
+    client_host: bool,
+    endpoint: &Endpoint,
+) -> Cow<'h, HeaderMap> {
+    if client_host {
+        return Cow::Borrowed(headers);
     }
-    h
+    let mut h = headers.clone();
+    h.insert(http::header::HOST, endpoint.host_header.clone());
+    Cow::Owned(h)
 }
 
 fn highest_head(pool: &UpstreamPool) -> Option<u64> {
@@ -280,13 +295,19 @@ async fn try_once(
     deadline: Instant,
 ) -> Step {
     let endpoint: Arc<Endpoint> = attempt.member().endpoint.clone();
-    let id = attempt.member().core.spec.id.clone();
+    let id = attempt.member().core.clone();
     let started = Instant::now();
+    // A read-only attempt may have its own, shorter deadline, leaving time
+    // to ask another backend.
+    let deadline = match pool.settings().try_timeout {
+        Some(t) if out.read_only => deadline.min(started + t),
+        _ => deadline,
+    };
     let sent = endpoint.send(&out.method, out.target.as_str(), headers, &out.body);
     match tokio::time::timeout_at(deadline, sent).await {
         Err(_) => {
             endpoint.stats.errors.fetch_add(1, Relaxed);
-            tracing::warn!(upstream = pool.name(), backend = %id, "backend did not answer in time");
+            tracing::warn!(upstream = pool.name(), backend = %id.spec.id, "backend did not answer in time");
             attempt.failed(Passive::Timeout);
             Step::Failed {
                 error: UpstreamError::Timeout,
@@ -295,7 +316,7 @@ async fn try_once(
         }
         Ok(Err(error)) => {
             endpoint.stats.errors.fetch_add(1, Relaxed);
-            tracing::warn!(upstream = pool.name(), backend = %id, %error, "backend failed");
+            tracing::warn!(upstream = pool.name(), backend = %id.spec.id, %error, "backend failed");
             attempt.failed(if error.was_sent() {
                 Passive::BadAnswer
             } else {
@@ -312,9 +333,8 @@ async fn try_once(
             } else {
                 attempt.succeeded();
             }
-            let settings = pool.settings();
             let retry_wanted = out.read_only
-                && (settings.retry.on_status.contains(&status)
+                && (pool.settings().retry.on_status.contains(&status)
                     || (out.jsonrpc && status < 500 && node_state_error(&head, &mut loan)));
             Step::Answer(Answer {
                 head,
@@ -348,7 +368,7 @@ async fn hedged(
     pool: &UpstreamPool,
     first: Attempt<'_, Endpoint>,
     out: &Outbound,
-    headers: HeaderMap,
+    headers: Cow<'_, HeaderMap>,
     deadline: Instant,
     tried: &mut Tried,
     accept: &(dyn Fn(&MemberCore) -> bool + Sync),

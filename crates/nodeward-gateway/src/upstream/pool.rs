@@ -63,9 +63,9 @@ impl UpstreamPool {
         self.balance.name()
     }
 
-    /// The current settings.
-    pub fn settings(&self) -> Arc<Upstream> {
-        self.settings.load_full()
+    /// The current settings (a cheap guard, for the request path).
+    pub fn settings(&self) -> arc_swap::Guard<Arc<Upstream>> {
+        self.settings.load()
     }
 
     /// Applies a reloaded `[[upstream]]`: settings, then the config backends
