@@ -1,10 +1,13 @@
 //! The shipped examples: each passes `nodeward config check`, and run against
-//! a real backend (ports and state directory swapped for the test's) each
-//! refuses what it promises to refuse.
+//! a real node (ports and state directory swapped for the test's; a fake
+//! node that answers the examples' health checks) each refuses what it
+//! promises to refuse, and nothing it refuses reaches the node.
 
 mod common_gateway;
+mod common_pool;
 
 use common_gateway::*;
+use common_pool::TestNode;
 use std::process::Command;
 
 fn example(name: &str) -> String {
@@ -39,16 +42,24 @@ fn as_template(text: &str, listen: &str, backend: &str) -> String {
         .replace("/var/lib/nodeward", "{state}")
 }
 
+/// The commands a node was asked, with how often.
+fn asked(node: &TestNode) -> serde_json::Map<String, serde_json::Value> {
+    node.stats()["by_command"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn the_jsonrpc_example_keeps_node_control_private() {
-    let backend = Backend::start();
+    let node = TestNode::start("geth");
     let gw = Gateway::start(
         &as_template(
             &example("jsonrpc.toml"),
             "127.0.0.1:8545",
             "http://127.0.0.1:18545",
         ),
-        &backend.url(),
+        &node.url(),
     );
     let rpc = |body: &str| {
         curl(&[
@@ -60,7 +71,8 @@ fn the_jsonrpc_example_keeps_node_control_private() {
         ])
     };
     let call = |m: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[]}}"#);
-    assert_eq!(rpc(&call("eth_blockNumber")).0, 200);
+    let (status, body) = rpc(&call("eth_chainId"));
+    assert_eq!(status, 200, "{body}");
     for m in [
         "admin_peers",
         "ADMIN_addPeer",
@@ -75,23 +87,41 @@ fn the_jsonrpc_example_keeps_node_control_private() {
     }
     let escaped = r#"{"jsonrpc":"2.0","id":1,"method":"\u0061dmin_peers","params":[]}"#;
     assert_eq!(rpc(escaped).0, 403);
-    let batch = format!("[{},{}]", call("eth_blockNumber"), call("admin_nodeInfo"));
+    let batch = format!("[{},{}]", call("eth_chainId"), call("admin_nodeInfo"));
     assert_eq!(rpc(&batch).0, 403);
-    assert_eq!(backend.count(), 1, "{:?}", backend.bodies());
+    // The node saw the one allowed call and its health checks, nothing denied.
+    let seen = asked(&node);
+    assert_eq!(
+        seen.get("eth_chainId"),
+        Some(&serde_json::json!(1)),
+        "{seen:?}"
+    );
+    for m in seen.keys() {
+        assert!(
+            [
+                "eth_chainId",
+                "eth_syncing",
+                "eth_blockNumber",
+                "net_peerCount"
+            ]
+            .contains(&m.as_str()),
+            "{m} reached the node: {seen:?}"
+        );
+    }
 }
 
 #[test]
 fn the_iri_example_keeps_neighbours_and_pow_private() {
-    let backend = Backend::start();
+    let node = TestNode::start("iri");
     let gw = Gateway::start(
         &as_template(
             &example("iri.toml"),
             "127.0.0.1:14265",
             "http://127.0.0.1:14266",
         ),
-        &backend.url(),
+        &node.url(),
     );
-    assert_eq!(post(&gw.url(), r#"{"command":"getNodeInfo"}"#).0, 200);
+    assert_eq!(post(&gw.url(), r#"{"command":"getBalances"}"#).0, 200);
     for c in [
         "addNeighbors",
         "removeNeighbors",
@@ -105,5 +135,17 @@ fn the_iri_example_keeps_neighbours_and_pow_private() {
             "{c}"
         );
     }
-    assert_eq!(backend.count(), 1);
+    // The node saw the one allowed call and its health checks, nothing denied.
+    let seen = asked(&node);
+    assert_eq!(
+        seen.get("getBalances"),
+        Some(&serde_json::json!(1)),
+        "{seen:?}"
+    );
+    for c in seen.keys() {
+        assert!(
+            ["getBalances", "getNodeInfo"].contains(&c.as_str()),
+            "{c} reached the node: {seen:?}"
+        );
+    }
 }
