@@ -226,6 +226,15 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// Where backends of this origin are changed, for messages.
+    pub fn place(self) -> &'static str {
+        match self {
+            Origin::Config => "the config file",
+            Origin::File => "the watched backends file",
+            Origin::Registered => "registration",
+        }
+    }
+
     /// The origin's name in `/status` and errors.
     pub fn name(self) -> &'static str {
         match self {

@@ -58,7 +58,7 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
     /// The id is taken by a backend of another origin.
-    #[error("backend id {id} is already used by a backend from the {origin}")]
+    #[error("backend id {id} is already used by a backend from {origin}")]
     IdTaken {
         /// The id.
         id: BackendId,
@@ -461,7 +461,16 @@ impl<E> Pool<E> {
             {
                 return Err(PoolError::IdTaken {
                     id: s.id.clone(),
-                    origin: other.core.spec.origin.name(),
+                    origin: other.core.spec.origin.place(),
+                });
+            }
+            if let Some(other) = current
+                .iter()
+                .find(|m| m.core.spec.address == s.address && m.core.spec.origin != origin)
+            {
+                return Err(PoolError::AddressTaken {
+                    address: s.address.to_string(),
+                    id: other.core.spec.id.clone(),
                 });
             }
         }
@@ -544,7 +553,7 @@ impl<E> Pool<E> {
         {
             return Err(PoolError::IdTaken {
                 id: spec.id.clone(),
-                origin: other.core.spec.origin.name(),
+                origin: other.core.spec.origin.place(),
             });
         }
         if let Some(other) = current
@@ -680,5 +689,127 @@ impl<E> Drop for Attempt<'_, E> {
                 self.member.core.breaker.release_probe();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Address;
+    use crate::health::{CheckReport, Level};
+
+    fn spec(port: u16, origin: Origin) -> BackendSpec {
+        BackendSpec::new(
+            Address::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+            origin,
+        )
+    }
+
+    fn pool(specs: Vec<BackendSpec>) -> Pool<u16> {
+        let p = Pool::new("p", PoolConfig::default());
+        p.replace_origin(Origin::Config, specs, &mut |s, _| Arc::new(s.address.port))
+            .unwrap();
+        p
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_never_goes_back_and_accept_filters() {
+        let p = pool(vec![
+            spec(1, Origin::Config),
+            spec(2, Origin::Config),
+            spec(3, Origin::Config),
+        ]);
+        let mut tried = Tried::default();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let a = p.select(&tried, &|_| true).unwrap();
+            seen.push(*a.member().endpoint);
+            tried.add(&a.member().core);
+            a.succeeded();
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, vec![1, 2, 3]);
+        assert_eq!(
+            p.select(&tried, &|_| true).err(),
+            Some(Unavailable::AllTried)
+        );
+        assert_eq!(
+            p.select(&Tried::default(), &|c| c.spec.address.port > 9)
+                .err(),
+            Some(Unavailable::NoneAccepted)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reconciling_keeps_health_and_refuses_clashes() {
+        let p = pool(vec![spec(1, Origin::Config), spec(2, Origin::Config)]);
+        let one = p.members()[0].core.clone();
+        one.health.reset(true);
+        one.health.apply(
+            CheckReport {
+                at: std::time::SystemTime::now(),
+                level: Level::Critical,
+                output: String::new(),
+                exclusions: vec![],
+                notes: vec![],
+                elapsed: Duration::ZERO,
+            },
+            1,
+            1,
+        );
+        // The same backend again (and a new one): its state is kept.
+        let mut weighted = spec(1, Origin::Config);
+        weighted.weight = 5;
+        p.replace_origin(
+            Origin::Config,
+            vec![weighted, spec(3, Origin::Config)],
+            &mut |s, _| Arc::new(s.address.port),
+        )
+        .unwrap();
+        let kept = p.member(&one.spec.id).unwrap();
+        assert_eq!(kept.core.spec.weight, 5);
+        assert_eq!(kept.core.health.active(), Active::Critical);
+        assert_eq!(p.members().len(), 2);
+        // Another origin may not take an id or an address in use.
+        let clash = p.replace_origin(Origin::File, vec![spec(3, Origin::File)], &mut |s, _| {
+            Arc::new(s.address.port)
+        });
+        assert!(matches!(clash, Err(PoolError::IdTaken { .. })), "{clash:?}");
+        let mut same_address = spec(3, Origin::File);
+        same_address.id = BackendId::parse("other").unwrap();
+        let clash = p.replace_origin(Origin::File, vec![same_address], &mut |s, _| {
+            Arc::new(s.address.port)
+        });
+        assert!(
+            matches!(clash, Err(PoolError::AddressTaken { .. })),
+            "{clash:?}"
+        );
+        let mut reg = spec(3, Origin::Registered);
+        reg.id = BackendId::parse("r").unwrap();
+        assert!(matches!(
+            p.upsert(reg, &mut |s, _| Arc::new(s.address.port)),
+            Err(PoolError::AddressTaken { .. })
+        ));
+        assert!(matches!(
+            p.remove(&one.spec.id, Origin::Registered),
+            Err(PoolError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ejected_backend_gets_one_probation_request() {
+        let p = pool(vec![spec(1, Origin::Config), spec(2, Origin::Config)]);
+        let only_1 = |c: &MemberCore| c.spec.address.port == 1;
+        let a = p.select(&Tried::default(), &only_1).unwrap();
+        assert!(a.failed(Failure::Unreachable).is_some());
+        assert!(p.select(&Tried::default(), &only_1).is_err());
+        tokio::time::advance(Duration::from_millis(5001)).await;
+        let probe = p.select(&Tried::default(), &only_1).unwrap();
+        assert!(probe.is_probe());
+        // While the probe is out, nobody else gets backend 1.
+        assert!(p.select(&Tried::default(), &only_1).is_err());
+        probe.succeeded();
+        let again = p.select(&Tried::default(), &only_1).unwrap();
+        assert!(!again.is_probe());
     }
 }

@@ -126,6 +126,56 @@ pub async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
+/// Most bytes read (and thrown away) from a body that is too large, so that
+/// the client, still sending, can read the 413 instead of a reset.
+const MAX_DISCARD: usize = 4 * 1024 * 1024;
+
+/// Reads a registration body of at most [`MAX_BODY`] bytes within 10 s.
+async fn read_body(mut body: Incoming) -> Result<bytes::Bytes, Response<Body>> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut kept = bytes::BytesMut::new();
+    let mut total = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) if total > MAX_BODY => break,
+            Err(_) => {
+                return Err(bad(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body did not arrive in time".into(),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) if total > MAX_BODY => {
+                tracing::debug!(error = %e, "registration body too large; client gone");
+                break;
+            }
+            Ok(Some(Err(e))) => {
+                return Err(bad(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the body: {e}"),
+                ))
+            }
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= MAX_BODY {
+            kept.extend_from_slice(&data);
+        } else if total > MAX_DISCARD {
+            break;
+        }
+    }
+    if total > MAX_BODY {
+        return Err(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_BODY} bytes"),
+        ));
+    }
+    Ok(kept.freeze())
+}
+
 fn json_ok(v: serde_json::Value) -> Response<Body> {
     reply(StatusCode::OK, "application/json", v.to_string())
 }
@@ -149,39 +199,9 @@ async fn register(
             format!("no upstream pool is named {pool:?}"),
         );
     }
-    let declared = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return bad(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than {MAX_BODY} bytes"),
-        );
-    }
-    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
-    let read = tokio::time::timeout(std::time::Duration::from_secs(10), limited.collect()).await;
-    let bytes = match read {
-        Err(_) => {
-            return bad(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive in time".into(),
-            )
-        }
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return bad(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {MAX_BODY} bytes"),
-            )
-        }
-        Ok(Err(e)) => {
-            return bad(
-                StatusCode::BAD_REQUEST,
-                format!("could not read the body: {e}"),
-            )
-        }
-        Ok(Ok(b)) => b.to_bytes(),
+    let bytes = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(answer) => return answer,
     };
     let body: RegisterBody = match serde_json::from_slice(&bytes) {
         Ok(b) => b,

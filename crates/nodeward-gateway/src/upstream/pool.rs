@@ -39,7 +39,10 @@ pub struct UpstreamPool {
     pub stats: PoolStats,
     /// The last error reading the watched backends file, if any.
     pub file_error: Mutex<Option<String>>,
+    /// Stops the pool's health checks (and everything else at the end).
     pub(super) stop: watch::Sender<bool>,
+    /// Stops the watcher of the current backends file, if there is one.
+    pub(super) file_watch: Mutex<Option<watch::Sender<bool>>>,
 }
 
 impl UpstreamPool {
@@ -53,6 +56,7 @@ impl UpstreamPool {
             file_error: Mutex::new(None),
             settings: ArcSwap::from_pointee(u.clone()),
             stop: watch::channel(false).0,
+            file_watch: Mutex::new(None),
         };
         pool.replace(Origin::Config, u.backends.clone())?;
         Ok(pool)
@@ -83,12 +87,13 @@ impl UpstreamPool {
         }
         // Registered and file backends pick up changed connection settings too.
         let members = self.balance.members();
-        for m in members
-            .iter()
-            .filter(|m| m.core.spec.origin != Origin::Config)
-        {
-            let spec = m.core.spec.clone();
-            let _ = self.upsert(spec);
+        for origin in [Origin::File, Origin::Registered] {
+            let specs: Vec<BackendSpec> = members
+                .iter()
+                .filter(|m| m.core.spec.origin == origin)
+                .map(|m| m.core.spec.clone())
+                .collect();
+            let _ = self.replace(origin, specs);
         }
         Ok(())
     }
@@ -126,6 +131,19 @@ impl UpstreamPool {
     /// Stops the pool's background tasks (checks, file watching).
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+        self.stop_file_watch();
+    }
+
+    /// Stops watching the backends file.
+    pub(super) fn stop_file_watch(&self) {
+        if let Some(tx) = self
+            .file_watch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = tx.send(true);
+        }
     }
 }
 

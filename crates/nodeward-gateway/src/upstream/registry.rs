@@ -27,7 +27,7 @@ pub enum RegistryError {
     #[error(transparent)]
     Pool(#[from] PoolError),
     /// The backend is not a registered one.
-    #[error("backend {id} comes from the {origin}; change it there")]
+    #[error("backend {id} comes from {origin}; change it there")]
     NotRegistered {
         /// The backend.
         id: BackendId,
@@ -86,36 +86,49 @@ impl Registry {
         let mut notes = Vec::new();
         // Check first, so that a refused reload changes nothing.
         for u in upstreams {
-            for reg in self.store.list(&u.name) {
-                if let Some(b) = u
-                    .backends
+            let clash = |id: &BackendId, address: &nodeward_balance::Address, what: &str| {
+                u.backends
                     .iter()
-                    .find(|b| b.id == reg.id || b.address == reg.address)
-                {
-                    let msg = format!(
-                        "upstream {:?}: registered backend {} ({}) clashes with config backend {} ({})",
-                        u.name, reg.id, reg.address, b.id, b.address
-                    );
-                    if !startup {
-                        return Err(format!("{msg}; deregister it first"));
+                    .find(|b| &b.id == id || &b.address == address)
+                    .map(|b| {
+                        format!(
+                            "upstream {:?}: {what} backend {id} ({address}) clashes with config backend {} ({})",
+                            u.name, b.id, b.address
+                        )
+                    })
+            };
+            match current.iter().find(|p| p.name() == u.name) {
+                Some(p) => {
+                    let others: Vec<_> = p
+                        .balance
+                        .members()
+                        .iter()
+                        .filter(|m| m.core.spec.origin != Origin::Config)
+                        .map(|m| m.core.spec.clone())
+                        .collect();
+                    for o in &others {
+                        if let Some(msg) = clash(&o.id, &o.address, o.origin.name()) {
+                            return Err(format!("{msg}; remove it there first"));
+                        }
                     }
-                    notes.push(format!("{msg}; the registration is skipped"));
+                    if others.len() + u.backends.len() > u.pool.max_backends {
+                        return Err(format!(
+                            "upstream {:?}: max_backends {} is below the {} backends it has",
+                            u.name,
+                            u.pool.max_backends,
+                            others.len() + u.backends.len()
+                        ));
+                    }
                 }
-            }
-            if let Some(p) = current.iter().find(|p| p.name() == u.name) {
-                let others = p
-                    .balance
-                    .members()
-                    .iter()
-                    .filter(|m| m.core.spec.origin != Origin::Config)
-                    .count();
-                if others + u.backends.len() > u.pool.max_backends {
-                    return Err(format!(
-                        "upstream {:?}: max_backends {} is below the {} backends it has",
-                        u.name,
-                        u.pool.max_backends,
-                        others + u.backends.len()
-                    ));
+                None => {
+                    for reg in self.store.list(&u.name) {
+                        if let Some(msg) = clash(&reg.id, &reg.address, "registered") {
+                            if !startup {
+                                return Err(format!("{msg}; deregister it first"));
+                            }
+                            notes.push(format!("{msg}; the registration is skipped"));
+                        }
+                    }
                 }
             }
         }
@@ -123,8 +136,19 @@ impl Registry {
         for u in upstreams {
             let pool = match current.iter().find(|p| p.name() == u.name) {
                 Some(p) => {
+                    let old_file = p.settings().backends_file.clone();
                     p.reconfigure(u)
                         .map_err(|e| format!("upstream {:?}: {e}", u.name))?;
+                    if old_file != u.backends_file {
+                        p.stop_file_watch();
+                        if let Err(e) = p.replace(Origin::File, Vec::new()) {
+                            notes.push(format!("upstream {:?}: {e}", u.name));
+                        }
+                        *p.file_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                        if let Some(path) = &u.backends_file {
+                            watch_file(p, path);
+                        }
+                    }
                     p.clone()
                 }
                 None => {
@@ -183,7 +207,7 @@ impl Registry {
             if m.core.spec.origin != Origin::Registered {
                 return Err(RegistryError::NotRegistered {
                     id: reg.id.clone(),
-                    origin: m.core.spec.origin.name(),
+                    origin: m.core.spec.origin.place(),
                 });
             }
         }
@@ -217,7 +241,7 @@ impl Registry {
         if m.core.spec.origin != Origin::Registered {
             return Err(RegistryError::NotRegistered {
                 id: id.clone(),
-                origin: m.core.spec.origin.name(),
+                origin: m.core.spec.origin.place(),
             });
         }
         self.store
@@ -261,11 +285,20 @@ fn spawn_tasks(pool: &Arc<UpstreamPool>, backends_file: Option<&Path>) {
         pool.stop.subscribe(),
     ));
     if let Some(path) = backends_file {
+        watch_file(pool, path);
+    }
+}
+
+/// Reads `path` into the pool now and then whenever it changes, until the
+/// pool is stopped or watches another file.
+fn watch_file(pool: &Arc<UpstreamPool>, path: &Path) {
+    {
         let mut watched = Watched::new(path);
         // First read now, so the pool starts with the file's backends.
         poll_file(pool, &mut watched);
         let weak = Arc::downgrade(pool);
-        let mut stop = pool.stop.subscribe();
+        let (tx, mut stop) = tokio::sync::watch::channel(false);
+        *pool.file_watch.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         tokio::spawn(async move {
             loop {
                 tokio::select! {

@@ -255,7 +255,7 @@ async fn send_and_read<S: AsyncRead + AsyncWrite + Unpin>(
             {
                 0
             }
-            Err(e) => return Err(ProbeError::io("reading the response", e)),
+            Err(e) => return Err(read_error(e)),
         };
         if n == 0 {
             return Err(ProbeError::Protocol(if buf.is_empty() {
@@ -313,7 +313,20 @@ async fn read_some<S: AsyncRead + Unpin>(
         Ok(n) => Ok(n),
         // A peer that closes without close_notify still ended its response.
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
-        Err(e) => Err(ProbeError::io("reading the response", e)),
+        Err(e) => Err(read_error(e)),
+    }
+}
+
+/// A read error; a TLS alert the peer sent after the handshake (with TLS
+/// 1.3, "certificate required" arrives so) is a TLS error, not I/O.
+fn read_error(e: std::io::Error) -> ProbeError {
+    let tls = e
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+    if tls {
+        ProbeError::Tls(e.to_string())
+    } else {
+        ProbeError::io("reading the response", e)
     }
 }
 
