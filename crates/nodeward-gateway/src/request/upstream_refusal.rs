@@ -32,6 +32,10 @@ pub fn refusal(failure: &Failure) -> Reject {
             UpstreamError::Timeout => {
                 Reject::new(Reason::UpstreamTimeout, "the node did not answer in time")
             }
+            UpstreamError::TimeoutBeforeSend => Reject::new(
+                Reason::UpstreamTimeout,
+                "no connection to a node became free in time",
+            ),
             UpstreamError::Unreachable(_) | UpstreamError::Tls(_) => {
                 Reject::new(Reason::NoHealthyBackend, "no node backend could be reached")
             }

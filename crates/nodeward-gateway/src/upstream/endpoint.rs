@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use nodeward_balance::{Address, Scheme};
 use rustls::pki_types::ServerName;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -172,12 +172,17 @@ impl Endpoint {
     /// Sends a request and reads the response head, on an idle connection
     /// or a new one. An idle connection the backend has closed meanwhile is
     /// skipped; nothing is resent once a write succeeded.
+    ///
+    /// `sent` turns true when the request starts to go out, so that a caller
+    /// whose deadline ends this future can tell whether the backend may have
+    /// received it.
     pub async fn send(
         self: &Arc<Self>,
         method: &Method,
         target: &str,
         headers: &HeaderMap,
         body: &Bytes,
+        sent: &AtomicBool,
     ) -> Result<(Head, Loan), UpstreamError> {
         let slot = self
             .slots
@@ -210,11 +215,13 @@ impl Endpoint {
                     (Box::pin(self.connect()).await?, open, true)
                 }
             };
+            sent.store(true, Relaxed);
             if let Err(e) = conn.send_request(method, target, headers, body).await {
                 if fresh {
                     return Err(UpstreamError::Io(e));
                 }
                 // A keep-alive connection closed under us: nothing was taken.
+                sent.store(false, Relaxed);
                 continue;
             }
             let head = conn.read_head(method).await?;

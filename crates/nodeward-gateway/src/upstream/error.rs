@@ -14,6 +14,10 @@ pub enum UpstreamError {
     /// certificate). The request was never sent.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The request's deadline passed before the request could be sent (every
+    /// connection to the backend was busy, or connecting took too long).
+    #[error("no connection became free in time")]
+    TimeoutBeforeSend,
     /// The backend did not answer before the request's deadline.
     #[error("no answer in time")]
     Timeout,
@@ -31,7 +35,12 @@ pub enum UpstreamError {
 impl UpstreamError {
     /// Whether the backend may have received (and acted on) the request.
     pub fn was_sent(&self) -> bool {
-        !matches!(self, UpstreamError::Unreachable(_) | UpstreamError::Tls(_))
+        !matches!(
+            self,
+            UpstreamError::Unreachable(_)
+                | UpstreamError::Tls(_)
+                | UpstreamError::TimeoutBeforeSend
+        )
     }
 }
 

@@ -33,7 +33,7 @@ use http::{HeaderMap, Method, Response};
 use http_body_util::BodyExt;
 use nodeward_balance::{Attempt, Failure as Passive, MemberCore, Tried, Unavailable};
 use std::borrow::Cow;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -143,7 +143,8 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
     let mut sent_attempts = 0u32;
     let mut attempts = 0u32;
     let mut needs_budget = false;
-    let mut kept_answer: Option<Answer> = None;
+    // Boxed: rare, and it would otherwise enlarge every request's future.
+    let mut kept_answer: Option<Box<Answer>> = None;
     let mut last_error: Option<(UpstreamError, Arc<MemberCore>)> = None;
     pool.retry_budget.deposit();
     let hedging = out.read_only && out.hedge_after.is_some() && settings.hedge.is_some();
@@ -187,7 +188,9 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
         let headers = headers_for(&out.headers, client_host, &attempt.member().endpoint);
         let step = match out.hedge_after.filter(|_| hedging && attempts == 1) {
             Some(delay) => {
-                hedged(
+                // Boxed: two attempts' state, needed only when hedging, would
+                // otherwise enlarge every request's future.
+                Box::pin(hedged(
                     pool,
                     attempt,
                     &out,
@@ -198,7 +201,7 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
                     delay,
                     client_host,
                     &mut attempts,
-                )
+                ))
                 .await
             }
             None => try_once(pool, attempt, &out, &headers, deadline).await,
@@ -210,9 +213,15 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
             Step::Answer(answer) => {
                 sent_attempts += 1;
                 needs_budget = true;
-                kept_answer = Some(answer);
+                kept_answer = Some(Box::new(answer));
             }
             Step::Failed { error, id } => {
+                if matches!(error, UpstreamError::TimeoutBeforeSend) && Instant::now() >= deadline {
+                    return Err(ForwardError {
+                        failure: Failure::Upstream(error),
+                        backend: Some(id),
+                    });
+                }
                 if !error.was_sent() {
                     // Never left: always on to the next backend.
                     needs_budget = false;
@@ -226,7 +235,7 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
                     matches!(error, UpstreamError::Timeout) && Instant::now() >= deadline;
                 if !out.read_only || out_of_time {
                     if let Some(answer) = kept_answer {
-                        return Ok(deliver(answer, out.permits, out.timeout, attempts));
+                        return Ok(deliver(*answer, out.permits, out.timeout, attempts));
                     }
                     return Err(ForwardError {
                         failure: Failure::Upstream(error),
@@ -239,7 +248,7 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
         }
     }
     if let Some(answer) = kept_answer {
-        return Ok(deliver(answer, out.permits, out.timeout, attempts));
+        return Ok(deliver(*answer, out.permits, out.timeout, attempts));
     }
     Err(match last_error {
         Some((error, id)) => ForwardError {
@@ -303,8 +312,24 @@ async fn try_once(
         Some(t) if out.read_only => deadline.min(started + t),
         _ => deadline,
     };
-    let sent = endpoint.send(&out.method, out.target.as_str(), headers, &out.body);
+    let went_out = AtomicBool::new(false);
+    let sent = endpoint.send(
+        &out.method,
+        out.target.as_str(),
+        headers,
+        &out.body,
+        &went_out,
+    );
     match tokio::time::timeout_at(deadline, sent).await {
+        Err(_) if !went_out.load(Relaxed) => {
+            // Waiting for one of our own connection slots: not the node's fault.
+            tracing::warn!(upstream = pool.name(), backend = %id.spec.id, "no connection to the backend became free in time");
+            drop(attempt);
+            Step::Failed {
+                error: UpstreamError::TimeoutBeforeSend,
+                id,
+            }
+        }
         Err(_) => {
             endpoint.stats.errors.fetch_add(1, Relaxed);
             tracing::warn!(upstream = pool.name(), backend = %id.spec.id, "backend did not answer in time");
@@ -439,5 +464,36 @@ fn deliver(
         backend: id,
         upstream_time: took,
         attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request in flight holds this future: keep an eye on its size.
+    #[test]
+    fn the_forwarding_future_stays_small() {
+        let u = crate::config::load_from_str(
+            std::path::Path::new("/t.toml"),
+            "[[listener]]\nbind = \"127.0.0.1:1\"\n[[upstream]]\nname = \"a\"\nbackends = [\"http://127.0.0.1:2\"]\n[[route]]\nprotocol = \"iri\"\nupstream = \"a\"\n",
+        )
+        .unwrap();
+        let pool = UpstreamPool::new(&u.upstreams[0]).unwrap();
+        let out = Outbound {
+            method: Method::POST,
+            target: http::uri::PathAndQuery::from_static("/"),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timeout: Duration::from_secs(1),
+            permits: Vec::new(),
+            read_only: true,
+            hedge_after: None,
+            jsonrpc: false,
+            min_block: None,
+        };
+        let size = std::mem::size_of_val(&forward(&pool, out));
+        eprintln!("forward future: {size} bytes");
+        assert!(size < 2048, "forward future is {size} bytes");
     }
 }
