@@ -10,6 +10,9 @@ PACKAGES=(
   nftables openssh-server openssh-client socat
   nmap testssl.sh
 )
+# Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs
+# Only when node is missing: a NodeSource nodejs, where present, conflicts with Debian's npm.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
@@ -22,6 +25,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 fi
+# ganache, pinned, into target/evm-node (the test fails with a pointer here if missing).
+bash scripts/evm-node.sh install || echo "warning: ganache not installed; gateway_pool_evm will fail" >&2
 
 cargo build --release --locked -p nodeward -p nodeward-testnode
 export NODEWARD_BIN="$PWD/target/release/nodeward"
