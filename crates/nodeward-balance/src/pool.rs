@@ -207,9 +207,9 @@ impl PoolHealth {
     pub fn record(&self, head: Option<u64>, pool_wide: Vec<String>, clock: &Clock) {
         let now = clock.now();
         if let Some(h) = head {
-            let before = self.head.load(Relaxed);
-            if before == 0 || h + 1 > before {
-                self.head.store(h + 1, Relaxed);
+            // The head a quorum reaches now; any change (a new block, or a
+            // chain that was reset) counts as movement.
+            if self.head.swap(h.saturating_add(1), Relaxed) != h.saturating_add(1) {
                 self.moved_at.store(now, Relaxed);
             }
         }

@@ -247,9 +247,6 @@ fn tls(
 ) -> Result<Option<crate::tls_client::TlsClient>, (String, String)> {
     let any_https = backends.iter().any(|b| b.address.scheme == Scheme::Https);
     let section = u.tls.as_ref();
-    if section.is_none() && !any_https && u.backends_file.is_none() && !u.dynamic {
-        return Ok(None);
-    }
     let ca = section.and_then(|t| t.ca.as_deref()).map(relative);
     let pair = match section.map(|t| (t.cert.as_deref(), t.key.as_deref())) {
         Some((Some(c), Some(k))) => Some((relative(c), relative(k))),
@@ -268,7 +265,8 @@ fn tls(
     match built {
         Ok(c) => Ok(Some(c)),
         // Without https backends and without [upstream.tls], missing system
-        // roots only matter once one is registered.
+        // roots only matter if one is registered later (it is then
+        // critical for "tls", never reached over plain HTTP).
         Err(crate::tls_client::TlsClientError::NoRoots) if section.is_none() && !any_https => {
             Ok(None)
         }
@@ -510,7 +508,8 @@ ROUTE
         assert_eq!(u.retry.max_attempts, 3);
         assert_eq!(u.retry.on_status, vec![502, 503, 504]);
         assert!(u.hedge.is_some());
-        assert!(u.tls.is_none());
+        // System roots, so an https backend registered later is verified.
+        assert!(u.tls.is_some());
     }
 
     #[test]
