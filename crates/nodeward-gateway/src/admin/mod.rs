@@ -4,6 +4,7 @@
 pub mod client;
 pub mod pool_metrics;
 pub mod pools;
+mod reply;
 mod server;
 mod status;
 pub mod token;

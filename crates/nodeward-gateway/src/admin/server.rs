@@ -1,9 +1,9 @@
 //! Serving the admin endpoints.
 
+use super::reply::{bad, reply};
 use super::token;
-use crate::body::{full, Body};
+use crate::body::Body;
 use crate::state::Shared;
-use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -48,21 +48,6 @@ pub async fn serve_admin(
                 .await;
         });
     }
-}
-
-/// A response with a body of `content_type`, never cached.
-pub(super) fn reply(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut r = Response::new(full(body.into()));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 fn authorized(req: &Request<Incoming>, token: &str) -> bool {
@@ -170,15 +155,6 @@ fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// A JSON error answer.
-pub(super) fn bad(status: StatusCode, msg: String) -> Response<Body> {
-    reply(
-        status,
-        "application/json",
-        serde_json::json!({ "ok": false, "error": msg }).to_string(),
-    )
 }
 
 fn source_param(query: Option<&str>) -> Result<std::net::IpAddr, String> {

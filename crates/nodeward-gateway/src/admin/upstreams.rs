@@ -14,7 +14,7 @@
 //! health thresholds come through here: what programs a check runs is set
 //! in the config file alone.
 
-use super::server::{bad, reply};
+use super::reply::{bad, reply};
 use crate::body::Body;
 use crate::state::Shared;
 use crate::upstream::registry::RegistryError;
