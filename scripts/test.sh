@@ -30,4 +30,4 @@ bash scripts/evm-node.sh install || echo "warning: ganache not installed; gatewa
 
 cargo build --release --locked -p nodeward -p nodeward-testnode
 export NODEWARD_BIN="$PWD/target/release/nodeward"
-cargo test --workspace --locked --release "$@"
+cargo test --workspace --locked --release --no-fail-fast "$@"

@@ -266,7 +266,13 @@ impl Gateway {
     pub fn start_with(template: &str, backend: &str, extra_args: &[&str]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let admin_port = free_port();
+        // The kernel may hand out the port just released again.
+        let admin_port = loop {
+            let p = free_port();
+            if p != port {
+                break p;
+            }
+        };
         let config = dir.path().join("gw.toml");
         std::fs::write(
             &config,

@@ -62,7 +62,13 @@ pub fn config(upstream: &str, routes: &str) -> String {
 pub fn start_gw(template: &str) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let admin_port = free_port();
+    // The kernel may hand out the port just released again.
+    let admin_port = loop {
+        let p = free_port();
+        if p != port {
+            break p;
+        }
+    };
     let config = dir.path().join("gw.toml");
     let text = template
         .replace("@PORT@", &port.to_string())
