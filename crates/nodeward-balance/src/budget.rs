@@ -4,7 +4,10 @@
 //!
 //! A token bucket: each first attempt deposits `ratio` tokens, the floor
 //! refills `min_per_second` tokens a second, and each extra attempt takes one.
+//! Deposits (one per request, on the request path) are only counted, with
+//! one atomic add; the rare withdrawal folds them in under the lock.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,6 +34,8 @@ impl Default for BudgetConfig {
 #[derive(Debug)]
 pub struct Budget {
     state: Mutex<State>,
+    /// First attempts not yet folded into `tokens`.
+    pending: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -49,26 +54,35 @@ impl Budget {
                 config,
                 refilled: Instant::now(),
             }),
+            pending: AtomicU64::new(0),
         }
     }
 
     /// Changes the settings (a reload), keeping the tokens.
     pub fn set_config(&self, config: BudgetConfig) {
         let mut s = self.lock();
+        self.fold(&mut s);
         s.config = config;
         s.tokens = s.tokens.min(cap(&config));
     }
 
     /// Counts a first attempt.
     pub fn deposit(&self) {
-        let mut s = self.lock();
-        let c = cap(&s.config);
-        s.tokens = (s.tokens + s.config.ratio).min(c);
+        self.pending.fetch_add(1, Relaxed);
+    }
+
+    /// Adds the pending deposits (capping once is the same as capping each).
+    fn fold(&self, s: &mut State) {
+        let n = self.pending.swap(0, Relaxed);
+        if n > 0 {
+            s.tokens = (s.tokens + n as f64 * s.config.ratio).min(cap(&s.config));
+        }
     }
 
     /// Takes one token for an extra attempt; `false` when the budget is spent.
     pub fn withdraw(&self) -> bool {
         let mut s = self.lock();
+        self.fold(&mut s);
         let now = Instant::now();
         let elapsed = now.duration_since(s.refilled);
         if elapsed >= Duration::from_millis(10) {

@@ -42,6 +42,17 @@ pub struct Upstream {
     pub hedge: Option<HedgeSettings>,
 }
 
+impl Upstream {
+    /// Whether the pool's checks report each node's chain head (JSON-RPC),
+    /// which block-aware routing needs.
+    pub fn tracks_heads(&self) -> bool {
+        self.pool
+            .health
+            .as_ref()
+            .is_some_and(|h| matches!(h.kind, CheckKind::Jsonrpc(_)))
+    }
+}
+
 /// How requests are retried on another backend.
 #[derive(Debug, Clone)]
 pub struct RetrySettings {

@@ -380,19 +380,23 @@ where
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     let upstream = admission.upstream;
     let pool = &rt.upstreams[upstream];
-    let settings = pool.settings();
-    let hedge_after = match (&settings.hedge, admission.hedge) {
-        (Some(h), true) => entry
-            .stats
-            .upstream_latency
-            .quantile(h.quantile, HEDGE_MIN_SAMPLES)
-            .map(|q| q.max(h.min_delay)),
-        _ => None,
-    };
-    let min_block = if route.protocol == Protocol::Jsonrpc {
-        extract::blocks::highest_block(&body, &extraction.calls)
-    } else {
-        None
+    let (hedge_after, min_block) = {
+        let settings = pool.settings();
+        let hedge_after = match (&settings.hedge, admission.hedge) {
+            (Some(h), true) => entry
+                .stats
+                .upstream_latency
+                .quantile(h.quantile, HEDGE_MIN_SAMPLES)
+                .map(|q| q.max(h.min_delay)),
+            _ => None,
+        };
+        // Block numbers matter only where checks report the nodes' heads.
+        let min_block = if route.protocol == Protocol::Jsonrpc && settings.tracks_heads() {
+            extract::blocks::highest_block(&body, &extraction.calls)
+        } else {
+            None
+        };
+        (hedge_after, min_block)
     };
     let bytes_in = body.len();
     let inflight = InflightGauge::new(&entry.stats);

@@ -131,7 +131,11 @@ impl Step {
 
 /// Sends `out` to `pool`; see the module documentation for the rules.
 pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, ForwardError> {
-    let settings = pool.settings();
+    // Read once; no settings guard is held across the awaits below.
+    let (max_attempts, pool_hedges) = {
+        let settings = pool.settings();
+        (settings.retry.max_attempts, settings.hedge.is_some())
+    };
     let deadline = Instant::now() + out.timeout;
     let client_host = out.headers.contains_key(http::header::HOST);
     let min_block = out.min_block;
@@ -147,12 +151,12 @@ pub async fn forward(pool: &UpstreamPool, out: Outbound) -> Result<Forwarded, Fo
     let mut kept_answer: Option<Box<Answer>> = None;
     let mut last_error: Option<(UpstreamError, Arc<MemberCore>)> = None;
     pool.retry_budget.deposit();
-    let hedging = out.read_only && out.hedge_after.is_some() && settings.hedge.is_some();
+    let hedging = out.read_only && out.hedge_after.is_some() && pool_hedges;
     if hedging {
         pool.hedge_budget.deposit();
     }
     loop {
-        if sent_attempts >= settings.retry.max_attempts || Instant::now() >= deadline {
+        if sent_attempts >= max_attempts || Instant::now() >= deadline {
             break;
         }
         let attempt = match pool.balance.select(&tried, &accept) {
