@@ -33,17 +33,20 @@ const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/cert.pem",
 ];
 
+/// The system's CA bundle file, the first of the usual places that exists.
+pub fn system_bundle() -> Option<PathBuf> {
+    SYSTEM_BUNDLES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
 impl Roots {
     /// Loads the trust anchors into a rustls root store.
     pub fn load(&self) -> Result<rustls::RootCertStore, ProbeError> {
         let mut store = rustls::RootCertStore::empty();
         let paths: Vec<PathBuf> = match self {
-            Roots::System => SYSTEM_BUNDLES
-                .iter()
-                .map(PathBuf::from)
-                .filter(|p| p.exists())
-                .take(1)
-                .collect(),
+            Roots::System => system_bundle().into_iter().collect(),
             Roots::File(p) => vec![p.clone()],
         };
         for path in paths {
