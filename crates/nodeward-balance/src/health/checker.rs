@@ -5,7 +5,7 @@
 //! delays a client request.
 
 use super::checks::{self, Target};
-use super::judge::{self, Input};
+use super::judge::{self, Input, LagLimits};
 use super::state::{CheckReport, Transition};
 use super::{HealthConfig, Observation};
 use crate::pool::Pool;
@@ -81,7 +81,7 @@ pub async fn round<E: Send + Sync + 'static>(pool: &Pool<E>) {
             )
         });
         inputs.push(Input {
-            lag: check.lag_limits(&m.core.spec),
+            lag: LagLimits::for_backend(&h.kind, &m.core.spec),
             observation,
         });
     }

@@ -33,6 +33,22 @@ pub struct LagLimits {
     pub max_ahead: u64,
 }
 
+impl LagLimits {
+    /// The limits of a check kind that reports chain heads, with the
+    /// backend's own `max_lag` override.
+    pub fn for_backend(
+        kind: &super::CheckKind,
+        spec: &crate::backend::BackendSpec,
+    ) -> Option<LagLimits> {
+        let (max_lag, warn_lag, max_ahead) = kind.lag_limits()?;
+        Some(LagLimits {
+            max_lag: spec.overrides.max_lag.unwrap_or(max_lag),
+            warn_lag,
+            max_ahead,
+        })
+    }
+}
+
 /// One backend's input to a judgement.
 #[derive(Debug, Clone)]
 pub struct Input {

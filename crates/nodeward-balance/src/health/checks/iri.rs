@@ -3,9 +3,7 @@
 //! itself must refuse the restricted commands when asked directly.
 
 use super::{from_error, CheckFuture, HealthCheck, Target};
-use crate::backend::BackendSpec;
 use crate::health::config::IriCheck;
-use crate::health::judge::LagLimits;
 use crate::health::{Exclusion, Observation};
 use nodeward_probe::node::{node_info, unrestricted_commands, version_at_least};
 use tokio::time::Instant;
@@ -71,14 +69,6 @@ impl HealthCheck for Iri {
                 output,
                 elapsed: start.elapsed(),
             }
-        })
-    }
-
-    fn lag_limits(&self, spec: &BackendSpec) -> Option<LagLimits> {
-        Some(LagLimits {
-            max_lag: spec.overrides.max_lag.unwrap_or(self.0.max_lag),
-            warn_lag: self.0.warn_lag,
-            max_ahead: self.0.max_ahead,
         })
     }
 }

@@ -3,9 +3,7 @@
 //! reference node.
 
 use super::{from_error, CheckFuture, HealthCheck, Target};
-use crate::backend::BackendSpec;
 use crate::health::config::JsonRpcCheck;
-use crate::health::judge::LagLimits;
 use crate::health::{Exclusion, Observation};
 use nodeward_probe::node::chain_status;
 use tokio::time::Instant;
@@ -55,14 +53,6 @@ impl HealthCheck for JsonRpc {
                 output,
                 elapsed: start.elapsed(),
             }
-        })
-    }
-
-    fn lag_limits(&self, spec: &BackendSpec) -> Option<LagLimits> {
-        Some(LagLimits {
-            max_lag: spec.overrides.max_lag.unwrap_or(self.0.max_lag),
-            warn_lag: self.0.warn_lag,
-            max_ahead: self.0.max_ahead,
         })
     }
 }

@@ -9,7 +9,6 @@ mod jsonrpc;
 mod tcp;
 
 use super::config::CheckKind;
-use super::judge::LagLimits;
 use super::{Exclusion, Observation};
 use crate::backend::{BackendSpec, Scheme};
 use nodeward_probe::node::{NodeError, NodeTarget};
@@ -61,11 +60,6 @@ pub trait HealthCheck: Send + Sync + std::fmt::Debug {
     /// Checks one backend. Never fails: a node that cannot be asked is an
     /// observation too. The caller bounds it by the target's timeout.
     fn check<'a>(&'a self, target: &'a Target) -> CheckFuture<'a>;
-
-    /// The lag limits for this backend, for kinds that report chain heads.
-    fn lag_limits(&self, _spec: &BackendSpec) -> Option<LagLimits> {
-        None
-    }
 }
 
 /// The check for a kind.
