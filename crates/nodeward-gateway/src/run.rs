@@ -180,12 +180,10 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     }
     // Check every pool once before taking clients, so that no request goes
     // to a backend that is down or far behind at start.
-    let first_checks = pools.iter().map(|p| {
-        let balance = p.balance.clone();
-        tokio::spawn(async move { nodeward_balance::health::checker::check_now(&balance).await })
-    });
-    for c in first_checks.collect::<Vec<_>>() {
-        let _ = c.await;
+    // (Each pool's check task started its first round when the registry
+    // made the pool; the rounds run side by side.)
+    for p in &pools {
+        nodeward_balance::health::checker::first_round(&p.balance).await;
     }
     let runtime = Runtime::build(&config, &metrics, pools);
     // Client listeners are bound last: once a client can connect, the admin

@@ -129,7 +129,15 @@ fn apply<E>(
     }
 }
 
-/// Checks the pool once now (at start-up, before clients are accepted).
-pub async fn check_now<E: Send + Sync + 'static>(pool: &Arc<Pool<E>>) {
-    round(pool).await;
+/// Waits until the pool's check task has finished its first round (at
+/// start-up, before clients are accepted), at most one check deadline and
+/// a second. Returns at once for a pool without checks.
+pub async fn first_round<E>(pool: &Pool<E>) {
+    let Some(h) = pool.config().health.clone() else {
+        return;
+    };
+    let give_up = tokio::time::Instant::now() + h.timeout + GRACE + Duration::from_secs(1);
+    while pool.health.rounds() == 0 && tokio::time::Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
