@@ -14,12 +14,11 @@ mod common_pool;
 mod common_registration;
 
 use common_gateway::free_port;
-use common_pool::TestNode;
+use common_pool::{make_pki, TestNode};
 use common_registration::*;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -1293,90 +1292,6 @@ fn cli_backends_add_list_drain_remove_and_status() {
 // ---------------------------------------------------------------------------
 // 10. HTTPS backends with a client certificate
 // ---------------------------------------------------------------------------
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA (`ca.pem`), a server certificate for localhost (`server.pem`/`.key`),
-/// a client certificate (`client.pem`/`.key`) and an unrelated CA
-/// (`other-ca.pem`), in `dir`.
-fn make_pki(dir: &Path) {
-    std::fs::write(
-        dir.join("x509.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = placeholder\n\
-         [ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n\
-         [server]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\n\
-         [client]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-         extendedKeyUsage = clientAuth\n",
-    )
-    .unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    for (name, cn) in [
-        ("ca", "/CN=nodeward-test-ca"),
-        ("other-ca", "/CN=another-ca"),
-    ] {
-        let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
-        let mut ca = vec!["req", "-x509", "-config", "x509.cnf", "-extensions", "ca"];
-        ca.extend(ec);
-        ca.extend(["-keyout", &key, "-out", &pem, "-days", "2", "-subj", cn]);
-        openssl(dir, &ca);
-    }
-    for (who, cn, serial) in [
-        ("server", "/CN=localhost", "2"),
-        ("client", "/CN=pool-client", "3"),
-    ] {
-        let (key, csr, pem) = (
-            format!("{who}.key"),
-            format!("{who}.csr"),
-            format!("{who}.pem"),
-        );
-        let mut req = vec!["req", "-new", "-config", "x509.cnf"];
-        req.extend(ec);
-        req.extend(["-keyout", &key, "-out", &csr, "-subj", cn]);
-        openssl(dir, &req);
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                serial,
-                "-days",
-                "2",
-                "-extfile",
-                "x509.cnf",
-                "-extensions",
-                who,
-                "-out",
-                &pem,
-            ],
-        );
-    }
-}
 
 fn tls_gateway(
     node: &TestNode,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common_pool::{http, TestNode};
+use common_pool::{http, make_pki, TestNode};
 use serde_json::json;
 
 /// Polls `f` until it is true or 5 s pass.
@@ -196,91 +196,6 @@ fn bad_arguments_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, a server certificate for localhost and a client certificate, in `dir`.
-fn make_pki(dir: &Path) {
-    std::fs::write(
-        dir.join("x509.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = placeholder\n\
-         [ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n\
-         [server]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\n\
-         [client]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-         extendedKeyUsage = clientAuth\n",
-    )
-    .unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509", "-config", "x509.cnf", "-extensions", "ca"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=nodeward-test-ca",
-    ]);
-    openssl(dir, &ca);
-    for (who, cn, serial) in [
-        ("server", "/CN=localhost", "2"),
-        ("client", "/CN=pool-client", "3"),
-    ] {
-        let (key, csr, pem) = (
-            format!("{who}.key"),
-            format!("{who}.csr"),
-            format!("{who}.pem"),
-        );
-        let mut req = vec!["req", "-new", "-config", "x509.cnf"];
-        req.extend(ec);
-        req.extend(["-keyout", &key, "-out", &csr, "-subj", cn]);
-        openssl(dir, &req);
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                serial,
-                "-days",
-                "2",
-                "-extfile",
-                "x509.cnf",
-                "-extensions",
-                who,
-                "-out",
-                &pem,
-            ],
-        );
-    }
 }
 
 /// curl against the TLS node, resolving localhost to 127.0.0.1 only.

@@ -371,3 +371,146 @@ fn expect_line(
         }
     }
 }
+
+/// Runs the openssl CLI in `dir` (arguments as a list, no shell).
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`ca.pem`), a server certificate for localhost (`server.pem`/`.key`),
+/// a client certificate (`client.pem`/`.key`) and an unrelated CA
+/// (`other-ca.pem`), in `dir`.
+pub fn make_pki(dir: &Path) {
+    std::fs::write(
+        dir.join("x509.cnf"),
+        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = placeholder\n\
+         [ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier = hash\n\
+         [server]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\n\
+         [client]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+         extendedKeyUsage = clientAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (name, cn) in [
+        ("ca", "/CN=nodeward-test-ca"),
+        ("other-ca", "/CN=another-ca"),
+    ] {
+        let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+        let mut ca = vec!["req", "-x509", "-config", "x509.cnf", "-extensions", "ca"];
+        ca.extend(ec);
+        ca.extend(["-keyout", &key, "-out", &pem, "-days", "2", "-subj", cn]);
+        openssl(dir, &ca);
+    }
+    for (who, cn, serial) in [
+        ("server", "/CN=localhost", "2"),
+        ("client", "/CN=pool-client", "3"),
+    ] {
+        let (key, csr, pem) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.pem"),
+        );
+        let mut req = vec!["req", "-new", "-config", "x509.cnf"];
+        req.extend(ec);
+        req.extend(["-keyout", &key, "-out", &csr, "-subj", cn]);
+        openssl(dir, &req);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                serial,
+                "-days",
+                "2",
+                "-extfile",
+                "x509.cnf",
+                "-extensions",
+                who,
+                "-out",
+                &pem,
+            ],
+        );
+    }
+}
+
+fn bad_data(m: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, m)
+}
+
+/// Reads one HTTP/1.1 answer from `r`: status, headers (names lower-cased)
+/// and body (by Content-Length, chunked, or up to EOF).
+#[allow(clippy::type_complexity)]
+pub fn read_answer(r: &mut impl BufRead) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed before an answer",
+        ));
+    }
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| bad_data(format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h)? == 0 {
+            return Err(bad_data("EOF in the answer's head".into()));
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(n, 0);
+        r.read_exact(&mut body)?;
+    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| bad_data(format!("bad chunk size {size:?}")))?;
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else if !(status == 204 || status == 304 || (100..200).contains(&status)) {
+        r.read_to_end(&mut body)?;
+    }
+    Ok((status, headers, body))
+}

@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use crate::common_gateway::{free_port, Gateway};
-use crate::common_pool::TestNode;
+use crate::common_pool::{self, TestNode};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
@@ -150,54 +150,7 @@ impl Reply {
 }
 
 fn read_reply(r: &mut BufReader<TcpStream>, started: Instant) -> std::io::Result<Reply> {
-    let bad = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "connection closed before a status line",
-        ));
-    }
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(format!("bad status line {line:?}")))?;
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h)? == 0 {
-            return Err(bad("EOF in headers".into()));
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let mut body = Vec::new();
-    if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.resize(len, 0);
-        r.read_exact(&mut body)?;
-    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size)?;
-            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| bad(format!("bad chunk size {size:?}")))?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else if status != 204 && status != 304 {
-        r.read_to_end(&mut body)?;
-    }
+    let (status, headers, body) = common_pool::read_answer(r)?;
     Ok(Reply {
         status,
         headers,

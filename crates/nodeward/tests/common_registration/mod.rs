@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use crate::common_gateway::{self, render, Gateway};
-use crate::common_pool::TestNode;
+use crate::common_pool::{self, TestNode};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -46,59 +46,9 @@ impl Reply {
     }
 }
 
-fn bad_data(m: String) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, m)
-}
-
 /// Reads one HTTP/1.1 answer (Content-Length, chunked, or up to EOF).
 pub fn read_reply(r: &mut impl BufRead) -> std::io::Result<Reply> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "connection closed before an answer",
-        ));
-    }
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad_data(format!("bad status line {line:?}")))?;
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h)? == 0 {
-            return Err(bad_data("EOF in the answer's head".into()));
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let mut body = Vec::new();
-    if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.resize(n, 0);
-        r.read_exact(&mut body)?;
-    } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size)?;
-            let n = usize::from_str_radix(size.trim(), 16)
-                .map_err(|_| bad_data(format!("bad chunk size {size:?}")))?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else if !(status == 204 || status == 304 || (100..200).contains(&status)) {
-        r.read_to_end(&mut body)?;
-    }
+    let (status, headers, body) = common_pool::read_answer(r)?;
     Ok(Reply {
         status,
         headers,
