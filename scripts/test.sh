@@ -9,6 +9,7 @@ PACKAGES=(
   ca-certificates curl openssl iproute2 procps
   nftables openssh-server openssh-client socat
   nmap testssl.sh
+  libcap2-bin
 )
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs
 # Only when node is missing: a NodeSource nodejs, where present, conflicts with Debian's npm.

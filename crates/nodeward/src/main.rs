@@ -47,6 +47,8 @@ enum Command {
     Check(nodeward_scan::CheckArgs),
     /// Create API keys for the gateway: `generate` a key, `hash` one read from stdin.
     Keys(nodeward_gateway::cli::KeysArgs),
+    /// File integrity: baseline (init), verify (check), accept changes (update), show one entry.
+    Fim(nodeward_fim::cli::FimArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -94,6 +96,9 @@ fn config_check(path: &std::path::Path) -> Result<u8, String> {
     if let Err(e) = nodeward_firewall::config::check_text(path, &text) {
         problems.push(e.to_string());
     }
+    if let Err(e) = nodeward_fim::config::FimConfig::from_text(path, &text) {
+        problems.push(e.to_string());
+    }
     if let Err(e) = nodeward_audit::config::AuditConfig::check_text(path, &text) {
         problems.push(e.to_string());
     }
@@ -134,6 +139,7 @@ fn main() -> ExitCode {
         Command::Ban(args) => nodeward_firewall::cli::run_ban(args).map_err(|e| e.to_string()),
         Command::Scan(args) => nodeward_scan::run_scan(args).map_err(|e| e.to_string()),
         Command::Check(args) => nodeward_scan::run_check(args).map_err(|e| e.to_string()),
+        Command::Fim(args) => nodeward_fim::cli::run(args).map_err(|e| e.to_string()),
         Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
     };
     match result {

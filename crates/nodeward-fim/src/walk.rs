@@ -1,0 +1,81 @@
+//! Lists the entries under the rule roots: never follows symlinks, never
+//! enters excluded paths, records directories it cannot read as problems.
+
+use crate::rules::RuleSet;
+use std::path::PathBuf;
+
+/// The most entries one baseline may hold (bounds memory on a runaway tree).
+pub const MAX_ENTRIES: usize = 20_000_000;
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every path to inspect, with the index of its rule, in walk order.
+    pub paths: Vec<(PathBuf, usize)>,
+    /// Paths that could not be listed, with the reason.
+    pub problems: Vec<(PathBuf, String)>,
+    /// Rule roots that do not exist on this host.
+    pub missing_roots: Vec<PathBuf>,
+}
+
+/// Walks every root of `rules`.
+pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
+    let mut out = Listing::default();
+    for root in rules.walk_roots() {
+        match std::fs::symlink_metadata(&root) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.missing_roots.push(root);
+                continue;
+            }
+            Err(e) => {
+                out.problems.push((root, e.to_string()));
+                continue;
+            }
+        }
+        if rules.excluded(&root) {
+            continue;
+        }
+        let mut stack = vec![root];
+        while let Some(path) = stack.pop() {
+            let Some(rule) = rules.rule_index(&path) else {
+                continue;
+            };
+            if out.paths.len() >= MAX_ENTRIES {
+                return Err(format!(
+                    "more than {MAX_ENTRIES} entries under the configured paths: narrow [fim] paths or add excludes"
+                ));
+            }
+            let is_dir = std::fs::symlink_metadata(&path)
+                .map(|m| m.file_type().is_dir())
+                .unwrap_or(false);
+            out.paths.push((path.clone(), rule));
+            if !is_dir {
+                continue;
+            }
+            match std::fs::read_dir(&path) {
+                Ok(rd) => {
+                    let mut children: Vec<PathBuf> = Vec::new();
+                    for item in rd {
+                        match item {
+                            Ok(e) => {
+                                let p = e.path();
+                                if !rules.excluded(&p) {
+                                    children.push(p);
+                                }
+                            }
+                            Err(e) => out.problems.push((path.clone(), e.to_string())),
+                        }
+                    }
+                    // Reverse order on the stack: entries come out sorted.
+                    children.sort_unstable_by(|a, b| b.cmp(a));
+                    stack.extend(children);
+                }
+                Err(e) => out
+                    .problems
+                    .push((path.clone(), format!("cannot list: {e}"))),
+            }
+        }
+    }
+    Ok(out)
+}
