@@ -4,7 +4,8 @@
 //! gone when its process exits, so nothing is left behind) by a hidden nodeward
 //! subcommand, listed there as JSON, and compared with the live table after both are
 //! normalised: handles, ban elements (runtime state that `ban watch` refills) and
-//! the elements of dynamic sets (per-source meters) are dropped.
+//! the elements of every set with timeouts (per-source meters) are dropped; the
+//! persisted file never puts elements into such sets.
 
 use crate::error::{Error, Result};
 use crate::nft;
@@ -41,15 +42,17 @@ pub fn normalise(listing: &Value) -> Vec<Value> {
         let mut obj = obj.clone();
         strip_handles(&mut obj);
         if let Some(set) = obj.get_mut("set").and_then(Value::as_object_mut) {
+            // Sets with timeouts hold runtime state: bans (refilled by `ban watch`)
+            // and per-source meters (nft lists these without their `dynamic` flag).
             let is_ban = matches!(
                 set.get("name").and_then(Value::as_str),
                 Some(BAN_SET_V4 | BAN_SET_V6)
             );
-            let dynamic = set
+            let runtime = set
                 .get("flags")
                 .and_then(Value::as_array)
-                .is_some_and(|f| f.iter().any(|x| x == "dynamic"));
-            if is_ban || dynamic {
+                .is_some_and(|f| f.iter().any(|x| x == "dynamic" || x == "timeout"));
+            if is_ban || runtime {
                 set.remove("elem");
             }
         }
@@ -210,7 +213,7 @@ mod tests {
             {"metainfo": {"version": "1.0.6"}},
             {"table": {"family": "inet", "name": "nodeward", "handle": 7}},
             {"set": {"family": "inet", "table": "nodeward", "name": "ban4", "handle": 2, "flags": ["timeout"], "elem": [{"elem": {"val": "192.0.2.1", "expires": 30}}]}},
-            {"set": {"family": "inet", "table": "nodeward", "name": "rate4", "flags": ["dynamic", "timeout"], "elem": ["192.0.2.9"]}},
+            {"set": {"family": "inet", "table": "nodeward", "name": "rate4", "flags": ["timeout"], "timeout": 60, "elem": [{"elem": {"val": "192.0.2.9", "expires": 57}}]}},
             {"set": {"family": "inet", "table": "nodeward", "name": "trusted4", "flags": ["interval"], "elem": ["10.0.0.0/8"]}},
             {"rule": {"family": "inet", "table": "nodeward", "chain": "input", "handle": 12, "expr": [{"accept": null}]}}
         ]});
@@ -218,7 +221,7 @@ mod tests {
             {"metainfo": {"version": "1.0.6"}},
             {"table": {"family": "inet", "name": "nodeward", "handle": 1}},
             {"set": {"family": "inet", "table": "nodeward", "name": "ban4", "handle": 3, "flags": ["timeout"]}},
-            {"set": {"family": "inet", "table": "nodeward", "name": "rate4", "flags": ["dynamic", "timeout"]}},
+            {"set": {"family": "inet", "table": "nodeward", "name": "rate4", "flags": ["timeout"], "timeout": 60}},
             {"set": {"family": "inet", "table": "nodeward", "name": "trusted4", "flags": ["interval"], "elem": ["10.0.0.0/8"]}},
             {"rule": {"family": "inet", "table": "nodeward", "chain": "input", "handle": 4, "expr": [{"accept": null}]}}
         ]});
