@@ -5,7 +5,8 @@
 #   bash bench/ban.sh [SIZE_MB] [RUNS]        defaults: 200 MB, 3 runs
 #
 # The log comes from ../shared/bench/gen-sshd-log.py next to the repository
-# (deterministic; GEN=PATH overrides; it writes a .truth.json with the expected line counts per template), cached in $BENCH_DIR.
+# (deterministic; GEN=PATH overrides; it writes a .truth.json with the expected
+# line counts per template), cached in $BENCH_DIR.
 # Both tools' counts are checked against the truth before any time is reported.
 # Needs: python3, fail2ban (apt-get install -y fail2ban), GNU time (/usr/bin/time).
 # NODEWARD_BIN selects the binary (default: target/release/nodeward, built if missing).
