@@ -153,7 +153,16 @@ pub fn apply(policy: &Policy, state_dir: &Path, opts: &ApplyOptions) -> Result<u
 }
 
 fn persist_confirmed(persist_file: &Path, boot_script: &str) -> Result<()> {
-    persist::save(persist_file, boot_script)?;
+    persist::save(persist_file, boot_script).map_err(|e| {
+        Error::Persist(format!(
+            "the rules are loaded and confirmed, but saving them for boot failed, so after a reboot the host has {}: {e}",
+            if persist_file.exists() {
+                "the previously persisted ruleset"
+            } else {
+                "no nodeward firewall"
+            }
+        ))
+    })?;
     println!(
         "nodeward: ruleset saved to {} (loaded at boot by nodeward-firewall.service)",
         persist_file.display()

@@ -315,6 +315,26 @@ fn apply_confirm_persists_and_persist_file_key_is_honoured() {
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["persisted"]["path"], custom.display().to_string(), "{s}");
     assert_eq!(s["persisted"]["matches_running"], true, "{s}");
+
+    // A persist file that cannot be written: the rules stay, the error says what boot gets.
+    let blocker = lab.path("not-a-dir");
+    write(&blocker, "");
+    let out = lab.nodeward(&[
+        "firewall",
+        "apply",
+        "--confirm",
+        "-c",
+        &cfg,
+        "--persist-file",
+        &blocker.join("fw.nft").display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("saving them for boot failed") && err.contains("not-a-dir"),
+        "{err}"
+    );
+    assert!(lab.nft(&["list", "tables"]).contains("inet nodeward"));
 }
 
 #[test]
