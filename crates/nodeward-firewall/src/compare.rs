@@ -133,14 +133,36 @@ pub fn scratch_listing(script: &str) -> std::result::Result<Value, String> {
         .map_err(|e| {
             format!("cannot run unshare (util-linux) for a scratch network namespace: {e}")
         })?;
+    // Drain both pipes on their own threads so a large listing cannot block the child.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(p) = pipe {
+                let _ = p.take(MAX_BYTES as u64 + 1).read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     if let Some(mut pipe) = child.stdin.take() {
         pipe.write_all(script.as_bytes())
             .map_err(|e| format!("writing the script to the scratch namespace: {e}"))?;
     }
     let start = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > SCRATCH_LIMIT => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -152,18 +174,20 @@ pub fn scratch_listing(script: &str) -> std::result::Result<Value, String> {
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => return Err(format!("waiting for the scratch namespace: {e}")),
         }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("scratch namespace: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    };
+    let out = stdout.join().unwrap_or_default();
+    let err = stderr.join().unwrap_or_default();
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
         return Err(format!(
             "the persisted ruleset could not be loaded into a scratch network namespace: {}",
             err.trim().chars().take(2000).collect::<String>()
         ));
     }
-    serde_json::from_slice(&out.stdout)
+    if out.len() > MAX_BYTES {
+        return Err("the scratch listing is larger than 16 MiB".into());
+    }
+    serde_json::from_slice(&out)
         .map_err(|e| format!("unreadable listing from the scratch namespace: {e}"))
 }
 

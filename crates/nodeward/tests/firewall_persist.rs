@@ -274,11 +274,16 @@ fn apply_confirm_persists_and_persist_file_key_is_honoured() {
     let lab = Lab::new(0);
     let custom = lab.path("custom/boot.nft");
     let cfg_path = lab.path("nodeward.toml");
+    // 6000 trusted addresses: the listings are far larger than a pipe buffer.
+    let trusted: Vec<String> = (0..6000)
+        .map(|i| format!("\"10.50.{}.{}\"", i / 250, i % 250 + 1))
+        .collect();
     write(
         &cfg_path,
         &format!(
-            "[firewall]\nssh_port = 2222\npersist_file = \"{}\"\n",
-            custom.display()
+            "[firewall]\nssh_port = 2222\npersist_file = \"{}\"\ntrusted = [{}]\n",
+            custom.display(),
+            trusted.join(", ")
         ),
     );
     let cfg = cfg_path.display().to_string();
