@@ -455,16 +455,17 @@ fn units_have_the_boot_order_and_hardening_and_pass_systemd_analyze_verify() {
     // (verify checks that ExecStart's program exists and is executable).
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
-    for name in [
-        "nodeward-firewall.service",
-        "nodeward-ban.service",
-        "nodeward-gateway.service",
-    ] {
-        let body = unit(name).replace("/usr/local/bin/nodeward", nodeward());
-        let p = dir.path().join(name);
+    for entry in std::fs::read_dir(repo_root().join("dist")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".service") {
+            continue;
+        }
+        let body = unit(&name).replace("/usr/local/bin/nodeward", nodeward());
+        let p = dir.path().join(&name);
         write(&p, &body);
         paths.push(p);
     }
+    assert!(paths.len() >= 3, "{paths:?}");
     let mut c = Command::new("systemd-analyze");
     c.arg("verify").args(&paths);
     let out = run_bounded(c, Duration::from_secs(60));
