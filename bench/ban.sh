@@ -4,26 +4,29 @@
 #
 #   bash bench/ban.sh [SIZE_MB] [RUNS]        defaults: 200 MB, 3 runs
 #
-# The log comes from /work/shared/bench/gen-sshd-log.py (deterministic; it writes a
-# .truth.json with the expected line counts per template), cached in $BENCH_DIR.
+# The log comes from ../shared/bench/gen-sshd-log.py next to the repository
+# (deterministic; GEN=PATH overrides; it writes a .truth.json with the expected
+# line counts per template), cached in $BENCH_DIR.
 # Both tools' counts are checked against the truth before any time is reported.
 # Needs: python3, fail2ban (apt-get install -y fail2ban), GNU time (/usr/bin/time).
 # NODEWARD_BIN selects the binary (default: target/release/nodeward, built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 
 SIZE_MB="${1:-200}"
 RUNS="${2:-3}"
-GEN="${GEN:-/work/shared/bench/gen-sshd-log.py}"
+GEN="${GEN:-$ROOT/../shared/bench/gen-sshd-log.py}"
 BENCH_DIR="${BENCH_DIR:-/tmp/nodeward-ban-bench}"
 LOG="$BENCH_DIR/auth-${SIZE_MB}mb.log"
-NODEWARD_BIN="${NODEWARD_BIN:-$PWD/target/release/nodeward}"
+NODEWARD_BIN="${NODEWARD_BIN:-$ROOT/target/release/nodeward}"
 
 command -v fail2ban-regex >/dev/null || { echo "fail2ban-regex missing: apt-get install -y fail2ban" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "GNU time missing: apt-get install -y time" >&2; exit 2; }
 if [ ! -x "$NODEWARD_BIN" ]; then cargo build --release --locked -p nodeward; fi
 mkdir -p "$BENCH_DIR"
 if [ ! -s "$LOG" ] || [ ! -s "$LOG.truth.json" ]; then
+  [ -f "$GEN" ] || { echo "log generator missing: $GEN (../shared/bench/ next to the repository, or set GEN)" >&2; exit 2; }
   echo "generating $LOG ($SIZE_MB MB)"
   python3 "$GEN" "$LOG" --size-mb "$SIZE_MB"
 fi

@@ -4,6 +4,7 @@ use crate::ban::{self, scan, source::Format, watch, BanSettings};
 use crate::config::{self, Sections};
 use crate::error::{Error, Result};
 use crate::firewall::{self as fw, ApplyOptions};
+use crate::persist::DEFAULT_PERSIST_FILE;
 use crate::policy::Policy;
 use crate::state::DEFAULT_STATE_DIR;
 use clap::{Args, Subcommand};
@@ -43,6 +44,45 @@ impl CommonArgs {
     }
 }
 
+/// Where the confirmed ruleset is kept for boot.
+#[derive(Debug, Clone, Args)]
+pub struct PersistArgs {
+    /// File the confirmed ruleset is written to and loaded from at boot (default:
+    /// firewall.persist_file from the config, else /etc/nodeward/firewall.nft).
+    #[arg(long, env = "NODEWARD_PERSIST_FILE")]
+    pub persist_file: Option<PathBuf>,
+}
+
+impl PersistArgs {
+    /// The persist file, from the CLI, the given sections or the default.
+    fn path(&self, sections: Option<&Sections>) -> PathBuf {
+        self.persist_file
+            .clone()
+            .or_else(|| sections.and_then(|s| s.firewall.persist_file.clone()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PERSIST_FILE))
+    }
+
+    /// The persist file for commands that do not need the policy: the config is read
+    /// only when it exists and no --persist-file was given.
+    fn path_lenient(&self, common: &CommonArgs) -> Result<PathBuf> {
+        if self.persist_file.is_some() || !common.config.exists() {
+            return Ok(self.path(None));
+        }
+        Ok(self.path(Some(&common.sections()?)))
+    }
+}
+
+/// Config, state and persist file of the firewall commands that keep or drop rules.
+#[derive(Debug, Clone, Args)]
+pub struct KeepArgs {
+    /// Config and state.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The ruleset for boot.
+    #[command(flatten)]
+    pub persist: PersistArgs,
+}
+
 /// Output format of status and list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -67,17 +107,22 @@ pub enum FirewallCommand {
     Plan(CommonArgs),
     /// Load the ruleset atomically; roll back by itself unless confirmed in time.
     Apply(ApplyArgs),
-    /// Keep the rules loaded by the last apply (cancels the roll-back).
-    Confirm(CommonArgs),
+    /// Keep the rules loaded by the last apply (cancels the roll-back) and save them for boot.
+    Confirm(KeepArgs),
     /// Restore the ruleset saved before the pending apply, now.
     Rollback(CommonArgs),
     /// Show whether the table is loaded, bans, and any pending roll-back.
     Status(StatusArgs),
-    /// Delete table inet nodeward (other tables are untouched).
-    Remove(CommonArgs),
+    /// Delete table inet nodeward and the ruleset saved for boot (other tables are untouched).
+    Remove(KeepArgs),
+    /// Load the confirmed ruleset saved for boot (run by nodeward-firewall.service).
+    Restore(RestoreArgs),
     /// Internal: the detached process that performs the roll-back.
     #[command(hide = true)]
     RollbackWorker(WorkerArgs),
+    /// Internal: loads a script inside a scratch network namespace and lists it (status).
+    #[command(hide = true)]
+    ScratchTable(ScratchArgs),
 }
 
 /// Arguments of `firewall apply`.
@@ -98,6 +143,32 @@ pub struct ApplyArgs {
     /// Print what would be loaded and done; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The ruleset for boot (written on confirmation).
+    #[command(flatten)]
+    pub persist: PersistArgs,
+}
+
+/// Arguments of `firewall restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Configuration file (read only for firewall.persist_file; a broken config does
+    /// not stop the restore, the default path is used with a warning).
+    #[arg(long, short = 'c', default_value = "/etc/nodeward/nodeward.toml")]
+    pub config: PathBuf,
+    /// The ruleset for boot.
+    #[command(flatten)]
+    pub persist: PersistArgs,
+    /// Check the file with `nft -c`; load nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of the scratch-table worker.
+#[derive(Debug, Args)]
+pub struct ScratchArgs {
+    /// The network namespace of the caller (the worker refuses to run in it).
+    #[arg(long)]
+    pub outside_netns: String,
 }
 
 /// Arguments of `firewall status`.
@@ -106,6 +177,9 @@ pub struct StatusArgs {
     /// Config and state.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// The ruleset for boot.
+    #[command(flatten)]
+    pub persist: PersistArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -132,22 +206,39 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     Ok(d)
 }
 
-fn load_policy(common: &CommonArgs) -> Result<(Policy, PathBuf)> {
+fn load_policy(common: &CommonArgs) -> Result<(Policy, PathBuf, Sections)> {
     let sections = common.sections()?;
     let policy = Policy::from_section(&common.config, &sections.firewall)?;
-    Ok((policy, common.state_dir(Some(&sections))))
+    crate::egress_check::print_warnings(&policy);
+    let state_dir = common.state_dir(Some(&sections));
+    Ok((policy, state_dir, sections))
+}
+
+/// The persist file for `restore`: a config that cannot be read is not a reason to
+/// leave the host without its firewall at boot.
+fn restore_path(r: &RestoreArgs) -> PathBuf {
+    if r.persist.persist_file.is_some() || !r.config.exists() {
+        return r.persist.path(None);
+    }
+    match config::load(&r.config) {
+        Ok(sections) => r.persist.path(Some(&sections)),
+        Err(e) => {
+            eprintln!("nodeward: warning: {e}; using the default {DEFAULT_PERSIST_FILE}");
+            r.persist.path(None)
+        }
+    }
 }
 
 /// Runs `nodeward firewall ...`; returns the exit code.
 pub fn run_firewall(args: FirewallArgs) -> Result<u8> {
     match args.command {
         FirewallCommand::Plan(c) => {
-            let (policy, state_dir) = load_policy(&c)?;
+            let (policy, state_dir, _) = load_policy(&c)?;
             print!("{}", fw::render_plan(&policy, &state_dir)?);
             Ok(0)
         }
         FirewallCommand::Apply(a) => {
-            let (policy, state_dir) = load_policy(&a.common)?;
+            let (policy, state_dir, sections) = load_policy(&a.common)?;
             fw::apply(
                 &policy,
                 &state_dir,
@@ -156,17 +247,27 @@ pub fn run_firewall(args: FirewallArgs) -> Result<u8> {
                     confirm_now: a.confirm,
                     force: a.force,
                     dry_run: a.dry_run,
+                    persist_file: a.persist.path(Some(&sections)),
                 },
             )
         }
-        FirewallCommand::Confirm(c) => fw::confirm(&c.state_dir_lenient()?),
+        FirewallCommand::Confirm(k) => fw::confirm(
+            &k.common.state_dir_lenient()?,
+            &k.persist.path_lenient(&k.common)?,
+        ),
         FirewallCommand::Rollback(c) => fw::rollback_now(&c.state_dir_lenient()?),
         FirewallCommand::Status(s) => fw::status(
             &s.common.state_dir_lenient()?,
+            &s.persist.path_lenient(&s.common)?,
             s.format == OutputFormat::Json,
         ),
-        FirewallCommand::Remove(c) => fw::remove(&c.state_dir_lenient()?),
+        FirewallCommand::Remove(k) => fw::remove(
+            &k.common.state_dir_lenient()?,
+            &k.persist.path_lenient(&k.common)?,
+        ),
+        FirewallCommand::Restore(r) => crate::persist::restore(&restore_path(&r), r.dry_run),
         FirewallCommand::RollbackWorker(w) => crate::rollback::run_worker(&w.state_dir, &w.token),
+        FirewallCommand::ScratchTable(w) => crate::compare::run_scratch_worker(&w.outside_netns),
     }
 }
 

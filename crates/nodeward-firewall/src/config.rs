@@ -58,6 +58,8 @@ pub struct FirewallSection {
     pub allow_out: Vec<AllowOutSection>,
     /// Where nodeward keeps firewall and ban state (default `/var/lib/nodeward`).
     pub state_dir: Option<PathBuf>,
+    /// Where the confirmed ruleset is kept for boot (default `/etc/nodeward/firewall.nft`).
+    pub persist_file: Option<PathBuf>,
 }
 
 impl Default for FirewallSection {
@@ -75,6 +77,7 @@ impl Default for FirewallSection {
             allow: Vec::new(),
             allow_out: Vec::new(),
             state_dir: None,
+            persist_file: None,
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The confirmed ruleset could not be saved for boot (what is loaded stays loaded).
+    #[error("{0}")]
+    Persist(String),
     /// A command-line argument is not acceptable.
     #[error("{0}")]
     Usage(String),

@@ -1,15 +1,17 @@
 //! `nodeward firewall plan|apply|confirm|status|remove|rollback`.
 
 use crate::ban::BanStore;
+use crate::compare::{self, Comparison};
 use crate::error::{Error, Result};
 use crate::nft;
+use crate::persist;
 use crate::policy::Policy;
 use crate::rollback::{process_alive, spawn_worker, FirewallState, Pending};
 use crate::ruleset::{self, BanElement};
 use crate::ssh_guard::{current_connections, cut_connections};
-use crate::state::{ensure_dir, unix_now, write_json};
+use crate::state::{ensure_dir, unix_now, write_atomic, write_json};
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The script `plan` prints and `apply` loads, with active bans preloaded.
@@ -29,6 +31,8 @@ pub struct ApplyOptions {
     pub force: bool,
     /// Only say what would be done.
     pub dry_run: bool,
+    /// Where the confirmed ruleset is kept for boot.
+    pub persist_file: PathBuf,
 }
 
 /// Checks the policy against the operator's SSH connections; refuses when it would cut one.
@@ -91,11 +95,15 @@ pub fn apply(policy: &Policy, state_dir: &Path, opts: &ApplyOptions) -> Result<u
             "# dry run: would save the current ruleset to {}, load the script above in one transaction, and {}",
             state.previous_path().display(),
             if opts.confirm_now {
-                "keep it (confirmed at once)".to_string()
+                format!(
+                    "keep it (no roll-back), writing it (without bans) to {} for boot",
+                    opts.persist_file.display()
+                )
             } else {
                 format!(
-                    "restore the saved ruleset after {} unless `nodeward firewall confirm` runs",
-                    humantime::format_duration(opts.rollback_after)
+                    "restore the saved ruleset after {} unless `nodeward firewall confirm` runs (only a confirmed ruleset is written to {} for boot)",
+                    humantime::format_duration(opts.rollback_after),
+                    opts.persist_file.display()
                 )
             }
         );
@@ -105,11 +113,16 @@ pub fn apply(policy: &Policy, state_dir: &Path, opts: &ApplyOptions) -> Result<u
     let previous = nft::list_ruleset_json()?;
     write_json(&state.previous_path(), &previous)?;
     nft::load_script(&script)?;
+    // What boot loads: the same table with empty ban sets (`ban watch` refills them).
+    let boot_script = ruleset::render(policy, &[]);
     if opts.confirm_now {
+        state.drop_pending_script();
         state.record("applied without roll-back", "")?;
         println!("nodeward: firewall applied and confirmed (table inet nodeward)");
+        persist_confirmed(&opts.persist_file, &boot_script)?;
         return Ok(0);
     }
+    write_atomic(&state.pending_script_path(), boot_script.as_bytes())?;
     let now_ms = unix_now() * 1000;
     let mut pending = Pending {
         token: new_token(),
@@ -126,6 +139,7 @@ pub fn apply(policy: &Policy, state_dir: &Path, opts: &ApplyOptions) -> Result<u
         Err(e) => {
             // Without a timer the operator could be locked out: undo now.
             state.claim("apply")?;
+            state.drop_pending_script();
             crate::rollback::restore_previous(&state)?;
             return Err(e);
         }
@@ -138,13 +152,44 @@ pub fn apply(policy: &Policy, state_dir: &Path, opts: &ApplyOptions) -> Result<u
     Ok(0)
 }
 
-/// Keeps the pending apply.
-pub fn confirm(state_dir: &Path) -> Result<u8> {
+fn persist_confirmed(persist_file: &Path, boot_script: &str) -> Result<()> {
+    persist::save(persist_file, boot_script).map_err(|e| {
+        Error::Persist(format!(
+            "the rules are loaded and confirmed, but saving them for boot failed, so after a reboot the host has {}: {e}",
+            if persist_file.exists() {
+                "the previously persisted ruleset"
+            } else {
+                "no nodeward firewall"
+            }
+        ))
+    })?;
+    println!(
+        "nodeward: ruleset saved to {} (loaded at boot by nodeward-firewall.service)",
+        persist_file.display()
+    );
+    Ok(())
+}
+
+/// Keeps the pending apply and writes it to `persist_file` for boot.
+pub fn confirm(state_dir: &Path, persist_file: &Path) -> Result<u8> {
     let state = FirewallState::new(state_dir);
     match state.claim("confirm")? {
         Some(_) => {
             state.record("confirmed", "")?;
             println!("nodeward: firewall confirmed; the roll-back is cancelled");
+            let script_path = state.pending_script_path();
+            let script = match std::fs::read_to_string(&script_path) {
+                Ok(s) => s,
+                Err(e) => {
+                    return Err(Error::Refused(format!(
+                        "the rules stay loaded, but {} is unreadable ({e}), so nothing was written to {} and the host is NOT protected after a reboot; run `nodeward firewall apply --confirm`",
+                        script_path.display(),
+                        persist_file.display()
+                    )))
+                }
+            };
+            persist_confirmed(persist_file, &script)?;
+            state.drop_pending_script();
             Ok(0)
         }
         None => Err(Error::Usage(
@@ -161,6 +206,7 @@ pub fn rollback_now(state_dir: &Path) -> Result<u8> {
             "no apply is waiting for confirmation; nothing to roll back".into(),
         ));
     }
+    state.drop_pending_script();
     crate::rollback::restore_previous(&state)?;
     let _ = crate::ban::reload_active_bans(state_dir);
     state.record("rolled back", "by hand")?;
@@ -168,11 +214,13 @@ pub fn rollback_now(state_dir: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// Deletes table `inet nodeward` (and cancels a pending roll-back).
-pub fn remove(state_dir: &Path) -> Result<u8> {
+/// Deletes table `inet nodeward` and the persisted ruleset (and cancels a pending roll-back).
+pub fn remove(state_dir: &Path, persist_file: &Path) -> Result<u8> {
     let state = FirewallState::new(state_dir);
     let had_pending = state.claim("remove")?.is_some();
+    state.drop_pending_script();
     nft::load_script("add table inet nodeward\ndelete table inet nodeward\n")?;
+    let had_file = persist::remove(persist_file)?;
     if state_dir.join("firewall").exists() {
         state.record(
             "removed",
@@ -184,11 +232,49 @@ pub fn remove(state_dir: &Path) -> Result<u8> {
         )?;
     }
     println!("nodeward: table inet nodeward removed; other tables untouched");
+    if had_file {
+        println!(
+            "nodeward: persisted ruleset {} removed; it is no longer loaded at boot",
+            persist_file.display()
+        );
+    } else {
+        println!(
+            "nodeward: no persisted ruleset at {} (nothing is loaded at boot)",
+            persist_file.display()
+        );
+    }
     Ok(0)
 }
 
+/// The `persisted` part of `status`: is there a ruleset for boot, and is it what runs?
+fn persisted_json(persist_file: &Path, live: Option<&serde_json::Value>) -> serde_json::Value {
+    let (exists, matches, detail) = match persist::read(persist_file) {
+        Ok(None) => (
+            false,
+            None,
+            "no persisted ruleset: after a reboot table inet nodeward is not loaded; confirm an apply to write it".to_string(),
+        ),
+        Err(e) => (true, None, format!("cannot use it: {e}")),
+        Ok(Some(script)) => match compare::compare(live, &script) {
+            Comparison::Same => (true, Some(true), "the running table matches it".to_string()),
+            Comparison::Differs(d) => (
+                true,
+                Some(false),
+                format!("the running table differs from it: {d}"),
+            ),
+            Comparison::Unknown(why) => (true, None, format!("cannot compare: {why}")),
+        },
+    };
+    json!({
+        "path": persist_file.display().to_string(),
+        "exists": exists,
+        "matches_running": matches,
+        "detail": detail,
+    })
+}
+
 /// What `status` reports.
-pub fn status_json(state_dir: &Path) -> Result<serde_json::Value> {
+pub fn status_json(state_dir: &Path, persist_file: &Path) -> Result<serde_json::Value> {
     let state = FirewallState::new(state_dir);
     let table = nft::list_table_json()?;
     let (mut chains, mut rules, mut bans4, mut bans6) = (Vec::new(), 0usize, 0usize, 0usize);
@@ -226,12 +312,13 @@ pub fn status_json(state_dir: &Path) -> Result<serde_json::Value> {
         "bans": {"ipv4": bans4, "ipv6": bans6},
         "pending_rollback": pending,
         "last": last,
+        "persisted": persisted_json(persist_file, table.as_ref()),
     }))
 }
 
 /// Prints the status as text or JSON.
-pub fn status(state_dir: &Path, json_out: bool) -> Result<u8> {
-    let s = status_json(state_dir)?;
+pub fn status(state_dir: &Path, persist_file: &Path, json_out: bool) -> Result<u8> {
+    let s = status_json(state_dir, persist_file)?;
     if json_out {
         println!("{s:#}");
         return Ok(0);
@@ -274,5 +361,17 @@ pub fn status(state_dir: &Path, json_out: bool) -> Result<u8> {
             l["detail"].as_str().unwrap_or("")
         );
     }
+    let p = &s["persisted"];
+    println!(
+        "persisted for boot: {} ({}): {}",
+        p["path"].as_str().unwrap_or("?"),
+        match (p["exists"].as_bool(), p["matches_running"].as_bool()) {
+            (Some(false), _) => "missing",
+            (_, Some(true)) => "matches",
+            (_, Some(false)) => "DIFFERS",
+            _ => "unknown",
+        },
+        p["detail"].as_str().unwrap_or("")
+    );
     Ok(0)
 }

@@ -59,6 +59,16 @@ impl FirewallState {
         self.dir.join("previous.json")
     }
 
+    /// `pending.nft`: what `confirm` persists for boot (the pending ruleset without bans).
+    pub fn pending_script_path(&self) -> PathBuf {
+        self.dir.join("pending.nft")
+    }
+
+    /// Forgets the script of a pending apply (after a roll-back or a remove).
+    pub fn drop_pending_script(&self) {
+        let _ = std::fs::remove_file(self.pending_script_path());
+    }
+
     /// `pending.json`.
     pub fn pending_path(&self) -> PathBuf {
         self.dir.join("pending.json")
@@ -227,6 +237,7 @@ pub fn run_worker(state_dir: &Path, token: &str) -> Result<u8> {
         write_json(&state.pending_path(), &p)?;
         return Ok(0);
     }
+    state.drop_pending_script();
     match restore_previous(&state) {
         Ok(()) => {
             let reloaded = crate::ban::reload_active_bans(state_dir);

@@ -24,7 +24,7 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file (mode 0600) in the same
-/// directory, fsync, rename over `path`.
+/// directory, fsync, rename over `path`, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     ensure_dir(dir)?;
@@ -42,7 +42,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        // The rename itself reaches the disk only with the directory: a reboot right
+        // after a write must find the new file.
+        fs::File::open(dir)?.sync_all()
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);

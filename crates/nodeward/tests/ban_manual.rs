@@ -74,9 +74,8 @@ fn manual_bans_restart_restore_gateway_source_and_forged_lines() {
     lab.nft(&["delete", "table", "inet", "nodeward"]);
     assert!(lab.connects(&client, &v4, 8080));
     let watch_out = lab.path("watch.out");
-    let mut c = lab.cmd(&lab.server.clone(), common_firewall::nodeward());
+    let mut c = lab.nodeward_cmd();
     c.args(["ban", "watch", "-c", &cfg])
-        .env("NODEWARD_STATE_DIR", lab.path("state"))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&watch_out).unwrap())
         .stderr(std::fs::File::create(lab.path("watch.err")).unwrap());

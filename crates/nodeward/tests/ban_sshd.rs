@@ -123,10 +123,9 @@ fn failed_ssh_logins_get_the_source_banned_until_the_ban_expires() {
     let (attacker, good) = (lab.clients[0].clone(), lab.clients[1].clone());
 
     let watch_out = lab.path("watch.out");
-    let mut c = lab.cmd(&lab.server.clone(), common_firewall::nodeward());
+    let mut c = lab.nodeward_cmd();
     c.args(["ban", "watch", "--from-start", "-c"])
         .arg(&cfg)
-        .env("NODEWARD_STATE_DIR", lab.path("state"))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&watch_out).unwrap())
         .stderr(std::fs::File::create(lab.path("watch.err")).unwrap());

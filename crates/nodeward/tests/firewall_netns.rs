@@ -173,9 +173,8 @@ fn unsafe_or_invalid_policies_are_refused_before_anything_is_loaded() {
 
     // The operator is connected to port 2200, which the policy (ssh_port 22) would close.
     let cfg = config(&lab, "[firewall]\nssh_port = 22\n");
-    let mut c = lab.cmd(&lab.server, common_firewall::nodeward());
+    let mut c = lab.nodeward_cmd();
     c.args(["firewall", "apply", "-c", &cfg, "--rollback-after", "3s"])
-        .env("NODEWARD_STATE_DIR", lab.path("state"))
         .env("SSH_CONNECTION", "10.213.1.2 50000 10.213.1.1 2200");
     let out = common_firewall::run_bounded(c, Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -191,9 +190,8 @@ fn unsafe_or_invalid_policies_are_refused_before_anything_is_loaded() {
         &lab,
         "[firewall]\nssh_port = 2200\nssh_from = [\"192.0.2.0/24\"]\n",
     );
-    let mut c = lab.cmd(&lab.server, common_firewall::nodeward());
+    let mut c = lab.nodeward_cmd();
     c.args(["firewall", "apply", "-c", &cfg, "--confirm"])
-        .env("NODEWARD_STATE_DIR", lab.path("state"))
         .env("SSH_CONNECTION", "10.213.1.2 50000 10.213.1.1 2200");
     let out = common_firewall::run_bounded(c, Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -238,9 +236,8 @@ fn unsafe_or_invalid_policies_are_refused_before_anything_is_loaded() {
     assert!(table_absent(&lab));
 
     // --force overrides the guard.
-    let mut c = lab.cmd(&lab.server, common_firewall::nodeward());
+    let mut c = lab.nodeward_cmd();
     c.args(["firewall", "apply", "-c", &cfg, "--confirm", "--force"])
-        .env("NODEWARD_STATE_DIR", lab.path("state"))
         .env("SSH_CONNECTION", "10.213.1.2 50000 10.213.1.1 2200");
     let out = common_firewall::run_bounded(c, Duration::from_secs(20));
     assert!(out.status.success(), "{}", text(&out));

@@ -36,17 +36,19 @@ pub fn add(
         return Err(Error::Usage("--for must be at least 1s".into()));
     }
     let now = unix_now();
-    let mut store = BanStore::load(state_dir)?;
-    store.bans.insert(
-        addr,
-        BanRecord {
-            since: now,
-            until: now + secs,
-            reason: "manual".into(),
-        },
-    );
-    nftset::add_one(addr, Duration::from_secs(secs))?;
-    store.save(state_dir, now)?;
+    // Kernel and store change under the store's lock, so a running `ban watch`
+    // (or another `ban add/remove`) neither loses this ban nor undoes it.
+    BanStore::update(state_dir, now, |store| {
+        store.bans.insert(
+            addr,
+            BanRecord {
+                since: now,
+                until: now + secs,
+                reason: "manual".into(),
+            },
+        );
+        nftset::add_one(addr, Duration::from_secs(secs))
+    })?;
     println!(
         "banned {addr} for {}",
         humantime::format_duration(Duration::from_secs(secs))
@@ -57,11 +59,12 @@ pub fn add(
 /// Lifts the ban of `addr`; exit 1 when it was not banned.
 pub fn remove(state_dir: &Path, addr: IpAddr) -> Result<u8> {
     let now = unix_now();
-    let mut store = BanStore::load(state_dir)?;
-    let in_store = store.bans.remove(&addr).is_some_and(|b| b.until > now);
-    let in_kernel = nftset::list()?.iter().any(|(a, _)| *a == addr);
-    nftset::remove(addr)?;
-    store.save(state_dir, now)?;
+    let (in_store, in_kernel) = BanStore::update(state_dir, now, |store| {
+        let in_store = store.bans.remove(&addr).is_some_and(|b| b.until > now);
+        let in_kernel = nftset::list()?.iter().any(|(a, _)| *a == addr);
+        nftset::remove(addr)?;
+        Ok((in_store, in_kernel))
+    })?;
     if in_store || in_kernel {
         println!("unbanned {addr}");
         Ok(0)

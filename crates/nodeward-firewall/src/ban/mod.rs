@@ -8,6 +8,7 @@ pub mod follow;
 pub mod gateway;
 pub mod journal;
 pub mod lines;
+pub mod lock;
 pub mod manage;
 pub mod nftset;
 pub mod patterns;

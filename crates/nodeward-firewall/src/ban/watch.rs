@@ -95,18 +95,20 @@ fn ban(
         return Ok(());
     }
     let now = unix_now();
-    let mut store = BanStore::load(state_dir)?;
-    store.bans.insert(
-        addr,
-        BanRecord {
-            since: now,
-            until: now + seconds,
-            reason: reason.into(),
-        },
-    );
-    store.offences.insert(addr, offence);
-    store.save(state_dir, now)?;
-    nftset::add_one(addr, Duration::from_secs(seconds))?;
+    // Re-read under the lock: a `ban add/remove` made since our last look is kept.
+    BanStore::update(state_dir, now, |store| {
+        store.bans.insert(
+            addr,
+            BanRecord {
+                since: now,
+                until: now + seconds,
+                reason: reason.into(),
+            },
+        );
+        store.offences.insert(addr, offence);
+        // The ban is recorded even when nft fails: the next start restores it.
+        Ok(nftset::add_one(addr, Duration::from_secs(seconds)))
+    })??;
     let _ = writeln!(
         out,
         "banned {addr} for {seconds}s (ban #{offence}: {reason})"

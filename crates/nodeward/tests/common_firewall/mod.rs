@@ -162,12 +162,25 @@ impl Lab {
         c
     }
 
-    /// `nodeward ARGS` inside the server namespace, with the lab's state dir.
-    pub fn nodeward(&self, args: &[&str]) -> Output {
+    /// The persisted ruleset of this lab (never the host's /etc/nodeward/firewall.nft).
+    pub fn persist_file(&self) -> PathBuf {
+        self.path("etc/firewall.nft")
+    }
+
+    /// A `nodeward` command inside the server namespace with the lab's state dir
+    /// and persist file, and no SSH_CONNECTION.
+    pub fn nodeward_cmd(&self) -> Command {
         let mut c = self.cmd(&self.server, nodeward());
-        c.args(args)
-            .env("NODEWARD_STATE_DIR", self.path("state"))
+        c.env("NODEWARD_STATE_DIR", self.path("state"))
+            .env("NODEWARD_PERSIST_FILE", self.persist_file())
             .env_remove("SSH_CONNECTION");
+        c
+    }
+
+    /// `nodeward ARGS` inside the server namespace, with the lab's state dir and persist file.
+    pub fn nodeward(&self, args: &[&str]) -> Output {
+        let mut c = self.nodeward_cmd();
+        c.args(args);
         run_bounded(c, Duration::from_secs(20))
     }
 
