@@ -286,3 +286,318 @@ fn hardened_root_jails_every_exposed_port() {
     expect(&weak, "BF-001", "fail", &["nodeward ban"]);
     expect(&weak, "BF-002", "fail", &[]);
 }
+
+mod live {
+    //! Live: a network namespace per scenario, nodeward's own ruleset loaded
+    //! into it with `nft -f` (what `nodeward firewall plan` prints), and the
+    //! audit run inside it with a private /etc overlay holding (or not) the
+    //! persisted ruleset and the boot unit's link.
+
+    use super::common_audit::*;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+    fn run_ok(cmd: &mut Command) -> String {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn overlay_script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support_firewall/with-etc-overlay.sh")
+    }
+
+    /// Root, nft, ip, unshare, openssl, and no nodeward firewall persisted on
+    /// the machine itself (its /etc shows through the overlay).
+    fn usable() -> bool {
+        let tools = is_root()
+            && ["/usr/sbin/nft", "/usr/bin/unshare", "/usr/bin/openssl"]
+                .iter()
+                .all(|p| Path::new(p).exists());
+        let host_clean = !Path::new("/etc/nodeward/firewall.nft").exists()
+            && !Path::new("/etc/systemd/system/sysinit.target.wants/nodeward-firewall.service")
+                .exists();
+        if !tools || !host_clean {
+            eprintln!(
+                "live firewall audit test needs root, nft, unshare, openssl and a machine without /etc/nodeward/firewall.nft (CI has them)"
+            );
+        }
+        tools && host_clean
+    }
+
+    /// A network namespace with an /etc overlay directory, removed on drop.
+    struct Ns {
+        name: String,
+        dir: tempfile::TempDir,
+        children: Vec<Child>,
+    }
+
+    impl Ns {
+        fn new() -> Ns {
+            let name = format!(
+                "nwfwaud-{}-{}",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::SeqCst)
+            );
+            run_ok(Command::new("ip").args(["netns", "add", &name]));
+            let ns = Ns {
+                name,
+                dir: tempfile::tempdir().unwrap(),
+                children: Vec::new(),
+            };
+            run_ok(Command::new("ip").args(["-n", &ns.name, "link", "set", "lo", "up"]));
+            for d in ["upper", "work"] {
+                std::fs::create_dir(ns.dir.path().join(d)).unwrap();
+            }
+            ns
+        }
+
+        fn path(&self, rel: &str) -> PathBuf {
+            self.dir.path().join(rel)
+        }
+
+        /// Writes `rel` under the /etc overlay.
+        fn etc_write(&self, rel: &str, text: &str) {
+            let p = self.path("upper").join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+
+        /// Loads what `nodeward firewall plan` prints for `config` into the namespace.
+        fn load_nodeward_ruleset(&self, config: &Path) -> String {
+            let script = run_ok(
+                Command::new(bin())
+                    .args(["firewall", "plan", "--config"])
+                    .arg(config),
+            );
+            let file = self.path("plan.nft");
+            std::fs::write(&file, &script).unwrap();
+            run_ok(
+                Command::new("ip")
+                    .args(["netns", "exec", &self.name, "nft", "-f"])
+                    .arg(&file),
+            );
+            script
+        }
+
+        fn audit(&self, only: &str) -> Run {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &self.name,
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "sh",
+                ])
+                .arg(overlay_script())
+                .arg(self.path("upper"))
+                .arg(self.path("work"))
+                .arg(bin())
+                .args(["audit", "--format", "json", "--only", only])
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            let run = Run::from(out);
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+            run
+        }
+
+        fn spawn(&mut self, program: &Path, args: &[&str]) -> u32 {
+            let child = Command::new("ip")
+                .args(["netns", "exec", &self.name])
+                .arg(program)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            let pid = child.id();
+            self.children.push(child);
+            pid
+        }
+
+        /// Waits until `pred` holds for the namespace's `nft list ruleset` or
+        /// /proc/net/tcp output.
+        fn wait_for(&self, what: &[&str], pred: impl Fn(&str) -> bool) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", &self.name])
+                    .args(what)
+                    .output()
+                    .unwrap();
+                if pred(&String::from_utf8_lossy(&out.stdout)) {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out waiting for {what:?} in {}",
+                    self.name
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    impl Drop for Ns {
+        fn drop(&mut self) {
+            for c in &mut self.children {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .status();
+        }
+    }
+
+    #[test]
+    fn live_nodeward_table_warns_until_persisted() {
+        if !usable() {
+            return;
+        }
+        let ns = Ns::new();
+        let cfg = ns.path("fw.toml");
+        std::fs::write(
+            &cfg,
+            "[firewall]\nssh_port = 2222\nprofiles = [\"hornet\"]\n",
+        )
+        .unwrap();
+        let script = ns.load_nodeward_ruleset(&cfg);
+
+        // Loaded by hand, nothing persisted: it will not survive a reboot.
+        let run = ns.audit("FW-001,FW-002");
+        let f = run.finding("FW-001");
+        let ev = f["evidence"].as_str().unwrap();
+        assert_eq!(f["status"], "warn", "{ev}");
+        assert!(
+            ev.contains("table inet nodeward is loaded but will not survive a reboot"),
+            "{ev}"
+        );
+        assert!(
+            ev.contains("/etc/nodeward/firewall.nft does not exist"),
+            "{ev}"
+        );
+        let fix = f["remediation"].as_str().unwrap();
+        assert!(fix.contains("nodeward firewall confirm"), "{fix}");
+        assert!(
+            fix.contains("systemctl enable nodeward-firewall.service"),
+            "{fix}"
+        );
+        assert_eq!(
+            run.statuses()["FW-002"],
+            "pass",
+            "{}",
+            run.finding("FW-002")["evidence"]
+        );
+
+        // The file alone is still not loaded at boot.
+        ns.etc_write("nodeward/firewall.nft", &script);
+        let run = ns.audit("FW-001");
+        let ev = run.finding("FW-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["FW-001"], "warn", "{ev}");
+        assert!(
+            ev.contains("nodeward-firewall.service is not enabled"),
+            "{ev}"
+        );
+
+        // File and boot unit: pass.
+        let wants = ns.path("upper").join("systemd/system/sysinit.target.wants");
+        std::fs::create_dir_all(&wants).unwrap();
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/nodeward-firewall.service",
+            wants.join("nodeward-firewall.service"),
+        )
+        .unwrap();
+        let run = ns.audit("FW-001");
+        let ev = run.finding("FW-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["FW-001"], "pass", "{ev}");
+        assert!(ev.contains("table inet nodeward loaded"), "{ev}");
+        assert!(
+            ev.contains("loaded at boot by nodeward-firewall.service"),
+            "{ev}"
+        );
+    }
+
+    #[test]
+    fn live_nodeward_ban_watch_and_an_unjailed_listener() {
+        if !usable() {
+            return;
+        }
+        let mut ns = Ns::new();
+        let log = ns.path("auth.log");
+        std::fs::write(&log, "").unwrap();
+        std::fs::create_dir(ns.path("state")).unwrap();
+        let cfg = ns.path("ban.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[firewall]\nstate_dir = \"{}\"\n[ban]\nlogs = [\"{}\"]\njournald = \"off\"\n",
+                ns.path("state").display(),
+                log.display()
+            ),
+        )
+        .unwrap();
+        let cfg_arg = cfg.to_str().unwrap().to_string();
+        let pid = ns.spawn(Path::new(bin()), &["ban", "watch", "--config", &cfg_arg]);
+        // ban watch loads its ban sets (table inet nodeward, chain ban_input) by itself.
+        ns.wait_for(&["nft", "list", "ruleset"], |t| {
+            t.contains("chain ban_input")
+        });
+        ns.spawn(
+            Path::new("/usr/bin/openssl"),
+            &["s_server", "-nocert", "-quiet", "-accept", "0.0.0.0:18443"],
+        );
+        let needle = format!(":{:04X} ", 18443);
+        ns.wait_for(&["cat", "/proc/net/tcp"], |t| {
+            t.lines()
+                .any(|l| l.contains(&needle) && l.split_whitespace().nth(3) == Some("0A"))
+        });
+
+        let run = ns.audit("FW-001,BF-001,BF-002");
+        let st = run.statuses();
+        // The ban sets alone are not nodeward's firewall: no persistence warning.
+        let ev = run.finding("FW-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!ev.contains("will not survive a reboot"), "{ev}");
+        let ev = run.finding("BF-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(st["BF-001"], "pass", "{ev}");
+        assert!(
+            ev.contains(&format!("`nodeward ban watch` running (pid {pid})")),
+            "{ev}"
+        );
+        assert!(
+            ev.contains(&format!("sshd source {} ({cfg_arg})", log.display())),
+            "{ev}"
+        );
+        let ev = run.finding("BF-002")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(st["BF-002"], "fail", "{ev}");
+        assert!(ev.contains("no jail for 18443/tcp (openssl pid"), "{ev}");
+    }
+}

@@ -102,7 +102,7 @@ fn inspect(ctx: &Ctx) -> FirewallState {
         match ctx.host.run("/usr/sbin/nft", &["list", "ruleset"]) {
             Ok(out) if out.code == Some(0) => {
                 let p = analyse_nft(&out.stdout);
-                let loaded = p.tables.iter().any(|t| t == nodeward_fw::TABLE);
+                let loaded = nodeward_fw::has_firewall(&p);
                 st.nodeward =
                     judge_nodeward(&Persistence::read(ctx.host, ctx.units()), Some(loaded));
                 if p.v4_chain || p.v6_chain {
