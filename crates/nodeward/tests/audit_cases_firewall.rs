@@ -137,6 +137,37 @@ fn fw_003_ufw_evidence_says_what_was_found() {
 }
 
 #[test]
+fn fw_003_csf_and_firewalld_evidence_says_what_was_found() {
+    let bad = case("fw-003-csf-ipv6-bad");
+    expect(
+        &bad,
+        "FW-001",
+        "pass",
+        &["csf: TESTING = \"0\", csf.service enabled"],
+    );
+    expect(
+        &bad,
+        "FW-003",
+        "fail",
+        &["csf: IPV6 = \"0\" in /etc/csf/csf.conf, so csf filters IPv4 only"],
+    );
+    let good = case("fw-003-csf-ipv6-good");
+    expect(
+        &good,
+        "FW-003",
+        "pass",
+        &["IPv6 input denied by default: csf: IPV6 = \"1\" in /etc/csf/csf.conf"],
+    );
+    let firewalld = case("fw-003-firewalld-good");
+    expect(
+        &firewalld,
+        "FW-003",
+        "pass",
+        &["IPv6 input denied by default: firewalld: default zone public rejects IPv4 and IPv6 input"],
+    );
+}
+
+#[test]
 fn bf_002_gateway_listener_without_jail_fails() {
     let bad = case("bf-002-gateway-no-jail-bad");
     // An SSH jail alone used to pass.
