@@ -4,10 +4,14 @@
 
 pub mod clock;
 pub mod debversion;
+pub mod fail2ban;
 pub mod keyvalue;
 pub mod mounts;
 pub mod nftables;
+pub mod nodeward_conf;
+pub mod nodeward_fw;
 pub mod packages;
+pub mod portset;
 pub mod sockets;
 pub mod sysctl;
 pub mod systemd;
@@ -58,6 +62,9 @@ mod fuzz {
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);
             let _ = super::sockets::parse_proc_net(&t, "udp", true);
             let _ = super::debversion::compare(&t, "1.0");
+            let _ = super::fail2ban::merge(&[("f".to_string(), t.clone())]);
+            let _ = super::portset::parse_list(&t, &super::portset::Services::parse(&t));
+            let _ = super::nodeward_conf::NodewardConf::parse("f", &t);
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct InputPolicy {
     pub v6_deny: bool,
     /// Human-readable description of the input chains found.
     pub chains: Vec<String>,
+    /// Every table declared, as `FAMILY NAME` (`inet nodeward`).
+    pub tables: Vec<String>,
 }
 
 fn tokens(text: &str) -> Vec<String> {
@@ -53,7 +55,8 @@ fn tokens(text: &str) -> Vec<String> {
 
 #[derive(Debug, PartialEq)]
 enum Block {
-    Table(String),
+    /// Family and `FAMILY NAME`.
+    Table(String, String),
     Chain,
     Other,
 }
@@ -64,12 +67,13 @@ pub fn analyse_nft(text: &str) -> InputPolicy {
     let mut result = InputPolicy::default();
     let mut stack: Vec<Block> = Vec::new();
     let mut stmt: Vec<String> = Vec::new();
-    // Per chain being read: (family, name, is_input, policy_drop, last_statement)
-    let mut chain: Option<(String, String, bool, bool, Vec<String>)> = None;
+    // Per chain being read: ((family, table), name, is_input, policy_drop, last_statement)
+    #[allow(clippy::type_complexity)]
+    let mut chain: Option<((String, String), String, bool, bool, Vec<String>)> = None;
     let mut pending_chain_name: Option<String> = None;
     let family = |stack: &Vec<Block>| {
         stack.iter().rev().find_map(|b| match b {
-            Block::Table(f) => Some(f.clone()),
+            Block::Table(f, t) => Some((f.clone(), t.clone())),
             _ => None,
         })
     };
@@ -86,15 +90,19 @@ pub fn analyse_nft(text: &str) -> InputPolicy {
                             .skip_while(|s| *s != "table")
                             .skip(1)
                             .collect();
-                        let fam = match rest.first() {
+                        let (fam, name) = match rest.first() {
                             Some(
                                 f @ (&"ip" | &"ip6" | &"inet" | &"arp" | &"bridge" | &"netdev"),
-                            ) if rest.len() > 1 => f.to_string(),
-                            _ => "ip".to_string(),
+                            ) if rest.len() > 1 => (f.to_string(), rest[1]),
+                            _ => ("ip".to_string(), rest.first().copied().unwrap_or("")),
                         };
-                        Block::Table(fam)
+                        let table = format!("{fam} {name}");
+                        if !result.tables.contains(&table) {
+                            result.tables.push(table.clone());
+                        }
+                        Block::Table(fam, table)
                     }
-                    Some("chain") if matches!(stack.last(), Some(Block::Table(_))) => {
+                    Some("chain") if matches!(stack.last(), Some(Block::Table(..))) => {
                         pending_chain_name = stmt.get(1).cloned();
                         Block::Chain
                     }
@@ -102,7 +110,7 @@ pub fn analyse_nft(text: &str) -> InputPolicy {
                 };
                 if block == Block::Chain {
                     chain = Some((
-                        family(&stack).unwrap_or_else(|| "ip".into()),
+                        family(&stack).unwrap_or_else(|| ("ip".into(), "ip ?".into())),
                         pending_chain_name.take().unwrap_or_default(),
                         false,
                         false,
@@ -131,7 +139,9 @@ pub fn analyse_nft(text: &str) -> InputPolicy {
                 stmt.clear();
                 if t == "}" {
                     if let Some(Block::Chain) = stack.pop() {
-                        if let Some((fam, name, is_input, policy_drop, last)) = chain.take() {
+                        if let Some(((fam, table), name, is_input, policy_drop, last)) =
+                            chain.take()
+                        {
                             if is_input {
                                 let last_denies = last.iter().any(|w| w == "drop" || w == "reject")
                                     && !last.iter().any(|w| {
@@ -156,7 +166,7 @@ pub fn analyse_nft(text: &str) -> InputPolicy {
                                     result.v6_deny |= v6;
                                 }
                                 result.chains.push(format!(
-                                    "table {fam} chain {name}: hook input, {}",
+                                    "table {table} chain {name}: hook input, {}",
                                     if policy_drop {
                                         "policy drop"
                                     } else if last_denies {
@@ -220,6 +230,20 @@ mod tests {
         let text = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t\ttcp dport 22 accept\n\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n}\n";
         let p = analyse_nft(text);
         assert!(p.v4_chain && p.v6_chain && p.v4_deny && p.v6_deny, "{p:?}");
+        assert_eq!(p.tables, vec!["inet filter".to_string()]);
+    }
+
+    #[test]
+    fn nodeward_script_names_its_table() {
+        // The shape `nodeward firewall plan` writes (and confirm persists).
+        let text = "add table inet nodeward\ndelete table inet nodeward\ntable inet nodeward {\n\tset ban4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n\tchain ban_input {\n\t\ttype filter hook input priority -10; policy accept;\n\t\tip saddr @ban4 drop\n\t}\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tiif \"lo\" accept\n\t\ttcp dport 2222 accept\n\t}\n}\n";
+        let p = analyse_nft(text);
+        assert_eq!(p.tables, vec!["inet nodeward".to_string()]);
+        assert!(p.v4_deny && p.v6_deny, "{p:?}");
+        assert_eq!(
+            analyse_nft("table f {\n}\n").tables,
+            vec!["ip f".to_string()]
+        );
     }
 
     #[test]
