@@ -150,8 +150,68 @@ fn node_account_with_an_ordinary_uid_is_found_from_its_unit() {
         &good,
         "ACC-010",
         "pass",
-        &["cardano (uid 1001) shell /usr/sbin/nologin, password locked, no SSH keys"],
+        &[
+            "node account cardano (uid 1001; User= at /etc/systemd/system/cnode.service:5",
+            "shell /usr/sbin/nologin, password locked, no SSH keys",
+        ],
     );
+}
+
+#[test]
+fn live_node_account_is_the_owner_of_the_running_node_process() {
+    if !is_root() {
+        // Starting the node process as another user needs root.
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A "node" whose /proc/PID/comm is nwaccnode, run as nobody (UID 65534).
+    let prog = dir.path().join("nwaccnode");
+    std::fs::copy("/bin/sleep", &prog).unwrap();
+    let mut child = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&prog)
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let comm = format!("/proc/{pid}/comm");
+    for _ in 0..200 {
+        if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "nwaccnode") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let cfg = dir.path().join("n.toml");
+    std::fs::write(&cfg, "[audit]\nnode_processes = [\"nwaccnode\"]\n").unwrap();
+    let run = audit(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--only",
+        "ACC-010",
+        "--format",
+        "json",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let ev = evidence(&run, "ACC-010");
+    let nobody_locked = std::fs::read_to_string("/etc/shadow")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("nobody:*") || l.starts_with("nobody:!"));
+    assert!(
+        ev.contains(&format!(
+            "node account nobody (uid 65534; runs nwaccnode (pid {pid}))"
+        )),
+        "{ev}"
+    );
+    if nobody_locked {
+        assert!(
+            ev.contains("shell /usr/sbin/nologin, password locked, no SSH keys"),
+            "{ev}"
+        );
+    }
 }
 
 #[test]

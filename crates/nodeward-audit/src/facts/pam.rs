@@ -148,7 +148,8 @@ fn walk(
     chain.push(path.to_string());
     let mut pending = String::new();
     let mut start = 0;
-    for (i, raw) in text.lines().enumerate() {
+    // The empty line at the end closes a continuation cut off by a truncated file.
+    for (i, raw) in text.lines().chain(std::iter::once("")).enumerate() {
         if pending.is_empty() {
             start = i + 1;
         }
@@ -254,11 +255,18 @@ mod tests {
                 "/etc/pam.d/gone",
                 b"@include nowhere\nauth required pam_unix.so\n",
             ),
+            (
+                "/etc/pam.d/cut",
+                b"auth required pam_unix.so\nauth requisite \\",
+            ),
         ]);
         let e = stack(&h, "/etc/pam.d/sshd", "auth").unwrap_err();
         assert!(e.reason.contains("loop"), "{}", e.reason);
         let e = stack(&h, "/etc/pam.d/bin", "auth").unwrap_err();
         assert!(e.reason.contains("binary"), "{}", e.reason);
+        // Truncated inside a continuation: the partial line is read, no panic.
+        let s = stack(&h, "/etc/pam.d/cut", "auth").unwrap();
+        assert_eq!(s.lines.len(), 1);
         let s = stack(&h, "/etc/pam.d/gone", "auth").unwrap();
         assert_eq!(s.missing.len(), 1);
         assert_eq!(s.lines.len(), 1);

@@ -204,7 +204,8 @@ fn parse_lines(
 ) {
     let mut pending = String::new();
     let mut start = 0;
-    for (i, raw) in text.lines().enumerate() {
+    // The empty line at the end closes a continuation cut off by a truncated file.
+    for (i, raw) in text.lines().chain(std::iter::once("")).enumerate() {
         if pending.is_empty() {
             start = i + 1;
         }
@@ -494,6 +495,14 @@ mod tests {
             "{:?}",
             s.problems
         );
+
+        // A binary /etc/sudoers is an error; a file cut inside a continuation is read.
+        w("/etc/sudoers", b"\x7fELF\0\0");
+        let e = load(&RootHost::new(dir.path())).unwrap_err();
+        assert!(e.reason.contains("binary"), "{}", e.reason);
+        let cut = parse_text("/etc/sudoers", "root ALL=(ALL) ALL\nops ALL = NOPASSWD: \\");
+        assert_eq!(cut.rules.len(), 2);
+        assert!(cut.rules[1].commands.is_empty());
 
         let empty = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(empty.path().join("etc/sudoers")).unwrap();

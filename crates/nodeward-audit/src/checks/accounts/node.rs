@@ -193,8 +193,8 @@ pub(super) fn service_logins(ctx: &Ctx) -> Outcome {
         );
         if issues.is_empty() {
             fine.push(format!(
-                "{} (uid {}) shell {}, password locked, no SSH keys",
-                a.name, a.uid, a.shell
+                "node account {} (uid {}; {}): shell {}, password locked, no SSH keys",
+                a.name, a.uid, n.why, a.shell
             ));
         } else {
             fails.push(format!("{who}: {}", issues.join(", ")));
@@ -218,14 +218,19 @@ pub(super) fn service_logins(ctx: &Ctx) -> Outcome {
     } else {
         format!("node accounts from {}", node.looked)
     };
+    let ok = if fine.is_empty() {
+        String::new()
+    } else {
+        format!("; fine: {}", fine.join("; "))
+    };
     if !fails.is_empty() {
         let mut ev = fails.join("; ");
         if !warns.is_empty() {
             ev.push_str(&format!("; also: {}", warns.join("; ")));
         }
-        Outcome::fail(ev)
+        Outcome::fail(format!("{ev}{ok}"))
     } else if !warns.is_empty() {
-        Outcome::warn(format!("{}; {context}", warns.join("; "))).fix(
+        Outcome::warn(format!("{}; {context}{ok}", warns.join("; "))).fix(
             "Give service accounts /usr/sbin/nologin: `usermod -s /usr/sbin/nologin <account>`.",
         )
     } else if fine.is_empty() {
