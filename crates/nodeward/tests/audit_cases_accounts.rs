@@ -79,6 +79,13 @@ fn mfa_needs_sshd_to_ask_and_pam_to_enforce() {
             &["90-office.conf:2", "Match Address 10.0.0.0/8"][..],
         ),
         (
+            "acc-mfa-password-first",
+            &[
+                "/etc/pam.d/sshd:5: auth sufficient pam_unix.so",
+                "before the code",
+            ][..],
+        ),
+        (
             "acc-mfa-sufficient",
             &["/etc/pam.d/sshd-mfa:1", "sufficient"][..],
         ),

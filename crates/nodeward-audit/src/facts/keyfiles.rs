@@ -10,7 +10,7 @@ pub const MAX_DEPTH: usize = 6;
 pub const MAX_ENTRIES: usize = 20_000;
 
 /// Directory names never descended into: chain data, caches, dependencies.
-const SKIP_DIRS: [&str; 14] = [
+const SKIP_DIRS: [&str; 17] = [
     "db",
     "immutable",
     "volatile",
@@ -25,6 +25,9 @@ const SKIP_DIRS: [&str; 14] = [
     ".git",
     ".cache",
     "proc",
+    "sys",
+    "dev",
+    "run",
 ];
 
 /// Whether `name` matches `pat` (`*` any run, `?` one character).

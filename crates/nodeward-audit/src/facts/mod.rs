@@ -64,6 +64,7 @@ mod fuzz {
             let _ = super::users::parse_passwd(&t);
             let _ = super::users::parse_shadow(&t);
             let _ = super::users::parse_group(&t);
+            let _ = super::pam::words(&t);
             let _ = super::sudoers::parse_text("/etc/sudoers", &t);
             let _ = super::packages::parse_status(&t);
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);

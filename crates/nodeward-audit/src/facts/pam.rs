@@ -57,6 +57,13 @@ impl PamLine {
             _ => false,
         }
     }
+
+    /// Whether success of this module can end the stack (`sufficient`, or a
+    /// bracket control with `success=done`), skipping the modules after it.
+    pub fn ends_on_success(&self) -> bool {
+        self.control == "sufficient"
+            || (self.control.starts_with('[') && self.control.contains("success=done"))
+    }
 }
 
 /// A stack with what could not be followed.
@@ -69,7 +76,7 @@ pub struct PamStack {
 }
 
 /// Splits a PAM line into words, keeping a `[...]` control as one word.
-fn words(line: &str) -> Vec<String> {
+pub(crate) fn words(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_bracket = false;
@@ -242,6 +249,8 @@ mod tests {
         assert_eq!(s.lines[3].file, "/etc/pam.d/mfa");
         assert_eq!(s.lines[4].line, 6);
         assert!(!s.lines[4].enforces());
+        assert!(s.lines[4].ends_on_success());
+        assert!(!s.lines[0].ends_on_success());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! `ChallengeResponseAuthentication`), and require it next to the key or
 //! password (`AuthenticationMethods publickey,keyboard-interactive`), with no
 //! Match block taking that back; the module must be enforcing (`required`,
-//! `requisite`) and without `nullok`, which lets users without a secret in.
+//! `requisite`) and without `nullok`, which lets users without a secret in,
+//! with no `sufficient` module before it that could end the stack first.
 //!
 //! Scored only where MFA is required (profile default or `[audit]
 //! require_mfa`); elsewhere the same verdict is reported with severity `info`
@@ -124,6 +125,20 @@ fn pam_side(ctx: &Ctx) -> Result<String, Outcome> {
             ));
         }
     }
+    // A module before the code that can end the stack with success skips it.
+    let first_mfa = stack
+        .lines
+        .iter()
+        .position(|l| MFA_MODULES.contains(&l.module.as_str()))
+        .unwrap_or(0);
+    for l in &stack.lines[..first_mfa] {
+        if l.ends_on_success() {
+            weak.push(format!(
+                "{}: can end the auth stack before the code is asked",
+                l.evidence()
+            ));
+        }
+    }
     if !weak.is_empty() {
         return Err(Outcome::fail(weak.join("; ")));
     }
@@ -193,14 +208,6 @@ fn sshd_side(ctx: &Ctx) -> Result<String, Outcome> {
                 gaps.push(format!(
                     "{}: {why} for the connections it matches",
                     s.evidence("AuthenticationMethods")
-                ));
-            }
-        }
-        for s in cfg.under_match("kbdinteractiveauthentication") {
-            if s.first_lower() != "yes" {
-                gaps.push(format!(
-                    "{}: no code is asked for the connections it matches",
-                    s.evidence("KbdInteractiveAuthentication")
                 ));
             }
         }
