@@ -249,7 +249,10 @@ fn parse_lines(
 
 fn parse_entry(line: &str, at: &str, s: &mut Sudoers) {
     let first = line.split_whitespace().next().unwrap_or("");
-    if let Some(rest) = first.strip_prefix("Defaults") {
+    let defaults = first
+        .strip_prefix("Defaults")
+        .filter(|r| r.is_empty() || r.starts_with([':', '@', '>', '!']));
+    if let Some(rest) = defaults {
         let mut body = line[first.len()..].trim_start();
         // `Defaults:alice, bob !authenticate`: the user list may hold ", ".
         // Host (`@`), run-as (`>`) and command (`!`) bindings are taken as
@@ -422,9 +425,14 @@ mod tests {
              root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL  # trailing\n\
              hornet ALL=(root) NOPASSWD: /usr/bin/systemctl restart hornet, /usr/bin/journalctl\n\
              admin ALL=(ALL) NOPASSWD:ALL\nOPS, bob ALL = PASSWD: /bin/ls, NOPASSWD: SHELLS\n\
-             carl ALL = \\\n  (ALL) ALL\n#1000 ALL = ALL\nthis is junk\n",
+             carl ALL = \\\n  (ALL) ALL\n#1000 ALL = ALL\nthis is junk\nDefaultsx ALL = ALL\n",
         );
-        assert_eq!(s.rules.len(), 7, "{:?}", s.rules);
+        assert_eq!(s.rules.len(), 8, "{:?}", s.rules);
+        assert_eq!(
+            s.rules[7].users,
+            vec!["Defaultsx"],
+            "a user, not a Defaults line"
+        );
         assert_eq!(s.rules[1].users, vec!["%sudo"]);
         assert_eq!(s.rules[1].commands[0].command, "ALL");
         assert!(!s.rules[1].commands[0].nopasswd);
