@@ -35,6 +35,8 @@ pub struct AuditConfig {
     pub node_processes: Vec<String>,
     /// Extra node API ports that must not be public.
     pub api_ports: Vec<u16>,
+    /// Whether SSH logins must use a second factor (overrides the profile's default).
+    pub require_mfa: Option<bool>,
 }
 
 impl AuditConfig {
@@ -120,6 +122,9 @@ impl AuditConfig {
                 profile.api_ports.push(*p);
             }
         }
+        if let Some(mfa) = self.require_mfa {
+            profile.require_mfa = mfa;
+        }
     }
 }
 
@@ -141,6 +146,24 @@ mod tests {
         cfg.extend(&mut p);
         assert!(p.allows("tcp", 8080) && p.allows("udp", 9000));
         assert!(p.node_processes.contains(&"mynode".to_string()));
+        assert!(!p.require_mfa);
+
+        std::fs::write(&path, "[audit]\nrequire_mfa = true\n").unwrap();
+        let mut p: Profile = "generic".parse().unwrap();
+        AuditConfig::load(&path, true).unwrap().extend(&mut p);
+        assert!(p.require_mfa);
+        std::fs::write(
+            &path,
+            "[audit]\nprofile = \"cardano\"\nrequire_mfa = false\n",
+        )
+        .unwrap();
+        let mut p: Profile = "cardano".parse().unwrap();
+        assert!(p.require_mfa, "cardano requires MFA by default");
+        AuditConfig::load(&path, true).unwrap().extend(&mut p);
+        assert!(!p.require_mfa);
+        std::fs::write(&path, "[audit]\nrequire_mfa = \"yes\"\n").unwrap();
+        let e = AuditConfig::load(&path, true).unwrap_err().to_string();
+        assert!(e.contains("require_mfa") || e.contains(":2"), "{e}");
 
         std::fs::write(&path, "[audit]\nprofile = \"x\"\n").unwrap();
         let e = AuditConfig::load(&path, true).unwrap_err().to_string();

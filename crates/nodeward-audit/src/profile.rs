@@ -33,6 +33,99 @@ pub struct Profile {
     pub api_ports: Vec<u16>,
     /// API commands a gateway must restrict for this node kind.
     pub restricted_commands: Vec<&'static str>,
+    /// Whether SSH logins must use a second factor (ACC-007 scored as a failure).
+    pub require_mfa: bool,
+    /// Where the node's secret key files usually live (searched by KEY-001/002).
+    pub key_dirs: Vec<&'static str>,
+    /// File name patterns of the node's secret key files.
+    pub key_files: Vec<&'static str>,
+    /// File name patterns of keys that belong offline, never on the node (KEY-002).
+    pub cold_keys: Vec<&'static str>,
+}
+
+/// The key files of profile `name`: (MFA required, directories, secret file
+/// patterns, cold key patterns). See docs/checks.md, "Node key files".
+fn keys_for(
+    name: &str,
+) -> (
+    bool,
+    Vec<&'static str>,
+    Vec<&'static str>,
+    Vec<&'static str>,
+) {
+    match name {
+        // Block producer / relay: hot keys (KES, VRF, operational certificate)
+        // may be here; cold keys, the counter and payment/stake keys must not.
+        "cardano" => (
+            true,
+            vec![
+                "/opt/cardano",
+                "/var/lib/cardano",
+                "/etc/cardano",
+                "/srv/cardano",
+                "/home",
+                "/root",
+            ],
+            vec!["*.skey", "*.cert", "*.opcert", "node.counter"],
+            vec![
+                "cold.skey",
+                "node.skey",
+                "node.counter",
+                "*cold*.skey",
+                "payment*.skey",
+                "stake*.skey",
+            ],
+        ),
+        // The masternode's wallet and its masternode private key.
+        "masternode" => (
+            true,
+            vec![
+                "/var/lib/dashcore",
+                "/var/lib/dash",
+                "/var/lib/pivx",
+                "/opt/dash",
+                "/etc/dash",
+                "/home",
+                "/root",
+            ],
+            vec!["wallet.dat", "masternode.conf", "dash.conf", "pivx.conf"],
+            vec![],
+        ),
+        // The node's libp2p identity (peer ID) key.
+        "hornet" => (
+            false,
+            vec!["/var/lib/hornet", "/opt/hornet", "/etc/hornet"],
+            vec!["identity.key", "*.key"],
+            vec![],
+        ),
+        // IRI: the remote API credentials in iri.ini.
+        "iota" => (
+            false,
+            vec!["/var/lib/iri", "/opt/iri", "/etc/iri"],
+            vec!["iri.ini", "*.key"],
+            vec![],
+        ),
+        // Interledger connector: secrets in env files and configs.
+        "ilp" => (
+            false,
+            vec![
+                "/etc/ilp-connector",
+                "/opt/ilp-connector",
+                "/srv/ilp-connector",
+                "/var/lib/ilp-connector",
+                "/etc/default",
+            ],
+            vec![
+                ".env",
+                "*.env",
+                "ilp-connector",
+                "ilp-connector.conf",
+                "*secret*",
+            ],
+            vec![],
+        ),
+        _ => (false, vec![], vec![], vec![]),
+    }
 }
 
 /// The built-in profile names.
@@ -124,12 +217,18 @@ impl FromStr for Profile {
             _ => return Err(UnknownProfile(name.to_string())),
         };
         allowed.extend(extra);
+        let name = name.to_ascii_lowercase();
+        let (require_mfa, key_dirs, key_files, cold_keys) = keys_for(&name);
         Ok(Profile {
-            name: name.to_ascii_lowercase(),
+            name,
             allowed_ports: allowed,
             node_processes: procs.into_iter().map(String::from).collect(),
             api_ports: api,
             restricted_commands: commands,
+            require_mfa,
+            key_dirs,
+            key_files,
+            cold_keys,
         })
     }
 }

@@ -8,6 +8,7 @@ mod filesystems;
 mod firewall;
 mod integrity;
 mod kernel;
+mod keyfiles;
 mod mac;
 mod manual;
 mod services;
@@ -54,6 +55,9 @@ pub struct Outcome {
     pub evidence: String,
     /// A remediation more specific than the check's own, when known.
     pub remediation: Option<String>,
+    /// A severity other than the check's own for this host (ACC-007 weighs
+    /// nothing where MFA is not required), when it depends on the profile.
+    pub severity: Option<Severity>,
 }
 
 impl Outcome {
@@ -62,6 +66,7 @@ impl Outcome {
             status,
             evidence: evidence.into(),
             remediation: None,
+            severity: None,
         }
     }
     /// Passed.
@@ -87,6 +92,11 @@ impl Outcome {
     /// Left to a person.
     pub fn manual(e: impl Into<String>) -> Self {
         Self::new(Status::Manual, e)
+    }
+    /// With a severity other than the check's own.
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
     }
     /// With a specific remediation.
     pub fn fix(mut self, remediation: impl Into<String>) -> Self {
@@ -116,6 +126,7 @@ pub fn catalogue() -> Vec<Check> {
         services::CHECKS,
         bruteforce::CHECKS,
         accounts::CHECKS,
+        keyfiles::CHECKS,
         integrity::CHECKS,
         kernel::CHECKS,
         manual::CHECKS,
@@ -134,7 +145,7 @@ pub fn run_check(check: &Check, ctx: &Ctx) -> Finding {
         id: check.id.to_string(),
         title: check.title.to_string(),
         area: check.area.to_string(),
-        severity: check.severity,
+        severity: outcome.severity.unwrap_or(check.severity),
         status: outcome.status,
         evidence: outcome.evidence,
         remediation: outcome

@@ -5,14 +5,19 @@
 pub mod clock;
 pub mod debversion;
 pub mod fail2ban;
+pub mod keyfiles;
 pub mod keyvalue;
 pub mod mounts;
 pub mod nftables;
+pub mod nodeunits;
 pub mod nodeward_conf;
 pub mod nodeward_fw;
 pub mod packages;
+pub mod pam;
 pub mod portset;
+pub mod shadow;
 pub mod sockets;
+pub mod sudoers;
 pub mod sysctl;
 pub mod systemd;
 pub mod users;
@@ -36,6 +41,10 @@ mod fuzz {
                     Just(":INPUT DROP [0:0]".to_string()),
                     Just("Package: a".to_string()),
                     Just("Version: 1:2.3-4".to_string()),
+                    Just("Defaults:a, b !authenticate".to_string()),
+                    Just("%sudo ALL=(ALL:ALL) NOPASSWD: ALL, PASSWD: /bin/ls \\".to_string()),
+                    Just("User_Alias X = a : Y = b".to_string()),
+                    Just("@includedir /etc/sudoers.d".to_string()),
                     Just("".to_string()),
                     "[ -~]{0,60}",
                 ],
@@ -58,6 +67,9 @@ mod fuzz {
             let _ = super::sysctl::parse(&t, "f");
             let _ = super::users::parse_passwd(&t);
             let _ = super::users::parse_shadow(&t);
+            let _ = super::users::parse_group(&t);
+            let _ = super::pam::words(&t);
+            let _ = super::sudoers::parse_text("/etc/sudoers", &t);
             let _ = super::packages::parse_status(&t);
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);
             let _ = super::sockets::parse_proc_net(&t, "udp", true);

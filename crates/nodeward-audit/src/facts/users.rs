@@ -1,4 +1,5 @@
-//! Accounts: /etc/passwd, /etc/shadow and /etc/login.defs.
+//! Accounts: /etc/passwd and /etc/group (who exists, with which shell, home
+//! and groups). /etc/shadow is parsed in [`super::shadow`].
 
 use crate::host::{Fact, Host};
 
@@ -9,6 +10,8 @@ pub struct Account {
     pub name: String,
     /// User ID.
     pub uid: u32,
+    /// Primary group ID.
+    pub gid: u32,
     /// Home directory.
     pub home: String,
     /// Login shell.
@@ -67,9 +70,11 @@ pub fn parse_passwd(text: &str) -> (Vec<Account>, Vec<BadLine>) {
             });
             continue;
         };
+        let gid = f[3].parse::<u32>().unwrap_or(u32::MAX);
         accounts.push(Account {
             name: f[0].to_string(),
             uid,
+            gid,
             home: f[5].to_string(),
             shell: f[6].to_string(),
             line: i + 1,
@@ -83,31 +88,58 @@ pub fn accounts(host: &dyn Host) -> Fact<(Vec<Account>, Vec<BadLine>)> {
     Ok(parse_passwd(&host.read_text("/etc/passwd")?))
 }
 
-/// One /etc/shadow entry: name, password hash field, line.
+pub use super::shadow::{parse_shadow, ShadowEntry};
+
+/// One /etc/group entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShadowEntry {
-    /// Login name.
+pub struct Group {
+    /// Group name.
     pub name: String,
-    /// The hash field (`*`, `!`, `$y$...`, or empty).
-    pub hash: String,
-    /// 1-based line.
-    pub line: usize,
+    /// Group ID.
+    pub gid: u32,
+    /// Members listed in the fourth field (not those with it as primary group).
+    pub members: Vec<String>,
 }
 
-/// Parses /etc/shadow.
-pub fn parse_shadow(text: &str) -> Vec<ShadowEntry> {
+/// Parses /etc/group; malformed lines are left out.
+pub fn parse_group(text: &str) -> Vec<Group> {
     text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|(i, l)| {
-            let mut f = l.split(':');
-            Some(ShadowEntry {
-                name: f.next()?.to_string(),
-                hash: f.next()?.to_string(),
-                line: i + 1,
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with('+'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() != 4 {
+                return None;
+            }
+            Some(Group {
+                name: f[0].to_string(),
+                gid: f[2].parse().ok()?,
+                members: f[3]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .map(String::from)
+                    .collect(),
             })
         })
         .collect()
+}
+
+/// The accounts in group `name`: its listed members and the accounts whose
+/// primary group it is.
+pub fn group_members(name: &str, groups: &[Group], accounts: &[Account]) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in groups.iter().filter(|g| g.name == name) {
+        out.extend(g.members.iter().cloned());
+        out.extend(
+            accounts
+                .iter()
+                .filter(|a| a.gid == g.gid)
+                .map(|a| a.name.clone()),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -126,5 +158,10 @@ mod tests {
         assert!(a[1].is_service_account());
         let s = parse_shadow("root:*:1::::::\nbob::19000:0:99999:7:::\n");
         assert_eq!(s[1].hash, "");
+        let g = parse_group("sudo:x:27:admin, bob\nbroken\nops:x:1001:\n");
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].members, vec!["admin", "bob"]);
+        let (a, _) = parse_passwd("carol:x:1002:1001::/home/carol:/bin/bash\n");
+        assert_eq!(group_members("ops", &g, &a), vec!["carol"]);
     }
 }

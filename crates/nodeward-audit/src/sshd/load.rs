@@ -111,6 +111,10 @@ impl SshdConfig {
             }
             let line = i + 1;
             let (keyword, args) = match split_line(raw) {
+                // The old name is an alias: both set the same option.
+                Ok(Some((k, a))) if k == "challengeresponseauthentication" => {
+                    ("kbdinteractiveauthentication".to_string(), a)
+                }
                 Ok(Some(parsed)) => parsed,
                 Ok(None) => continue,
                 Err(e) => {

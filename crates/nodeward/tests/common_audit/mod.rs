@@ -12,11 +12,40 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_nodeward")
 }
 
-/// tests/fixtures/audit/NAME in the workspace.
+/// tests/fixtures/audit/NAME in the workspace, with the modes and owners its
+/// `.modes` file lists applied (git keeps neither).
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/audit")
-        .join(name)
+        .join(name);
+    apply_modes(&root);
+    root
+}
+
+/// Applies ROOT/.modes ("MODE UID PATH" lines, UID `-` for unchanged) to the
+/// regular files of a fixture root; owners only take when the tests run as root.
+pub fn apply_modes(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(text) = std::fs::read_to_string(root.join(".modes")) else {
+        return;
+    };
+    for line in text.lines() {
+        let mut f = line.splitn(3, ' ');
+        let (Some(mode), Some(uid), Some(path)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let full = root.join(path.trim_start_matches('/'));
+        // Never follow a symlink out of the fixture tree.
+        if !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if let Ok(m) = u32::from_str_radix(mode, 8) {
+            let _ = std::fs::set_permissions(&full, std::fs::Permissions::from_mode(m));
+        }
+        if let Ok(uid) = uid.parse::<u32>() {
+            let _ = std::os::unix::fs::chown(&full, Some(uid), Some(uid));
+        }
+    }
 }
 
 /// The result of one `nodeward audit` run.
