@@ -176,3 +176,88 @@ fn live_svc_001_sees_a_listener_on_an_unneeded_service_port() {
         "{ev}"
     );
 }
+
+#[test]
+fn allowed_port_ranges_are_checked_and_honoured_by_fw_004_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("nodeward.toml");
+    // A reversed range is refused, naming the entry and what is wrong.
+    std::fs::write(
+        &cfg,
+        "[audit]\nprofile = \"ilp\"\nallowed_ports = [22, \"3999-3000/tcp\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("audit.allowed_ports[1]") && run.stderr.contains("above its end"),
+        "{}",
+        run.stderr
+    );
+    if !is_root() {
+        eprintln!("needs root for unshare --net --pid");
+        return;
+    }
+    // A public listener on 3456/tcp, as the ILP guide's 3000-3999 range opens.
+    let listener = dir.path().join("listen.py");
+    std::fs::write(
+        &listener,
+        "import socket, sys, time\ns = socket.socket()\ns.bind(('0.0.0.0', int(sys.argv[1])))\ns.listen()\ntime.sleep(30)\n",
+    )
+    .unwrap();
+    let helper = ["python3", listener.to_str().unwrap(), "3456"];
+    let cfg_arg = cfg.to_str().unwrap();
+    std::fs::write(&cfg, "[audit]\nprofile = \"ilp\"\n").unwrap();
+    let run = audit_in_private_pids(
+        true,
+        Some(&helper),
+        &["--config", cfg_arg, "--only", "FW-004"],
+    );
+    let f = run.finding("FW-004");
+    assert_eq!(f["status"], "fail", "{f}\n{}", run.stderr);
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("3456/tcp on 0.0.0.0"),
+        "{f}"
+    );
+
+    std::fs::write(
+        &cfg,
+        "[audit]\nprofile = \"ilp\"\nallowed_ports = [\"3000-3999/tcp\"]\n",
+    )
+    .unwrap();
+    let run = audit_in_private_pids(
+        true,
+        Some(&helper),
+        &["--config", cfg_arg, "--only", "FW-004"],
+    );
+    let f = run.finding("FW-004");
+    assert_eq!(f["status"], "pass", "{f}\n{}", run.stderr);
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("3456/tcp on 0.0.0.0"),
+        "{f}"
+    );
+    // The range ends at 3999: 4000 is not in it.
+    let helper = ["python3", listener.to_str().unwrap(), "4000"];
+    let run = audit_in_private_pids(
+        true,
+        Some(&helper),
+        &["--config", cfg_arg, "--only", "FW-004"],
+    );
+    let f = run.finding("FW-004");
+    assert_eq!(f["status"], "fail", "{f}\n{}", run.stderr);
+    assert!(
+        f["evidence"].as_str().unwrap().contains("3000-3999/tcp"),
+        "{f}"
+    );
+}
