@@ -261,3 +261,190 @@ fn allowed_port_ranges_are_checked_and_honoured_by_fw_004_live() {
         "{f}"
     );
 }
+
+/// `nodeward audit --root cases/NAME --only ONLY --format json`.
+fn audit_case(name: &str, only: &str) -> Run {
+    let root = fixture(&format!("cases/{name}"));
+    audit(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--only",
+        only,
+        "--format",
+        "json",
+    ])
+}
+
+#[test]
+fn rhel9_with_a_pending_security_advisory_fails_upd_001_and_002() {
+    let run = audit_case("rhel9-pending-security", "updates");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let s = run.statuses();
+    assert_eq!(s["UPD-001"], "fail");
+    assert_eq!(s["UPD-002"], "fail");
+    let sec = run.finding("UPD-002");
+    let ev = sec["evidence"].as_str().unwrap();
+    assert!(
+        ev.starts_with("2 pending security upgrades: ")
+            && ev.contains("openssl.x86_64 [RHSA-2024:2447] 1:3.0.7-24.el9 -> 1:3.0.7-27.el9")
+            && ev.contains("openssl-libs.x86_64 [RHSA-2024:2447]"),
+        "{ev}"
+    );
+    // The enhancement (tzdata) is pending but is not a security fix.
+    assert!(!ev.contains("tzdata"), "{ev}");
+    assert!(sec["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("dnf upgrade --security"));
+    let all = run.finding("UPD-001")["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        all.starts_with("3 pending upgrades: ")
+            && all.contains("tzdata.noarch 2024a-1.el9 -> 2024b-2.el9"),
+        "{all}"
+    );
+    // bash is current, the i686 and src builds are not what is installed, the
+    // newest installed kernel is what BaseOS offers.
+    for absent in ["bash", "i686", "src", "kernel"] {
+        assert!(!all.contains(absent), "{absent}: {all}");
+    }
+    // Offline, the running kernel is unknown.
+    assert_eq!(s["UPD-004"], "skip");
+    assert!(run.finding("UPD-004")["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("offline the running kernel is unknown"));
+}
+
+#[test]
+fn rhel9_up_to_date_passes_and_without_updateinfo_security_is_a_warning() {
+    let run = audit_case("rhel9-up-to-date", "updates");
+    let s = run.statuses();
+    assert_eq!(s["UPD-001"], "pass", "{}", run.stdout);
+    assert_eq!(s["UPD-002"], "pass", "{}", run.stdout);
+    assert!(run.finding("UPD-002")["evidence"]
+        .as_str()
+        .unwrap()
+        .starts_with("no pending security upgrades in the cached metadata of 2 repositories"));
+
+    // The pending host, with its repositories' updateinfo gone: an update is
+    // pending, and whether it is a security fix cannot be told — never a pass.
+    let tree = copy_fixture("cases/rhel9-pending-security");
+    let cache = tree.path().join("var/cache/dnf");
+    for repo in std::fs::read_dir(&cache).unwrap().flatten() {
+        let rd = repo.path().join("repodata");
+        for f in std::fs::read_dir(&rd).into_iter().flatten().flatten() {
+            if f.file_name().to_string_lossy().contains("updateinfo") {
+                std::fs::remove_file(f.path()).unwrap();
+            }
+        }
+    }
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--only",
+        "UPD-002",
+        "--format",
+        "json",
+    ]);
+    let f = run.finding("UPD-002");
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("3 pending update(s) come from repositories without updateinfo"),
+        "{f}"
+    );
+}
+
+#[test]
+fn rhel9_bad_metadata_and_rpmdb_are_errors_naming_the_file() {
+    let tree = copy_fixture("cases/rhel9-up-to-date");
+    let primary = tree.path().join(
+        "var/cache/dnf/rhel-9-for-x86_64-appstream-rpms-0f1e2d3c4b5a6978/repodata/5e6f-primary.xml.gz",
+    );
+    std::fs::write(&primary, b"\x1f\x8b\x08\0garbage").unwrap();
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--only",
+        "UPD-001",
+        "--format",
+        "json",
+    ]);
+    let f = run.finding("UPD-001");
+    assert_eq!(f["status"], "error", "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("5e6f-primary.xml.gz"),
+        "{f}"
+    );
+
+    std::fs::write(tree.path().join("var/lib/rpm/rpmdb.sqlite"), b"not sqlite").unwrap();
+    let run = audit(&[
+        "--root",
+        tree.path().to_str().unwrap(),
+        "--only",
+        "UPD-001",
+        "--format",
+        "json",
+    ]);
+    let f = run.finding("UPD-001");
+    assert_eq!(f["status"], "error", "{f}");
+    assert_eq!(
+        f["evidence"],
+        "/var/lib/rpm/rpmdb.sqlite: not a SQLite database"
+    );
+}
+
+#[test]
+fn centos7_berkeleydb_is_skipped_naming_the_format() {
+    let run = audit_case("centos7-berkeleydb", "UPD-001,UPD-002");
+    for id in ["UPD-001", "UPD-002"] {
+        let f = run.finding(id);
+        assert_eq!(f["status"], "skip", "{f}");
+        assert!(
+            f["evidence"]
+                .as_str()
+                .unwrap()
+                .starts_with("/var/lib/rpm/Packages: a BerkeleyDB rpm database"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn offline_time_002_says_enabled_cannot_tell_whether_it_runs() {
+    let run = audit_case("rhel9-up-to-date", "TIME-002");
+    let f = run.finding("TIME-002");
+    assert_eq!(f["status"], "pass", "{f}");
+    assert_eq!(
+        f["evidence"],
+        "chronyd.service enabled (/etc/systemd/system/multi-user.target.wants/chronyd.service) (offline: cannot tell whether it runs)"
+    );
+}
+
+#[test]
+fn debian_aide_without_aide_common_fails_int_001_naming_it() {
+    let run = audit_case("debian-aide-without-common", "INT-001");
+    let f = run.finding("INT-001");
+    assert_eq!(f["status"], "fail", "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("without aide-common"),
+        "{f}"
+    );
+    let fix = f["remediation"].as_str().unwrap();
+    assert!(
+        fix.contains("apt install aide-common") && fix.contains("aideinit"),
+        "{fix}"
+    );
+    assert!(!fix.contains("nodeward fim"), "{fix}");
+}

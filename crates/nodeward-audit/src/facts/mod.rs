@@ -8,6 +8,7 @@ pub mod keyvalue;
 pub mod mounts;
 pub mod nftables;
 pub mod packages;
+pub mod rpm;
 pub mod sockets;
 pub mod sysctl;
 pub mod systemd;
