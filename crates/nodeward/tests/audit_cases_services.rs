@@ -11,6 +11,15 @@ use common_audit::*;
 use std::path::Path;
 use std::process::Command;
 
+/// The live tests run one at a time: a process one starts in its private PID
+/// namespace is still visible from the parent namespace, where another
+/// compares the live audit with pgrep.
+static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn live_lock() -> std::sync::MutexGuard<'static, ()> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The NTP daemons' names as `/proc/PID/comm` shows them.
 const NTP_COMMS: &str = "chronyd|systemd-timesyn|ntpd";
 
@@ -69,6 +78,7 @@ fn enabled_ntp_units() -> Vec<String> {
 
 #[test]
 fn live_time_002_agrees_with_pgrep_on_this_machine() {
+    let _live = live_lock();
     let run = audit(&["--only", "TIME-002", "--format", "json"]);
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
     let f = run.finding("TIME-002");
@@ -106,6 +116,7 @@ fn live_time_002_agrees_with_pgrep_on_this_machine() {
 
 #[test]
 fn live_time_002_fails_when_only_enabled_and_passes_when_a_daemon_runs() {
+    let _live = live_lock();
     if !is_root() {
         eprintln!("needs root for unshare --pid");
         return;
@@ -146,6 +157,7 @@ fn live_time_002_fails_when_only_enabled_and_passes_when_a_daemon_runs() {
 
 #[test]
 fn live_svc_001_sees_a_listener_on_an_unneeded_service_port() {
+    let _live = live_lock();
     if !is_root() {
         eprintln!("needs root for unshare --net --pid");
         return;
@@ -179,6 +191,7 @@ fn live_svc_001_sees_a_listener_on_an_unneeded_service_port() {
 
 #[test]
 fn allowed_port_ranges_are_checked_and_honoured_by_fw_004_live() {
+    let _live = live_lock();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("nodeward.toml");
     // A reversed range is refused, naming the entry and what is wrong.
