@@ -168,16 +168,9 @@ fn live_svc_001_sees_a_listener_on_an_unneeded_service_port() {
     let f = clean.finding("SVC-001");
     assert_eq!(f["status"], "pass", "{f}\n{}", clean.stderr);
     // A listener on 631/tcp (the cups port) is an unneeded service running.
-    let dir = tempfile::tempdir().unwrap();
-    let listener = dir.path().join("listen.py");
-    std::fs::write(
-        &listener,
-        "import socket, sys, time\ns = socket.socket()\ns.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen()\ntime.sleep(30)\n",
-    )
-    .unwrap();
     let run = audit_in_private_pids(
         true,
-        Some(&["python3", listener.to_str().unwrap(), "631"]),
+        Some(&["socat", "TCP4-LISTEN:631,bind=127.0.0.1", "STDOUT"]),
         &["--only", "SVC-001"],
     );
     let f = run.finding("SVC-001");
@@ -217,13 +210,7 @@ fn allowed_port_ranges_are_checked_and_honoured_by_fw_004_live() {
         return;
     }
     // A public listener on 3456/tcp, as the ILP guide's 3000-3999 range opens.
-    let listener = dir.path().join("listen.py");
-    std::fs::write(
-        &listener,
-        "import socket, sys, time\ns = socket.socket()\ns.bind(('0.0.0.0', int(sys.argv[1])))\ns.listen()\ntime.sleep(30)\n",
-    )
-    .unwrap();
-    let helper = ["python3", listener.to_str().unwrap(), "3456"];
+    let helper = ["socat", "TCP4-LISTEN:3456", "STDOUT"];
     let cfg_arg = cfg.to_str().unwrap();
     std::fs::write(&cfg, "[audit]\nprofile = \"ilp\"\n").unwrap();
     let run = audit_in_private_pids(
@@ -261,7 +248,7 @@ fn allowed_port_ranges_are_checked_and_honoured_by_fw_004_live() {
         "{f}"
     );
     // The range ends at 3999: 4000 is not in it.
-    let helper = ["python3", listener.to_str().unwrap(), "4000"];
+    let helper = ["socat", "TCP4-LISTEN:4000", "STDOUT"];
     let run = audit_in_private_pids(
         true,
         Some(&helper),
