@@ -59,6 +59,8 @@ mod fuzz {
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);
             let _ = super::sockets::parse_proc_net(&t, "udp", true);
             let _ = super::debversion::compare(&t, "1.0");
+            let _ = super::rpm::vercmp::rpmvercmp(&t, "1.0~rc1^git1");
+            let _ = super::rpm::header::parse(t.as_bytes());
         }
     }
 }
