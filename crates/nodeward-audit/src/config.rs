@@ -13,13 +13,14 @@ pub struct AuditSections {
     pub audit: AuditConfig,
 }
 
-/// A port in `allowed_ports`: `8080` (TCP) or `"8080/udp"`.
+/// A port in `allowed_ports`: `8080` (TCP), `"8080/udp"`, or a range
+/// `"3000-3999/tcp"` (both ends included).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum PortSpec {
     /// A TCP port.
     Number(u16),
-    /// `PORT/PROTO`.
+    /// `PORT`, `LOW-HIGH`, either with `/tcp` or `/udp`.
     Text(String),
 }
 
@@ -62,23 +63,13 @@ impl AuditConfig {
 
     fn parse_port(spec: &PortSpec) -> Result<AllowedPort, String> {
         match spec {
+            PortSpec::Number(0) => Err("port 0 is not a port (1-65535)".into()),
             PortSpec::Number(n) => Ok(AllowedPort {
                 proto: "tcp",
                 port: *n,
+                last: *n,
             }),
-            PortSpec::Text(t) => {
-                let (port, proto) = t.split_once('/').unwrap_or((t.as_str(), "tcp"));
-                let port: u16 = port
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{t:?} is not PORT or PORT/tcp or PORT/udp"))?;
-                let proto = match proto.trim().to_ascii_lowercase().as_str() {
-                    "tcp" => "tcp",
-                    "udp" => "udp",
-                    other => return Err(format!("{t:?}: protocol {other:?} is not tcp or udp")),
-                };
-                Ok(AllowedPort { proto, port })
-            }
+            PortSpec::Text(t) => parse_port_text(t),
         }
     }
 
@@ -128,6 +119,43 @@ impl AuditConfig {
     }
 }
 
+/// Parses `PORT`, `LOW-HIGH`, optionally followed by `/tcp` or `/udp`.
+fn parse_port_text(t: &str) -> Result<AllowedPort, String> {
+    const SHAPE: &str = "PORT or LOW-HIGH, optionally with /tcp or /udp (\"8080\", \"9000/udp\", \"3000-3999/tcp\")";
+    let (ports, proto) = t.split_once('/').unwrap_or((t, "tcp"));
+    let proto = match proto.trim().to_ascii_lowercase().as_str() {
+        "tcp" => "tcp",
+        "udp" => "udp",
+        other => return Err(format!("{t:?}: protocol {other:?} is not tcp or udp")),
+    };
+    let number = |p: &str| -> Result<u16, String> {
+        let p = p.trim();
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{t:?} is not {SHAPE}"));
+        }
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{t:?}: {p} is not a port (1-65535)")),
+        }
+    };
+    let (port, last) = match ports.split_once('-') {
+        Some((low, high)) => {
+            let (low, high) = (number(low)?, number(high)?);
+            if low > high {
+                return Err(format!(
+                    "{t:?}: the range starts at {low}, above its end {high} (write LOW-HIGH)"
+                ));
+            }
+            (low, high)
+        }
+        None => {
+            let n = number(ports)?;
+            (n, n)
+        }
+    };
+    Ok(AllowedPort { proto, port, last })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +193,23 @@ mod tests {
         let e = AuditConfig::load(&path, true).unwrap_err().to_string();
         assert!(e.contains("require_mfa") || e.contains(":2"), "{e}");
 
+        // A range, as the ILP guide opens 3000-3999/tcp.
+        std::fs::write(
+            &path,
+            "[audit]\nallowed_ports = [\"3000-3999/tcp\", \" 5000 - 5001 / UDP \"]\n",
+        )
+        .unwrap();
+        let cfg = AuditConfig::load(&path, true).unwrap();
+        let mut p: Profile = "ilp".parse().unwrap();
+        cfg.extend(&mut p);
+        assert!(p.allows("tcp", 3000) && p.allows("tcp", 3456) && p.allows("tcp", 3999));
+        assert!(!p.allows("tcp", 2999) && !p.allows("tcp", 4000) && !p.allows("udp", 3456));
+        assert!(p.allows("udp", 5001) && !p.allows("tcp", 5001));
+        assert!(p
+            .allowed_ports
+            .iter()
+            .any(|a| a.to_string() == "3000-3999/tcp"));
+
         std::fs::write(&path, "[audit]\nprofile = \"x\"\n").unwrap();
         let e = AuditConfig::load(&path, true).unwrap_err().to_string();
         assert!(e.contains("audit.profile"), "{e}");
@@ -173,6 +218,20 @@ mod tests {
         assert!(e.contains(":2:"), "{e}");
         std::fs::write(&path, "[audit]\nallowed_ports = [\"80/sctp\"]\n").unwrap();
         assert!(AuditConfig::load(&path, true).is_err());
+        for (bad, says) in [
+            ("3999-3000/tcp", "above its end"),
+            ("3000-/tcp", "is not PORT or LOW-HIGH"),
+            ("3000-70000", "70000 is not a port"),
+            ("0-10/udp", "0 is not a port"),
+            ("1-2-3", "is not PORT or LOW-HIGH"),
+        ] {
+            std::fs::write(&path, format!("[audit]\nallowed_ports = [22, {bad:?}]\n")).unwrap();
+            let e = AuditConfig::load(&path, true).unwrap_err().to_string();
+            assert!(
+                e.contains("audit.allowed_ports[1]") && e.contains(says),
+                "{bad}: {e}"
+            );
+        }
         assert_eq!(
             AuditConfig::load(&dir.path().join("none"), false).unwrap(),
             AuditConfig::default()

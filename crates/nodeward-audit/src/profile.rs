@@ -10,13 +10,26 @@ use std::str::FromStr;
 pub struct AllowedPort {
     /// `tcp` or `udp`.
     pub proto: &'static str,
-    /// Port number.
+    /// Port number (the first of a range).
     pub port: u16,
+    /// The last port of a range (`3000-3999/tcp`); equal to `port` for one port.
+    pub last: u16,
+}
+
+impl AllowedPort {
+    /// Whether `proto`/`port` falls in this entry.
+    pub fn covers(&self, proto: &str, port: u16) -> bool {
+        self.proto == proto && (self.port..=self.last).contains(&port)
+    }
 }
 
 impl fmt::Display for AllowedPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.port, self.proto)
+        if self.last > self.port {
+            write!(f, "{}-{}/{}", self.port, self.last, self.proto)
+        } else {
+            write!(f, "{}/{}", self.port, self.proto)
+        }
     }
 }
 
@@ -141,11 +154,19 @@ pub const GATEWAY_PROCESSES: [&str; 6] =
 pub struct UnknownProfile(pub String);
 
 fn tcp(port: u16) -> AllowedPort {
-    AllowedPort { proto: "tcp", port }
+    AllowedPort {
+        proto: "tcp",
+        port,
+        last: port,
+    }
 }
 
 fn udp(port: u16) -> AllowedPort {
-    AllowedPort { proto: "udp", port }
+    AllowedPort {
+        proto: "udp",
+        port,
+        last: port,
+    }
 }
 
 impl FromStr for Profile {
@@ -234,11 +255,10 @@ impl FromStr for Profile {
 }
 
 impl Profile {
-    /// Whether `proto`/`port` may listen publicly.
+    /// Whether `proto`/`port` may listen publicly (one of the allowed ports,
+    /// or inside an allowed range).
     pub fn allows(&self, proto: &str, port: u16) -> bool {
-        self.allowed_ports
-            .iter()
-            .any(|a| a.proto == proto && a.port == port)
+        self.allowed_ports.iter().any(|a| a.covers(proto, port))
     }
 }
 

@@ -1,5 +1,6 @@
 //! What checks share: the host, the profile, and facts read once per audit.
 
+use super::service_state::{self, Service, ServiceState};
 use crate::facts::packages::{self, Installed, UpgradeState};
 use crate::facts::systemd::EnabledUnits;
 use crate::host::{Fact, Host, Mode, Process, Socket};
@@ -103,16 +104,37 @@ impl<'a> Ctx<'a> {
         paths.iter().copied().find(|p| self.host.exists(p))
     }
 
-    /// Describes whether a service runs (live) or is enabled (both modes):
-    /// `Some(evidence)` when it is active or enabled.
-    pub fn service_active(&self, unit: &str, process_names: &[&str]) -> Option<String> {
-        if self.live() {
-            if let Some(p) = self.running(process_names).first() {
-                return Some(format!("{} running (pid {})", p.comm, p.pid));
-            }
+    /// What is known about `svc`: running or not (live, from processes and
+    /// listening sockets), enabled at boot (offline).
+    pub fn service_state(&self, svc: &Service) -> ServiceState {
+        let enabled = self.units().enabled(svc.unit);
+        if !self.live() {
+            return service_state::judge(svc, false, &Ok(Vec::new()), &Ok(Vec::new()), enabled);
         }
-        self.units()
-            .enabled(unit)
-            .map(|link| format!("{unit} enabled ({link})"))
+        // Sockets cost a /proc scan: read them only for services with ports.
+        let no_sockets = Ok(Vec::new());
+        let sockets = if svc.ports.is_empty() {
+            &no_sockets
+        } else {
+            self.sockets()
+        };
+        service_state::judge(svc, true, self.processes(), sockets, enabled)
+    }
+
+    /// `Some(evidence)` when a service is active: on a live host only when one
+    /// of `process_names` runs (an enabled unit that does not run is not
+    /// active); offline when `unit` is enabled at boot, saying that whether it
+    /// runs cannot be told.
+    pub fn service_active(&self, unit: &str, process_names: &[&str]) -> Option<String> {
+        let st = self.service_state(&Service {
+            unit,
+            processes: process_names,
+            ports: &[],
+        });
+        if st.is_active() {
+            st.evidence().map(str::to_string)
+        } else {
+            None
+        }
     }
 }

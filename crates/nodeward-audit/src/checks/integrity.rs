@@ -45,16 +45,20 @@ fn baseline(ctx: &Ctx) -> Outcome {
                 Outcome::pass(format!("{path} is {age} days old"))
             } else {
                 Outcome::fail(format!("{path} is {age} days old (> {BASELINE_MAX_AGE_DAYS})"))
-                    .fix("Review the changes and refresh the baseline: `aide --update` (then move aide.db.new into place) or `nodeward fim update`.")
+                    .fix("Review the changes and refresh the baseline: Debian `aide --config /etc/aide/aide.conf --update` (RHEL `aide --update`), then move the aide.db.new it writes over aide.db.")
             }
         }
         None => {
             let aide = !ctx.installed(&["aide"]).is_empty();
-            Outcome::fail(if aide {
-                "AIDE installed but no baseline database in /var/lib/aide".to_string()
+            let common = !ctx.installed(&["aide-common"]).is_empty();
+            if aide && !common && ctx.host.exists("/var/lib/dpkg/status") {
+                Outcome::fail("AIDE installed without aide-common (which brings aideinit and /etc/aide/aide.conf) and no baseline database in /var/lib/aide")
+                    .fix("`apt install aide-common && aideinit -y -f`, then keep the daily check aide-common schedules.")
+            } else if aide {
+                Outcome::fail("AIDE installed but no baseline database in /var/lib/aide")
             } else {
-                "no AIDE database and no nodeward fim baseline".to_string()
-            })
+                Outcome::fail("no AIDE database in /var/lib/aide")
+            }
         }
     }
 }
@@ -114,8 +118,8 @@ pub const CHECKS: &[Check] = &[
         id: "INT-001",
         area: "integrity",
         severity: Severity::Medium,
-        title: "A file-integrity baseline (AIDE or nodeward fim) exists and is recent",
-        remediation: "`nodeward fim init`, or `apt install aide && aideinit` and a daily `aide --check`; refresh the baseline after each reviewed change.",
+        title: "A file-integrity baseline (AIDE) exists and is recent",
+        remediation: "Debian/Ubuntu: `apt install aide aide-common && aideinit -y -f` (aideinit and the default /etc/aide/aide.conf come from aide-common; it also schedules the daily check). RHEL: `dnf install aide && aide --init && mv /var/lib/aide/aide.db.new.gz /var/lib/aide/aide.db.gz` and a daily `aide --check`. Refresh the baseline after each reviewed change.",
         references: &["CIS Debian 12 6.1", "aide(1)"],
         run: baseline,
     },

@@ -11,12 +11,14 @@ mod kernel;
 mod keyfiles;
 mod mac;
 mod manual;
+mod service_state;
 mod services;
 mod ssh;
 mod time;
 mod updates;
 
 pub use context::Ctx;
+pub use service_state::{Service, ServiceState};
 
 use crate::host::{Unavailable, UnavailableKind};
 use nodeward_report::{Finding, Severity, Status};

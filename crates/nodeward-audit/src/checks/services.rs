@@ -1,32 +1,82 @@
 //! Service checks (SVC-001, SVC-002): unneeded services, compilers.
 
-use super::{Check, Ctx, Outcome};
+use super::{Check, Ctx, Outcome, Service, ServiceState};
 use nodeward_report::Severity;
 
-/// Services a node server should not run: (unit, process names, package).
-const UNNEEDED: [(&str, &[&str]); 12] = [
-    ("cups.service", &["cupsd"]),
-    ("cups-browsed.service", &["cups-browsed"]),
-    ("avahi-daemon.service", &["avahi-daemon"]),
-    ("bluetooth.service", &["bluetoothd"]),
-    ("rpcbind.service", &["rpcbind"]),
-    ("inetd.service", &["inetd"]),
-    ("telnetd.service", &["telnetd", "in.telnetd"]),
-    ("vsftpd.service", &["vsftpd"]),
-    ("proftpd.service", &["proftpd"]),
-    ("pure-ftpd.service", &["pure-ftpd"]),
-    (
-        "display-manager.service",
-        &["Xorg", "gdm", "gdm3", "lightdm", "sddm"],
-    ),
-    ("gdm.service", &["gdm3"]),
+/// Services a node server should not run: (unit, process names, ports).
+/// Ports catch socket activation (systemd holding `cups.socket`).
+const UNNEEDED: [Service<'static>; 12] = [
+    Service {
+        unit: "cups.service",
+        processes: &["cupsd"],
+        ports: &[("tcp", 631)],
+    },
+    Service {
+        unit: "cups-browsed.service",
+        processes: &["cups-browsed"],
+        ports: &[("udp", 631)],
+    },
+    Service {
+        unit: "avahi-daemon.service",
+        processes: &["avahi-daemon"],
+        ports: &[("udp", 5353)],
+    },
+    Service {
+        unit: "bluetooth.service",
+        processes: &["bluetoothd"],
+        ports: &[],
+    },
+    Service {
+        unit: "rpcbind.service",
+        processes: &["rpcbind"],
+        ports: &[("tcp", 111), ("udp", 111)],
+    },
+    Service {
+        unit: "inetd.service",
+        processes: &["inetd"],
+        ports: &[],
+    },
+    Service {
+        unit: "telnetd.service",
+        processes: &["telnetd", "in.telnetd"],
+        ports: &[("tcp", 23)],
+    },
+    Service {
+        unit: "vsftpd.service",
+        processes: &["vsftpd"],
+        ports: &[("tcp", 21)],
+    },
+    Service {
+        unit: "proftpd.service",
+        processes: &["proftpd"],
+        ports: &[("tcp", 21)],
+    },
+    Service {
+        unit: "pure-ftpd.service",
+        processes: &["pure-ftpd"],
+        ports: &[("tcp", 21)],
+    },
+    Service {
+        unit: "display-manager.service",
+        processes: &["Xorg", "gdm", "gdm3", "lightdm", "sddm"],
+        ports: &[],
+    },
+    Service {
+        unit: "gdm.service",
+        processes: &["gdm3"],
+        ports: &[],
+    },
 ];
 
 fn unneeded(ctx: &Ctx) -> Outcome {
     let mut seen = Vec::new();
-    for (unit, procs) in UNNEEDED {
-        if let Some(ev) = ctx.service_active(unit, procs) {
-            seen.push(ev);
+    let mut unknown = Vec::new();
+    for svc in &UNNEEDED {
+        match ctx.service_state(svc) {
+            ServiceState::Running(ev) | ServiceState::EnabledOffline(ev) => seen.push(ev),
+            ServiceState::EnabledNotRunning(ev) => seen.push(format!("{ev} now (starts at boot)")),
+            ServiceState::Unknown(ev) => unknown.push(ev),
+            ServiceState::Inactive => {}
         }
     }
     if ctx.host.exists("/etc/inetd.conf") {
@@ -41,10 +91,14 @@ fn unneeded(ctx: &Ctx) -> Outcome {
     }
     seen.sort();
     seen.dedup();
-    if seen.is_empty() {
-        Outcome::pass("none of cups, avahi-daemon, bluetooth, rpcbind, telnet, ftp or an X display manager runs or is enabled")
-    } else {
+    if !seen.is_empty() {
         Outcome::fail(seen.join("; "))
+    } else if !unknown.is_empty() {
+        Outcome::warn(unknown.join("; "))
+    } else if ctx.live() {
+        Outcome::pass("none of cups, avahi-daemon, bluetooth, rpcbind, telnet, ftp or an X display manager runs, listens on its port or is enabled")
+    } else {
+        Outcome::pass("none of cups, avahi-daemon, bluetooth, rpcbind, telnet, ftp or an X display manager is enabled")
     }
 }
 

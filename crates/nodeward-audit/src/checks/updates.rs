@@ -1,7 +1,10 @@
-//! Update checks (UPD-001 … UPD-004), from the local package state only.
+//! Update checks (UPD-001 … UPD-004), from the local package state only:
+//! dpkg and the apt lists, or the rpm database and the dnf/yum metadata cache.
 
 use super::{Check, Ctx, Outcome};
 use crate::facts::keyvalue;
+use crate::facts::packages::{Manager, UpgradeState};
+use crate::facts::rpm::{self, rpmdb};
 use nodeward_report::Severity;
 
 fn list_names(names: &[String], max: usize) -> String {
@@ -17,33 +20,37 @@ fn list_names(names: &[String], max: usize) -> String {
     s
 }
 
-fn age_note(age: Option<i64>) -> String {
-    match age {
-        Some(a) if a > 7 * 86400 => format!(
-            " (apt lists are {} days old: run `apt-get update`)",
-            a / 86400
-        ),
-        Some(a) => format!(" (apt lists {} h old)", a / 3600),
+fn age_note(state: &UpgradeState) -> String {
+    let (what, refresh) = match state.manager {
+        Manager::Apt => ("apt lists", "apt-get update"),
+        Manager::Dnf => ("dnf metadata", "dnf makecache"),
+    };
+    match state.lists_age_secs {
+        Some(a) if a > 7 * 86400 => {
+            format!(" ({what} are {} days old: run `{refresh}`)", a / 86400)
+        }
+        Some(a) => format!(" ({what} {} h old)", a.max(0) / 3600),
         None => String::new(),
     }
 }
 
-fn not_apt(ctx: &Ctx) -> Option<Outcome> {
-    if ctx.host.exists("/var/lib/dpkg/status") {
+/// Why pending upgrades cannot be computed here at all, if so.
+fn unsupported(ctx: &Ctx) -> Option<Outcome> {
+    if ctx.host.exists("/var/lib/dpkg/status") || rpmdb::present(ctx.host) {
         return None;
     }
     if ctx.host.exists("/usr/bin/dnf") || ctx.host.exists("/usr/bin/yum") {
         return Some(Outcome::skip(
-            "dnf/yum system: pending upgrades need repository metadata nodeward does not read (run `dnf check-update`)",
+            "dnf/yum installed but no rpm database (/var/lib/rpm/rpmdb.sqlite) found",
         ));
     }
     Some(Outcome::skip(
-        "no dpkg database (/var/lib/dpkg/status): not an apt-based system",
+        "no dpkg database (/var/lib/dpkg/status) and no rpm database: neither an apt- nor an rpm-based system",
     ))
 }
 
 fn pending(ctx: &Ctx, security: bool) -> Outcome {
-    if let Some(o) = not_apt(ctx) {
+    if let Some(o) = unsupported(ctx) {
         return o;
     }
     let state = match ctx.upgrades() {
@@ -56,23 +63,60 @@ fn pending(ctx: &Ctx, security: bool) -> Outcome {
         .filter(|u| !security || u.security)
         .map(|u| format!("{} {} -> {}", u.name, u.installed, u.candidate))
         .collect();
-    let note = age_note(state.lists_age_secs);
+    let mut note = age_note(state);
+    for n in &state.notes {
+        note.push_str(&format!("; {n}"));
+    }
     let kind = if security {
         "security upgrades"
     } else {
         "upgrades"
     };
-    if names.is_empty() {
-        Outcome::pass(format!(
-            "no pending {kind} in {} apt list(s){note}",
-            state.lists.len()
-        ))
-    } else {
+    let source = match state.manager {
+        Manager::Apt => format!("{} apt list(s)", state.lists.len()),
+        Manager::Dnf => format!(
+            "the cached metadata of {} repositor{}",
+            state
+                .lists
+                .iter()
+                .filter(|l| l.contains("primary.xml"))
+                .count(),
+            if state
+                .lists
+                .iter()
+                .filter(|l| l.contains("primary.xml"))
+                .count()
+                == 1
+            {
+                "y"
+            } else {
+                "ies"
+            }
+        ),
+    };
+    let fix = match (state.manager, security) {
+        (Manager::Apt, _) => None,
+        (Manager::Dnf, false) => Some("`dnf upgrade` (read the list first on a node: upgrade the node software deliberately; `dnf check-update` shows it)."),
+        (Manager::Dnf, true) => Some("`dnf upgrade --security` now (`dnf updateinfo list --security` shows the advisories), then enable dnf-automatic for security updates."),
+    };
+    let out = if !names.is_empty() {
         Outcome::fail(format!(
             "{} pending {kind}: {}{note}",
             names.len(),
             list_names(&names, 10)
         ))
+    } else if security && !state.security_unknown.is_empty() {
+        Outcome::warn(format!(
+            "no pending security advisory in {source}, but {} pending update(s) come from repositories without updateinfo, so whether they fix security issues cannot be told: {}{note}",
+            state.security_unknown.len(),
+            list_names(&state.security_unknown, 10)
+        ))
+    } else {
+        Outcome::pass(format!("no pending {kind} in {source}{note}"))
+    };
+    match fix {
+        Some(f) if out.status != nodeward_report::Status::Pass => out.fix(f),
+        _ => out,
     }
 }
 
@@ -135,23 +179,69 @@ fn auto_updates(ctx: &Ctx) -> Outcome {
 }
 
 fn reboot_required(ctx: &Ctx) -> Outcome {
-    match ctx.first_existing(&["/var/run/reboot-required", "/run/reboot-required"]) {
-        Some(path) => {
-            let pkgs = ctx
-                .host
-                .read_text(&format!("{path}.pkgs"))
-                .map(|t| t.split_whitespace().collect::<Vec<_>>().join(", "))
-                .unwrap_or_default();
-            Outcome::fail(if pkgs.is_empty() {
-                format!("{path} exists")
-            } else {
-                format!("{path} exists (for {pkgs})")
-            })
+    if let Some(path) = ctx.first_existing(&["/var/run/reboot-required", "/run/reboot-required"]) {
+        let pkgs = ctx
+            .host
+            .read_text(&format!("{path}.pkgs"))
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        return Outcome::fail(if pkgs.is_empty() {
+            format!("{path} exists")
+        } else {
+            format!("{path} exists (for {pkgs})")
+        });
+    }
+    if ctx.host.exists("/var/lib/dpkg/status") {
+        return Outcome::pass("no /run/reboot-required marker");
+    }
+    if rpmdb::present(ctx.host) {
+        if !ctx.live() {
+            return Outcome::skip(
+                "rpm-based system: a reboot is needed when a newer kernel is installed than the one running, and offline the running kernel is unknown (on the host: `dnf needs-restarting -r`)",
+            );
         }
-        None if !ctx.live() && !ctx.host.exists("/var/lib/dpkg/status") => {
-            Outcome::skip("no reboot-required marker convention on this system")
-        }
-        None => Outcome::pass("no /run/reboot-required marker"),
+        let running = match ctx.host.read_text("/proc/sys/kernel/osrelease") {
+            Ok(r) => r.trim().to_string(),
+            Err(e) => return e.into(),
+        };
+        return match rpmdb::read(ctx.host) {
+            Ok(db) => kernel_reboot(&running, &db),
+            Err(e) => e.into(),
+        };
+    }
+    if ctx.live() {
+        Outcome::pass("no /run/reboot-required marker")
+    } else {
+        Outcome::skip("no reboot-required marker convention on this system")
+    }
+}
+
+/// UPD-004 on rpm systems: the running kernel against the newest installed.
+fn kernel_reboot(running: &str, db: &rpmdb::RpmDb) -> Outcome {
+    let Some((_, newest)) = rpm::newest_kernel(db) else {
+        return Outcome::skip(format!(
+            "no kernel-core or kernel package in {}: cannot compare with the running kernel {running}",
+            db.path
+        ));
+    };
+    if newest == running {
+        return Outcome::pass(format!(
+            "running kernel {running} is the newest installed (libraries updated under running services are not checked: `dnf needs-restarting -s`)"
+        ));
+    }
+    let known = db.packages.iter().any(|p| {
+        p.name.starts_with("kernel")
+            && format!("{}-{}.{}", p.evr.version, p.evr.release, p.arch) == running
+    });
+    if known {
+        Outcome::fail(format!(
+            "kernel {newest} is installed but {running} is running"
+        ))
+        .fix("Reboot in a maintenance window into the newest kernel (`dnf needs-restarting -r` confirms).")
+    } else {
+        Outcome::warn(format!(
+            "running kernel {running} is not an installed kernel package (newest installed: {newest}): cannot tell whether a reboot is due"
+        ))
     }
 }
 
@@ -162,7 +252,7 @@ pub const CHECKS: &[Check] = &[
         area: "updates",
         severity: Severity::Low,
         title: "No package upgrades are pending",
-        remediation: "`apt-get update && apt-get upgrade` (read the list first on a node: upgrade the node software deliberately).",
+        remediation: "`apt-get update && apt-get upgrade` (RHEL: `dnf upgrade`); read the list first on a node: upgrade the node software deliberately.",
         references: &["Debian Security FAQ"],
         run: pending_all,
     },
@@ -171,7 +261,7 @@ pub const CHECKS: &[Check] = &[
         area: "updates",
         severity: Severity::High,
         title: "No security upgrades are pending",
-        remediation: "`apt-get update && apt-get upgrade` now, then enable unattended-upgrades for the security archive.",
+        remediation: "`apt-get update && apt-get upgrade` now, then enable unattended-upgrades for the security archive (RHEL: `dnf upgrade --security` and dnf-automatic).",
         references: &["Debian Security FAQ", "CIS Debian 12 1.9"],
         run: pending_security,
     },
@@ -194,3 +284,41 @@ pub const CHECKS: &[Check] = &[
         run: reboot_required,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::rpm::header::PackageId;
+    use crate::facts::rpm::vercmp::Evr;
+    use nodeward_report::Status;
+
+    fn db(kernels: &[(&str, &str)]) -> rpmdb::RpmDb {
+        rpmdb::RpmDb {
+            path: "/var/lib/rpm/rpmdb.sqlite".into(),
+            packages: kernels
+                .iter()
+                .map(|(v, r)| PackageId {
+                    name: "kernel-core".into(),
+                    evr: Evr::new(None, v, r),
+                    arch: "x86_64".into(),
+                })
+                .collect(),
+            unreadable: None,
+        }
+    }
+
+    #[test]
+    fn rpm_reboot_is_due_when_a_newer_kernel_is_installed_than_running() {
+        let d = db(&[("5.14.0", "362.8.1.el9_3"), ("5.14.0", "427.13.1.el9_4")]);
+        let o = kernel_reboot("5.14.0-362.8.1.el9_3.x86_64", &d);
+        assert_eq!(o.status, Status::Fail, "{}", o.evidence);
+        assert!(o
+            .evidence
+            .contains("5.14.0-427.13.1.el9_4.x86_64 is installed"));
+        let o = kernel_reboot("5.14.0-427.13.1.el9_4.x86_64", &d);
+        assert_eq!(o.status, Status::Pass, "{}", o.evidence);
+        let o = kernel_reboot("6.1.0-custom", &d);
+        assert_eq!(o.status, Status::Warn, "{}", o.evidence);
+        assert_eq!(kernel_reboot("x", &db(&[])).status, Status::Skip);
+    }
+}

@@ -15,6 +15,7 @@ pub mod nodeward_fw;
 pub mod packages;
 pub mod pam;
 pub mod portset;
+pub mod rpm;
 pub mod shadow;
 pub mod sockets;
 pub mod sudoers;
@@ -77,6 +78,8 @@ mod fuzz {
             let _ = super::fail2ban::merge(&[("f".to_string(), t.clone())]);
             let _ = super::portset::parse_list(&t, &super::portset::Services::parse(&t));
             let _ = super::nodeward_conf::NodewardConf::parse("f", &t);
+            let _ = super::rpm::vercmp::rpmvercmp(&t, "1.0~rc1^git1");
+            let _ = super::rpm::header::parse(t.as_bytes());
         }
     }
 }

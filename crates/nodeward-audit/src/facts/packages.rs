@@ -1,5 +1,6 @@
-//! Installed packages (dpkg status, or the rpm-based hint) and pending upgrades
-//! computed locally from the apt lists already on disk — never a network call.
+//! Installed packages (dpkg status, or the rpm database) and pending upgrades
+//! computed locally from the apt lists already on disk (rpm systems: see
+//! [`super::rpm`]) — never a network call.
 
 use super::debversion;
 use crate::host::{Fact, Host, Unavailable};
@@ -23,8 +24,24 @@ pub struct Installed {
     pub arch: String,
 }
 
-/// Installed packages by name, from dpkg's status file.
+/// Installed packages by name, from dpkg's status file, or on an rpm-based
+/// system from its rpm database (version as `[epoch:]version-release`, the
+/// newest when several are installed).
 pub fn installed(host: &dyn Host) -> Fact<HashMap<String, Installed>> {
+    if !host.exists(DPKG_STATUS) && super::rpm::rpmdb::present(host) {
+        let db = super::rpm::rpmdb::read(host)?;
+        let mut out: HashMap<String, (super::rpm::vercmp::Evr, Installed)> = HashMap::new();
+        for p in db.packages {
+            if out.get(&p.name).is_none_or(|(cur, _)| p.evr > *cur) {
+                let inst = Installed {
+                    version: p.evr.to_string(),
+                    arch: p.arch,
+                };
+                out.insert(p.name, (p.evr, inst));
+            }
+        }
+        return Ok(out.into_iter().map(|(n, (_, i))| (n, i)).collect());
+    }
     let text = host.read_text(DPKG_STATUS).map_err(|e| {
         if e.is_missing() {
             Unavailable::skip(format!(
@@ -66,7 +83,7 @@ pub fn parse_status(text: &str) -> HashMap<String, Installed> {
     out
 }
 
-/// Whether any of `names` is installed (by dpkg status).
+/// Whether any of `names` is installed.
 pub fn any_installed<'a>(pkgs: &HashMap<String, Installed>, names: &[&'a str]) -> Vec<&'a str> {
     names
         .iter()
@@ -88,15 +105,31 @@ pub struct Upgrade {
     pub security: bool,
 }
 
-/// The result of comparing dpkg status with the apt lists.
+/// Which package manager's state was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager {
+    /// dpkg status and apt lists.
+    Apt,
+    /// The rpm database and dnf/yum cached repository metadata.
+    Dnf,
+}
+
+/// The result of comparing the installed packages with the local indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpgradeState {
+    /// Whose state this is.
+    pub manager: Manager,
     /// Packages with a newer version in the lists.
     pub upgrades: Vec<Upgrade>,
     /// The list files read.
     pub lists: Vec<String>,
     /// Age of the newest list in seconds (how stale the answer may be).
     pub lists_age_secs: Option<i64>,
+    /// Upgrades whose repository publishes no advisories, so whether they fix
+    /// security issues cannot be told (dnf only).
+    pub security_unknown: Vec<String>,
+    /// Anything else the evidence should mention.
+    pub notes: Vec<String>,
 }
 
 /// Largest single paragraph accepted in an index (real ones are a few KiB).
@@ -250,9 +283,18 @@ fn scan_index(
     }
 }
 
+/// Pending upgrades: from the apt lists on dpkg systems, from the dnf/yum
+/// cache on rpm systems.
+pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
+    if !host.exists(DPKG_STATUS) && super::rpm::rpmdb::present(host) {
+        return super::rpm::pending_updates(host);
+    }
+    pending_apt_upgrades(host)
+}
+
 /// Pending upgrades from the local apt lists (apt systems only). Pinning is
 /// not modelled: the newest version in any list is taken as the candidate.
-pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
+pub fn pending_apt_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
     let installed = installed(host)?;
     let names = host.list_dir(APT_LISTS).map_err(|e| {
         if e.is_missing() {
@@ -295,9 +337,12 @@ pub fn pending_upgrades(host: &dyn Host) -> Fact<UpgradeState> {
         .collect();
     upgrades.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(UpgradeState {
+        manager: Manager::Apt,
         upgrades,
         lists: lists.iter().map(|n| format!("{APT_LISTS}/{n}")).collect(),
         lists_age_secs: newest_mtime.map(|m| host.now() - m),
+        security_unknown: Vec::new(),
+        notes: Vec::new(),
     })
 }
 

@@ -1,0 +1,212 @@
+//! The installed packages of an rpm-based system, from its rpm database.
+//!
+//! RHEL 9 and Fedora keep it in SQLite (`rpmdb.sqlite`, table `Packages`:
+//! one header blob per package). The file is read through the audit's
+//! [`Host`] (bounded), opened in memory read-only, and every blob parsed with
+//! [`super::header`]. Older databases — BerkeleyDB `Packages` (CentOS/RHEL 7
+//! and 8) and SUSE's `Packages.db` — are recognised and skipped by name.
+
+use super::header::{self, PackageId};
+use crate::host::{Fact, Host, Unavailable};
+use rusqlite::{Connection, OpenFlags};
+use std::time::{Duration, Instant};
+
+/// Where rpm keeps a SQLite database (Fedora 36+ moved it under /usr, with a
+/// symlink from /var/lib/rpm).
+pub const SQLITE_PATHS: [&str; 2] = [
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+/// BerkeleyDB databases (CentOS/RHEL 7 and 8).
+const BDB_PATHS: [&str; 2] = ["/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages"];
+/// SUSE's own format.
+const NDB_PATHS: [&str; 2] = [
+    "/var/lib/rpm/Packages.db",
+    "/usr/lib/sysimage/rpm/Packages.db",
+];
+/// Largest rpm database read (a full server's is 20-100 MiB).
+const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
+/// Most packages read (a large desktop has ~5000).
+const MAX_PACKAGES: usize = 200_000;
+/// Longest a query may run (a hostile file could make SQLite work hard).
+const MAX_QUERY_TIME: Duration = Duration::from_secs(20);
+
+/// The installed packages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpmDb {
+    /// The database file read.
+    pub path: String,
+    /// Every package with a readable header.
+    pub packages: Vec<PackageId>,
+    /// Headers that could not be parsed (and the first reason).
+    pub unreadable: Option<(usize, String)>,
+}
+
+/// Whether the audited system has an rpm database of any format.
+pub fn present(host: &dyn Host) -> bool {
+    SQLITE_PATHS
+        .iter()
+        .chain(&BDB_PATHS)
+        .chain(&NDB_PATHS)
+        .any(|p| host.exists(p))
+}
+
+/// Reads the rpm database of `host`.
+pub fn read(host: &dyn Host) -> Fact<RpmDb> {
+    if let Some(path) = SQLITE_PATHS.iter().find(|p| host.exists(p)) {
+        let bytes = host.read_bytes(path, MAX_DB_BYTES)?;
+        return read_sqlite(path, bytes);
+    }
+    if let Some(path) = BDB_PATHS.iter().find(|p| host.exists(p)) {
+        return Err(Unavailable::skip(format!(
+            "{path}: a BerkeleyDB rpm database (CentOS/RHEL 7 and 8), which nodeward does not read (it reads the SQLite rpmdb of RHEL 9 and Fedora); run `yum check-update` / `dnf check-update`"
+        )));
+    }
+    if let Some(path) = NDB_PATHS.iter().find(|p| host.exists(p)) {
+        return Err(Unavailable::skip(format!(
+            "{path}: an ndb rpm database (SUSE), which nodeward does not read; run `zypper list-updates`"
+        )));
+    }
+    Err(Unavailable::skip(
+        "no rpm database (/var/lib/rpm/rpmdb.sqlite): not an rpm-based system",
+    ))
+}
+
+/// Parses the bytes of an rpmdb.sqlite file named `path`.
+pub fn read_sqlite(path: &str, mut bytes: Vec<u8>) -> Fact<RpmDb> {
+    let bad = |what: String| Unavailable::error(format!("{path}: {what}"));
+    if !bytes.starts_with(b"SQLite format 3\0") || bytes.len() < 100 {
+        return Err(bad("not a SQLite database".into()));
+    }
+    // A database in WAL mode (bytes 18-19 = 2) cannot be opened from memory;
+    // as rollback-journal mode (1) it reads the same pages.
+    for b in &mut bytes[18..20] {
+        if *b == 2 {
+            *b = 1;
+        }
+    }
+    let mut conn = Connection::open_in_memory_with_flags(
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| bad(format!("cannot open SQLite: {e}")))?;
+    let len = bytes.len();
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], len, true)
+        .map_err(|e| bad(format!("cannot read the SQLite database: {e}")))?;
+    drop(bytes);
+    let deadline = Instant::now() + MAX_QUERY_TIME;
+    conn.progress_handler(10_000, Some(move || Instant::now() > deadline))
+        .map_err(|e| bad(format!("cannot bound the query: {e}")))?;
+    query_packages(&conn)
+        .map_err(bad)
+        .map(|(packages, unreadable)| RpmDb {
+            path: path.to_string(),
+            packages,
+            unreadable,
+        })
+}
+
+type Parsed = (Vec<PackageId>, Option<(usize, String)>);
+
+fn query_packages(conn: &Connection) -> Result<Parsed, String> {
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT type FROM sqlite_master WHERE name = 'Packages'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => {
+                "no Packages table (not an rpm database)".into()
+            }
+            e => format!("cannot read the schema: {e}"),
+        })?;
+    if kind.as_deref() != Some("table") {
+        return Err("Packages is not a table (not an rpm database)".into());
+    }
+    let mut stmt = conn
+        .prepare("SELECT blob FROM Packages")
+        .map_err(|e| format!("cannot read the Packages table: {e}"))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(|e| format!("cannot read the Packages table: {e}"))?;
+    let (mut packages, mut bad, mut first_bad) = (Vec::new(), 0usize, None);
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| format!("cannot read the Packages table: {e}"))?
+    {
+        if packages.len() + bad >= MAX_PACKAGES {
+            return Err(format!("more than {MAX_PACKAGES} packages"));
+        }
+        let parsed = match row.get_ref(0) {
+            Ok(rusqlite::types::ValueRef::Blob(b)) => header::parse(b).map_err(|e| e.to_string()),
+            Ok(_) => Err("a blob that is not a BLOB".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match parsed {
+            Ok(p) => packages.push(p),
+            Err(e) => {
+                bad += 1;
+                first_bad.get_or_insert(e);
+            }
+        }
+    }
+    if packages.is_empty() && bad > 0 {
+        return Err(format!(
+            "none of its {bad} package headers is readable (first: {})",
+            first_bad.unwrap_or_default()
+        ));
+    }
+    Ok((packages, first_bad.map(|e| (bad, e))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_bytes(setup: &str, blobs: &[Vec<u8>]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpmdb.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(setup).unwrap();
+        for b in blobs {
+            conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
+                .unwrap();
+        }
+        drop(conn);
+        std::fs::read(&path).unwrap()
+    }
+
+    const SCHEMA: &str = "PRAGMA journal_mode = WAL; CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL); CREATE TABLE Name (key TEXT NOT NULL, hnum INTEGER NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(key, hnum, idx)) WITHOUT ROWID;";
+
+    #[test]
+    fn reads_headers_from_a_wal_mode_database() {
+        let bytes = db_bytes(
+            SCHEMA,
+            &[
+                header::build("openssl", Some(1), "3.0.7", "27.el9", "x86_64"),
+                header::build("bash", None, "5.1.8", "9.el9", "x86_64"),
+                b"garbage".to_vec(),
+            ],
+        );
+        let db = read_sqlite("/var/lib/rpm/rpmdb.sqlite", bytes).unwrap();
+        let names: Vec<&str> = db.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["openssl", "bash"]);
+        assert_eq!(db.unreadable.as_ref().unwrap().0, 1);
+    }
+
+    #[test]
+    fn not_an_rpm_database_is_an_error_naming_the_file() {
+        let e = read_sqlite("/x/rpmdb.sqlite", b"hello".to_vec()).unwrap_err();
+        assert!(e.reason.starts_with("/x/rpmdb.sqlite: not a SQLite"), "{e}");
+        let bytes = db_bytes("CREATE TABLE t (a);", &[]);
+        let e = read_sqlite("/x/rpmdb.sqlite", bytes).unwrap_err();
+        assert!(e.reason.contains("no Packages table"), "{e}");
+        let bytes = db_bytes("CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x AS blob FROM c;", &[]);
+        let e = read_sqlite("/x/rpmdb.sqlite", bytes).unwrap_err();
+        assert!(e.reason.contains("not a table"), "{e}");
+        let mut bytes = db_bytes(SCHEMA, &[header::build("a", None, "1", "1", "noarch")]);
+        let n = bytes.len();
+        bytes.truncate(n / 2);
+        assert!(read_sqlite("/x/rpmdb.sqlite", bytes).is_err());
+    }
+}
