@@ -2,15 +2,20 @@
 //! Each module parses one kind of system file; none reads the file system itself
 //! except through the `Host` it is given.
 
+pub mod auditrules;
 pub mod clock;
 pub mod debversion;
 pub mod keyvalue;
+pub mod limits;
 pub mod mounts;
 pub mod nftables;
 pub mod packages;
+pub mod procmaps;
 pub mod sockets;
+pub mod sshtime;
 pub mod sysctl;
 pub mod systemd;
+pub mod unitconf;
 pub mod users;
 
 #[cfg(test)]
@@ -58,6 +63,12 @@ mod fuzz {
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);
             let _ = super::sockets::parse_proc_net(&t, "udp", true);
             let _ = super::debversion::compare(&t, "1.0");
+            let _ = super::unitconf::parse_section(&t, "f", "Journal");
+            let _ = super::limits::parse(&t, "f");
+            let _ = super::procmaps::deleted_exec_paths(&t);
+            let _ = super::procmaps::deleted_exe(&t);
+            let _ = super::auditrules::count_rules(&t);
+            let _ = super::sshtime::parse_seconds(&t);
         }
     }
 }
