@@ -2,14 +2,20 @@
 //! stable ID, and the runner that turns them into findings.
 
 mod accounts;
+mod auditd;
 mod bruteforce;
 mod context;
+mod coredumps;
 mod filesystems;
 mod firewall;
 mod integrity;
 mod kernel;
+mod logging;
 mod mac;
 mod manual;
+mod nodedirs;
+mod permissions;
+mod restarts;
 mod services;
 mod ssh;
 mod time;
@@ -118,6 +124,11 @@ pub fn catalogue() -> Vec<Check> {
         accounts::CHECKS,
         integrity::CHECKS,
         kernel::CHECKS,
+        logging::CHECKS,
+        coredumps::CHECKS,
+        auditd::CHECKS,
+        permissions::CHECKS,
+        restarts::CHECKS,
         manual::CHECKS,
     ]
     .concat()
