@@ -73,19 +73,32 @@ fn holding<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
     best
 }
 
+/// File systems that hold no data across a reboot or are not storage at all.
+const NOT_STORAGE: [&str; 8] = [
+    "tmpfs", "ramfs", "devtmpfs", "proc", "sysfs", "devpts", "cgroup2", "cgroup",
+];
+
 fn separate_var(ctx: &Ctx) -> Outcome {
     let mounts = match ctx.host.mounts() {
         Ok(m) => m,
         Err(e) => return e.into(),
     };
     let describe = |m: &Mount| format!("{}: {} {}", m.source, m.target, m.fstype);
+    let mounts: Vec<Mount> = mounts
+        .into_iter()
+        .filter(|m| !NOT_STORAGE.contains(&m.fstype.as_str()))
+        .collect();
     for target in ["/var", "/var/log"] {
         if let Some(m) = effective(&mounts, target) {
             return Outcome::pass(format!("{target} is its own file system ({})", describe(m)));
         }
     }
     let dirs = nodedirs::expanded(ctx);
-    for d in &dirs {
+    // Only a directory that is there (or is itself a mount point) is the node's.
+    for d in dirs
+        .iter()
+        .filter(|d| ctx.host.exists(d) || effective(&mounts, d).is_some())
+    {
         if let Some(m) = holding(&mounts, d) {
             if !m.target.trim_end_matches('/').is_empty() {
                 return Outcome::pass(format!(
@@ -145,3 +158,29 @@ pub const CHECKS: &[Check] = &[
         run: separate_var,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(target: &str) -> Mount {
+        Mount {
+            target: target.into(),
+            fstype: "ext4".into(),
+            options: vec![],
+            source: format!("fstab:{target}"),
+        }
+    }
+
+    #[test]
+    fn holding_mount_is_the_longest_whole_component_prefix() {
+        let m = [mount("/"), mount("/var/lib/hornet-old"), mount("/var/lib")];
+        assert_eq!(holding(&m, "/var/lib/hornet").unwrap().target, "/var/lib");
+        assert_eq!(
+            holding(&m, "/var/lib/hornet-old/db").unwrap().target,
+            "/var/lib/hornet-old"
+        );
+        assert_eq!(holding(&m, "/opt/x").unwrap().target, "/");
+        assert!(holding(&[mount("/srv")], "/opt").is_none());
+    }
+}

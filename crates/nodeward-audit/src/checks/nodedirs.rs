@@ -23,8 +23,12 @@ pub fn for_profile(name: &str) -> Vec<&'static str> {
     }
 }
 
+/// Where a node account's home may be; system accounts' homes (`/bin`, `/dev`,
+/// `/var/spool/...`) never hold a node.
+const HOME_ROOTS: [&str; 5] = ["/home/", "/root", "/var/lib/", "/opt/", "/srv/"];
+
 /// The profile's data directories as absolute paths (`~/` expanded against
-/// every home in /etc/passwd), each once.
+/// every home in /etc/passwd under [`HOME_ROOTS`]), each once.
 pub fn expanded(ctx: &Ctx) -> Vec<String> {
     let homes: Vec<String> = users::accounts(ctx.host)
         .map(|(a, _)| a.into_iter().map(|a| a.home).collect())
@@ -33,7 +37,7 @@ pub fn expanded(ctx: &Ctx) -> Vec<String> {
     for d in for_profile(&ctx.profile.name) {
         if let Some(rest) = d.strip_prefix("~/") {
             for h in &homes {
-                if h.starts_with('/') && h != "/" && !h.starts_with("/nonexistent") {
+                if HOME_ROOTS.iter().any(|r| h.starts_with(r)) {
                     out.push(format!("{}/{rest}", h.trim_end_matches('/')));
                 }
             }
@@ -41,7 +45,6 @@ pub fn expanded(ctx: &Ctx) -> Vec<String> {
             out.push(d.to_string());
         }
     }
-    out.dedup();
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|p| seen.insert(p.clone()));
     out

@@ -83,7 +83,7 @@ fn stale(ctx: &Ctx) -> Outcome {
     if found.is_empty() {
         if unreadable > 0 {
             return Outcome::warn(format!(
-                "no stale code in the {inspected} processes readable; {unreadable} could not be read (run as root){cut}"
+                "no stale code in the {inspected} processes readable; {unreadable} could not be read (permission denied: run as root; in a container, processes outside it stay unreadable){cut}"
             ));
         }
         return Outcome::pass(format!(
