@@ -212,6 +212,38 @@ fn broken_files_are_errors_never_passes() {
     );
 }
 
+#[test]
+fn fresh_debian_gets_the_known_verdicts() {
+    let r = run(
+        fixture("debian-default").to_str().unwrap(),
+        "logging,coredumps,auditd,FS-004,SSH-013,SSH-014,SSH-015,SSH-016,SSH-017,SSH-018,SSH-019",
+    );
+    expect(
+        &r,
+        &[
+            // Debian 12 ships /var/log/journal, so the default Storage=auto persists.
+            ("LOG-001", "pass", "/var/log/journal exists"),
+            ("CORE-001", "pass", "Linux default"),
+            ("CORE-002", "fail", "kernel.core_pattern = core"),
+            ("CORE-003", "fail", "no `* hard core 0`"),
+            ("AUD-001", "fail", "not installed"),
+            ("AUD-002", "fail", "no audit rules"),
+            ("FS-004", "fail", "in /etc/fstab"),
+            ("SSH-013", "fail", "OpenSSH default is yes"),
+            ("SSH-014", "fail", "OpenSSH default is yes"),
+            ("SSH-015", "fail", "OpenSSH default is 10"),
+            ("SSH-016", "fail", "OpenSSH default is INFO"),
+            ("SSH-017", "fail", "neither AllowUsers nor AllowGroups"),
+            ("SSH-018", "fail", "interval 0 sends no keep-alive probes"),
+            (
+                "SSH-019",
+                "fail",
+                "OpenSSH default is 120: 120s is over 60s",
+            ),
+        ],
+    );
+}
+
 fn chmod(path: &std::path::Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
