@@ -2,15 +2,21 @@
 //! stable ID, and the runner that turns them into findings.
 
 mod accounts;
+mod auditd;
 mod bruteforce;
 mod context;
+mod coredumps;
 mod filesystems;
 mod firewall;
 mod integrity;
 mod kernel;
 mod keyfiles;
+mod logging;
 mod mac;
 mod manual;
+mod nodedirs;
+mod permissions;
+mod restarts;
 mod service_state;
 mod services;
 mod ssh;
@@ -131,6 +137,11 @@ pub fn catalogue() -> Vec<Check> {
         keyfiles::CHECKS,
         integrity::CHECKS,
         kernel::CHECKS,
+        logging::CHECKS,
+        coredumps::CHECKS,
+        auditd::CHECKS,
+        permissions::CHECKS,
+        restarts::CHECKS,
         manual::CHECKS,
     ]
     .concat()

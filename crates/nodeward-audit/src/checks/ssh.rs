@@ -1,10 +1,11 @@
-//! SSH server checks (SSH-001 … SSH-012).
+//! SSH server checks (SSH-001 … SSH-019).
 //!
 //! On a live host the values come from `sshd -T` when it runs (root, host keys
 //! present), with the file:line found by the parser; otherwise, and always
 //! offline, from the parser's evaluation of sshd_config with OpenSSH semantics.
 
 use super::{Check, Ctx, Outcome};
+use crate::facts::sshtime;
 use crate::host::{Fact, Host, Mode, Unavailable};
 use crate::sshd::algorithms::{self, Kind, Strength};
 use crate::sshd::{SshdConfig, SSHD_CONFIG};
@@ -409,6 +410,231 @@ fn config_valid(ctx: &Ctx) -> Outcome {
     }
 }
 
+/// Values that `Match` blocks give `keyword` for some connections, when they
+/// differ from `want`: a global `no` that a `Match User x` turns back to `yes`.
+fn match_exceptions(
+    v: &SshView,
+    keyword: &str,
+    display: &str,
+    ok: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    v.config
+        .as_ref()
+        .map(|c| {
+            c.under_match(keyword)
+                .into_iter()
+                .filter(|s| !ok(&s.first_lower()))
+                .map(|s| s.evidence(display))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A check of one keyword: `judge` turns the value sshd uses into pass/fail
+/// (or an error for values sshd refuses); `Match` blocks that set a value
+/// `judge` would fail make the verdict a warning.
+fn keyword_check(
+    ctx: &Ctx,
+    keyword: &str,
+    display: &str,
+    default: &str,
+    judge: fn(&str) -> Result<bool, String>,
+) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let (value, ev) = match v.value(keyword, display, default) {
+        Err(o) => return o,
+        Ok(x) => x,
+    };
+    match judge(&value.to_ascii_lowercase()) {
+        Err(why) => Outcome::error(format!("{ev}: {why}")),
+        Ok(false) => Outcome::fail(ev),
+        Ok(true) => {
+            let exceptions = match_exceptions(v, keyword, display, |x| judge(x) == Ok(true));
+            if exceptions.is_empty() {
+                Outcome::pass(ev)
+            } else {
+                Outcome::warn(format!(
+                    "{ev}, but Match blocks set it otherwise for some connections: {}",
+                    exceptions.join("; ")
+                ))
+            }
+        }
+    }
+}
+
+fn judge_no(v: &str) -> Result<bool, String> {
+    match v {
+        "no" => Ok(true),
+        "yes" | "all" | "local" | "remote" => Ok(false),
+        other => Err(format!(
+            "{other:?} is not a valid value (sshd refuses to start)"
+        )),
+    }
+}
+
+fn tcp_forwarding(ctx: &Ctx) -> Outcome {
+    keyword_check(
+        ctx,
+        "allowtcpforwarding",
+        "AllowTcpForwarding",
+        "yes",
+        judge_no,
+    )
+}
+
+fn agent_forwarding(ctx: &Ctx) -> Outcome {
+    keyword_check(
+        ctx,
+        "allowagentforwarding",
+        "AllowAgentForwarding",
+        "yes",
+        judge_no,
+    )
+}
+
+/// The most sessions per connection SSH-015 accepts (Lynis uses the same).
+const MAX_SESSIONS: u32 = 2;
+
+fn max_sessions(ctx: &Ctx) -> Outcome {
+    keyword_check(ctx, "maxsessions", "MaxSessions", "10", |v| {
+        v.parse::<u32>()
+            .map(|n| n <= MAX_SESSIONS)
+            .map_err(|_| format!("{v:?} is not a number (sshd refuses to start)"))
+    })
+}
+
+fn log_level(ctx: &Ctx) -> Outcome {
+    let o = keyword_check(ctx, "loglevel", "LogLevel", "INFO", |v| match v {
+        "verbose" | "debug" | "debug1" | "debug2" | "debug3" => Ok(true),
+        "quiet" | "fatal" | "error" | "info" => Ok(false),
+        other => Err(format!(
+            "{other:?} is not a LogLevel (sshd refuses to start)"
+        )),
+    });
+    let debug = view(ctx)
+        .ok()
+        .and_then(|v| v.value("loglevel", "LogLevel", "INFO").ok())
+        .is_some_and(|(value, _)| value.to_ascii_lowercase().starts_with("debug"));
+    if o.status == nodeward_report::Status::Pass && debug {
+        let ev = format!(
+            "{} (DEBUG logs the key fingerprints too, but sshd_config(5) warns it violates users' privacy: VERBOSE is enough)",
+            o.evidence
+        );
+        return Outcome::pass(ev);
+    }
+    o
+}
+
+fn allow_lists(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    if let Some(p) = v.blocking_problems() {
+        return Outcome::error(format!(
+            "cannot tell what sshd uses: the configuration is broken: {p}"
+        ));
+    }
+    let mut set = Vec::new();
+    for (kw, display) in [("allowusers", "AllowUsers"), ("allowgroups", "AllowGroups")] {
+        if let Some(d) = &v.dumped {
+            if let Some(vals) = d.get(kw) {
+                let mut ev = format!("sshd -T: {kw} {}", vals.join(" "));
+                if let Some(s) = v.config.as_ref().and_then(|c| c.effective(kw, None)) {
+                    ev.push_str(&format!(" (set at {}:{})", s.file, s.line));
+                }
+                set.push(ev);
+            }
+        } else if let Some(s) = v.config.as_ref().and_then(|c| c.effective(kw, None)) {
+            set.push(s.evidence(display));
+        }
+    }
+    if !set.is_empty() {
+        return Outcome::pass(set.join("; "));
+    }
+    let only_match = [("allowusers", "AllowUsers"), ("allowgroups", "AllowGroups")]
+        .iter()
+        .flat_map(|(kw, d)| match_exceptions(v, kw, d, |_| false))
+        .collect::<Vec<_>>();
+    let mut ev = format!("neither AllowUsers nor AllowGroups is set globally in {SSHD_CONFIG} or its includes: every account with a key or password may log in");
+    if !only_match.is_empty() {
+        ev.push_str(&format!(
+            " (only inside Match blocks: {})",
+            only_match.join("; ")
+        ));
+    }
+    Outcome::fail(ev)
+}
+
+fn client_alive(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let (interval, iev) = match v.value("clientaliveinterval", "ClientAliveInterval", "0") {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let (count, cev) = match v.value("clientalivecountmax", "ClientAliveCountMax", "3") {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let ev = format!("{iev}; {cev}");
+    let Some(secs) = sshtime::parse_seconds(&interval) else {
+        return Outcome::error(format!(
+            "{ev}: {interval:?} is not a time (sshd refuses to start)"
+        ));
+    };
+    let Ok(n) = count.parse::<u32>() else {
+        return Outcome::error(format!(
+            "{ev}: {count:?} is not a number (sshd refuses to start)"
+        ));
+    };
+    if secs == 0 {
+        Outcome::fail(format!(
+            "{ev}: interval 0 sends no keep-alive probes, dead sessions stay open"
+        ))
+    } else if n == 0 {
+        Outcome::fail(format!(
+            "{ev}: ClientAliveCountMax 0 never drops an unresponsive session (OpenSSH 8.2+)"
+        ))
+    } else if n > 3 {
+        Outcome::fail(format!("{ev}: more than 3 unanswered probes"))
+    } else {
+        Outcome::pass(format!(
+            "{ev}: an unresponsive session is dropped after {}s",
+            secs * u64::from(n)
+        ))
+    }
+}
+
+/// The longest LoginGraceTime SSH-019 accepts, in seconds.
+const MAX_GRACE: u64 = 60;
+
+fn login_grace(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let (value, ev) = match v.value("logingracetime", "LoginGraceTime", "120") {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    match sshtime::parse_seconds(&value) {
+        None => Outcome::error(format!(
+            "{ev}: {value:?} is not a time (sshd refuses to start)"
+        )),
+        Some(0) => Outcome::fail(format!(
+            "{ev}: 0 means no limit, unauthenticated connections stay open"
+        )),
+        Some(s) if s > MAX_GRACE => Outcome::fail(format!("{ev}: {s}s is over {MAX_GRACE}s")),
+        Some(s) => Outcome::pass(format!("{ev} ({s}s)")),
+    }
+}
+
 /// SSH checks.
 pub const CHECKS: &[Check] = &[
     Check {
@@ -518,5 +744,68 @@ pub const CHECKS: &[Check] = &[
         remediation: "Fix the reported lines (include loops, unreadable includes, bad quoting, bad Match conditions); `sshd -t` must succeed before reloading.",
         references: &[REF_MAN],
         run: config_valid,
+    },
+    Check {
+        id: "SSH-013",
+        area: "ssh",
+        severity: Severity::Medium,
+        title: "SSH TCP forwarding is disabled",
+        remediation: "Set `AllowTcpForwarding no` in /etc/ssh/sshd_config before any Match block (a Match block only covers the connections it matches), then `systemctl reload ssh`. A forwarded port lets a stolen login reach the node's local API behind the firewall.",
+        references: &[REF_MAN, "Lynis SSH-7408", "CIS Debian 12 5.1.x"],
+        run: tcp_forwarding,
+    },
+    Check {
+        id: "SSH-014",
+        area: "ssh",
+        severity: Severity::Low,
+        title: "SSH agent forwarding is disabled",
+        remediation: "Set `AllowAgentForwarding no` in /etc/ssh/sshd_config before any Match block, then `systemctl reload ssh`.",
+        references: &[REF_MAN, "Lynis SSH-7408"],
+        run: agent_forwarding,
+    },
+    Check {
+        id: "SSH-015",
+        area: "ssh",
+        severity: Severity::Low,
+        title: "SSH allows at most 2 sessions per connection",
+        remediation: "Set `MaxSessions 2` in /etc/ssh/sshd_config, then `systemctl reload ssh`.",
+        references: &[REF_MAN, "Lynis SSH-7408", "CIS Debian 12 5.1.x"],
+        run: max_sessions,
+    },
+    Check {
+        id: "SSH-016",
+        area: "ssh",
+        severity: Severity::Low,
+        title: "SSH logs at VERBOSE level (key fingerprints of logins)",
+        remediation: "Set `LogLevel VERBOSE` in /etc/ssh/sshd_config, then `systemctl reload ssh`; the fingerprint of the key used for each login is then logged.",
+        references: &[REF_MAN, "Lynis SSH-7408", "CIS Debian 12 5.1.x"],
+        run: log_level,
+    },
+    Check {
+        id: "SSH-017",
+        area: "ssh",
+        severity: Severity::Medium,
+        title: "SSH logins are limited to listed users or groups",
+        remediation: "Set `AllowGroups sshusers` (and `groupadd sshusers; usermod -aG sshusers <you>`) or `AllowUsers <you>` in /etc/ssh/sshd_config, keep a session open, then `systemctl reload ssh`.",
+        references: &[REF_MAN, "CIS Debian 12 5.1.x"],
+        run: allow_lists,
+    },
+    Check {
+        id: "SSH-018",
+        area: "ssh",
+        severity: Severity::Low,
+        title: "SSH drops unresponsive sessions (ClientAliveInterval > 0, ClientAliveCountMax 1-3)",
+        remediation: "Set `ClientAliveInterval 300` and `ClientAliveCountMax 3` in /etc/ssh/sshd_config, then `systemctl reload ssh`.",
+        references: &[REF_MAN, "Lynis SSH-7408", "CIS Debian 12 5.1.x"],
+        run: client_alive,
+    },
+    Check {
+        id: "SSH-019",
+        area: "ssh",
+        severity: Severity::Low,
+        title: "SSH gives at most 60 seconds to log in (LoginGraceTime)",
+        remediation: "Set `LoginGraceTime 60` (or `30s`, `1m`) in /etc/ssh/sshd_config, then `systemctl reload ssh`.",
+        references: &[REF_MAN, "Lynis SSH-7408", "CIS Debian 12 5.1.x"],
+        run: login_grace,
     },
 ];

@@ -2,11 +2,13 @@
 //! Each module parses one kind of system file; none reads the file system itself
 //! except through the `Host` it is given.
 
+pub mod auditrules;
 pub mod clock;
 pub mod debversion;
 pub mod fail2ban;
 pub mod keyfiles;
 pub mod keyvalue;
+pub mod limits;
 pub mod mounts;
 pub mod nftables;
 pub mod nodeunits;
@@ -15,12 +17,15 @@ pub mod nodeward_fw;
 pub mod packages;
 pub mod pam;
 pub mod portset;
+pub mod procmaps;
 pub mod rpm;
 pub mod shadow;
 pub mod sockets;
+pub mod sshtime;
 pub mod sudoers;
 pub mod sysctl;
 pub mod systemd;
+pub mod unitconf;
 pub mod users;
 
 #[cfg(test)]
@@ -80,6 +85,12 @@ mod fuzz {
             let _ = super::nodeward_conf::NodewardConf::parse("f", &t);
             let _ = super::rpm::vercmp::rpmvercmp(&t, "1.0~rc1^git1");
             let _ = super::rpm::header::parse(t.as_bytes());
+            let _ = super::unitconf::parse_section(&t, "f", "Journal");
+            let _ = super::limits::parse(&t, "f");
+            let _ = super::procmaps::deleted_exec_paths(&t);
+            let _ = super::procmaps::deleted_exe(&t);
+            let _ = super::auditrules::count_rules(&t);
+            let _ = super::sshtime::parse_seconds(&t);
         }
     }
 }

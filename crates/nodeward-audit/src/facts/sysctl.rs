@@ -32,6 +32,8 @@ pub fn kernel_default(key: &str) -> Option<&'static str> {
         "fs.protected_hardlinks" | "fs.protected_symlinks" => "0",
         "kernel.dmesg_restrict" | "kernel.kptr_restrict" => "0",
         "net.ipv6.conf.all.disable_ipv6" => "0",
+        "fs.suid_dumpable" => "0",
+        "kernel.core_pattern" => "core",
         _ => return None,
     })
 }
