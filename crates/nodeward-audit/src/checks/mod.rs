@@ -6,6 +6,7 @@ mod bruteforce;
 mod context;
 mod filesystems;
 mod firewall;
+mod ilp;
 mod integrity;
 mod kernel;
 mod mac;
@@ -118,6 +119,7 @@ pub fn catalogue() -> Vec<Check> {
         accounts::CHECKS,
         integrity::CHECKS,
         kernel::CHECKS,
+        ilp::CHECKS,
         manual::CHECKS,
     ]
     .concat()

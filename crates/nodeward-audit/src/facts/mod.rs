@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod debversion;
+pub mod ilp;
 pub mod keyvalue;
 pub mod mounts;
 pub mod nftables;
@@ -58,6 +59,11 @@ mod fuzz {
             let _ = super::sockets::parse_proc_net(&t, "tcp", false);
             let _ = super::sockets::parse_proc_net(&t, "udp", true);
             let _ = super::debversion::compare(&t, "1.0");
+            let _ = super::ilp::script_settings(&t, "f");
+            let _ = super::ilp::parse_unit(&t, "f");
+            let _ = super::ilp::env_file_settings(&t, "f");
+            let _ = super::ilp::dump_apps(&t, "f");
+            let _ = super::ilp::admin_port_arg(&t);
         }
     }
 }

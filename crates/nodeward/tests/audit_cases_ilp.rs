@@ -1,0 +1,159 @@
+//! `nodeward audit --profile ilp` on the ILP fixture roots written by
+//! tests/fixtures/audit/parts/ilp.py: the connector's admin API, moneyd-gui,
+//! PM2's user and the package versions (ILP-001 … ILP-004).
+
+mod common_audit;
+
+use common_audit::*;
+
+fn ilp_audit(root: &str) -> Run {
+    let root = fixture(root);
+    audit(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--profile",
+        "ilp",
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+    ])
+}
+
+fn evidence(run: &Run, id: &str) -> String {
+    run.finding(id)["evidence"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn good_connector_passes_every_ilp_check_and_the_whole_hardened_audit() {
+    let run = ilp_audit("cases/ilp-good");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The hardened base plus a loopback admin API and PM2 as `ilp`: every
+    // offline check passes, the versions are left to a person.
+    assert_statuses(
+        &run,
+        "pass",
+        &[
+            ("FW-004", "skip"),
+            ("FW-005", "skip"),
+            ("TIME-001", "skip"),
+            ("ACC-009", "skip"),
+            ("ILP-004", "manual"),
+        ],
+    );
+    let admin = evidence(&run, "ILP-001");
+    assert!(
+        admin.contains("admin API on 127.0.0.1 (/opt/ilp/ecosystem.config.js:9) port 7769"),
+        "{admin}"
+    );
+    assert_eq!(
+        evidence(&run, "ILP-003"),
+        "/etc/systemd/system/pm2-ilp.service:7: User=ilp"
+    );
+    let v = evidence(&run, "ILP-004");
+    assert!(
+        v.contains("ilp-connector 23.0.2 (/usr/lib/node_modules/ilp-connector/package.json)")
+            && v.contains("pm2 5.3.1")
+            && v.contains("ilp-plugin-btp 1.5.0"),
+        "{v}"
+    );
+    // The hardened fixture itself carries the same ILP setup.
+    let h = ilp_audit("hardened");
+    for id in ["ILP-001", "ILP-002", "ILP-003"] {
+        assert_eq!(h.statuses()[id], "pass", "{id}: {}", evidence(&h, id));
+    }
+}
+
+#[test]
+fn public_admin_api_gui_and_root_pm2_fail() {
+    let run = ilp_audit("cases/ilp-bad");
+    assert_eq!(run.code, 1);
+    let s = run.statuses();
+    assert_eq!(s["ILP-001"], "fail");
+    assert_eq!(s["ILP-002"], "warn", "{}", evidence(&run, "ILP-002"));
+    assert_eq!(s["ILP-003"], "fail");
+    assert_eq!(s["ILP-004"], "manual");
+    let admin = evidence(&run, "ILP-001");
+    assert!(
+        admin.contains("admin API on 0.0.0.0 (/root/ecosystem.config.js:8) port 7769 (/root/ecosystem.config.js:9)"),
+        "{admin}"
+    );
+    // Without CONNECTOR_ADMIN_API_PORT the connector's own default applies.
+    assert!(admin.contains("port 7780 (default)"), "{admin}");
+    let gui = evidence(&run, "ILP-002");
+    assert!(
+        gui.contains("/root/ecosystem.config.js starts moneyd-gui on port 7770 (/root/ecosystem.config.js:15)")
+            && gui.contains("no bind-address setting"),
+        "{gui}"
+    );
+    let pm2 = evidence(&run, "ILP-003");
+    assert!(
+        pm2.contains("/etc/systemd/system/pm2-root.service:7: User=root")
+            && pm2.contains("/root/.pm2/dump.pm2: root's PM2 saved 2 process(es)"),
+        "{pm2}"
+    );
+    assert!(evidence(&run, "ILP-004").contains("ilp-connector 22.0.0"));
+    // The weak fixture carries the same bad setup.
+    let w = ilp_audit("weak");
+    for (id, want) in [
+        ("ILP-001", "fail"),
+        ("ILP-002", "warn"),
+        ("ILP-003", "fail"),
+    ] {
+        assert_eq!(w.statuses()[id], want, "{id}: {}", evidence(&w, id));
+    }
+}
+
+#[test]
+fn moneyd_admin_port_argument_enables_the_api() {
+    let run = ilp_audit("cases/ilp-moneyd");
+    let s = run.statuses();
+    assert_eq!(s["ILP-001"], "fail");
+    let admin = evidence(&run, "ILP-001");
+    assert!(
+        admin.contains("moneyd (/root/.pm2/dump.pm2 (moneyd)): admin API on ::")
+            && admin.contains("port 7769 (/root/.pm2/dump.pm2)"),
+        "{admin}"
+    );
+    assert_eq!(s["ILP-002"], "pass");
+    assert_eq!(s["ILP-003"], "fail", "{}", evidence(&run, "ILP-003"));
+    assert!(evidence(&run, "ILP-004").contains("moneyd 4.4.0"));
+}
+
+#[test]
+fn broken_pm2_files_are_errors_not_passes() {
+    let run = ilp_audit("cases/ilp-broken");
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let s = run.statuses();
+    for id in ["ILP-001", "ILP-002", "ILP-003"] {
+        assert_eq!(s[id], "error", "{id}: {}", evidence(&run, id));
+        let ev = evidence(&run, id);
+        assert!(
+            ev.contains("/opt/ilp/ecosystem.config.js: binary content")
+                && ev.contains("/root/.pm2/dump.pm2: not a PM2 process list"),
+            "{ev}"
+        );
+    }
+    assert_eq!(s["ILP-004"], "skip");
+}
+
+#[test]
+fn other_profiles_skip_the_ilp_checks_with_the_reason() {
+    let root = fixture("cases/ilp-bad");
+    let run = audit(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--profile",
+        "hornet",
+        "--format",
+        "json",
+    ]);
+    for id in ["ILP-001", "ILP-002", "ILP-003", "ILP-004"] {
+        assert_eq!(run.statuses()[id], "skip");
+        assert_eq!(
+            evidence(&run, id),
+            "only with --profile ilp (the profile is hornet)"
+        );
+    }
+}
