@@ -1,0 +1,205 @@
+//! Test support for end-to-end tests against a REAL Interledger connector:
+//! ilp-connector from npm (pinned in `scripts/ilp-node.sh`, installed by
+//! `scripts/test.sh` into `target/ilp-node/`), run with `node` on free
+//! 127.0.0.1 ports, configured the way operators do it (`CONNECTOR_*`
+//! environment variables), killed when dropped. Its accounts are
+//! ilp-plugin-btp links: `alice` listens on 127.0.0.1, `bob` connects to
+//! alice (so both are connected), and an optional `carol` dials a closed
+//! port (so she stays disconnected).
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the connector may take to connect its accounts (~1 s alone).
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The connector's entry script. Panics (the test FAILS) when it is missing,
+/// saying how to install it.
+pub fn connector_entry() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/ilp-node/node_modules/ilp-connector/dist/index.js");
+    if p.is_file() {
+        return p;
+    }
+    panic!(
+        "ilp-connector (the real connector these tests drive) is not installed at {}: run \
+         scripts/test.sh (it installs it), or `scripts/ilp-node.sh install` (needs node + npm)",
+        p.display()
+    );
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// How the test connector is set up.
+pub struct Setup {
+    /// Admin API bind host (`CONNECTOR_ADMIN_API_HOST`).
+    pub admin_host: &'static str,
+    /// Add `carol`, who never connects.
+    pub with_carol: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            admin_host: "127.0.0.1",
+            with_carol: false,
+        }
+    }
+}
+
+/// One running connector.
+pub struct Connector {
+    pub admin_port: u16,
+    child: Option<Child>,
+    log: tempfile::NamedTempFile,
+}
+
+fn btp_account(relation: &str, options: Value, balance: bool) -> Value {
+    let mut a = json!({
+        "relation": relation,
+        "assetCode": "XRP",
+        "assetScale": 9,
+        "plugin": "ilp-plugin-btp",
+        "options": options,
+    });
+    if balance {
+        a["balance"] = json!({"minimum": "-1000", "maximum": "1000"});
+    }
+    a
+}
+
+impl Connector {
+    /// Starts a connector and waits until alice and bob are connected.
+    pub fn start(setup: Setup) -> Connector {
+        Self::start_with(setup, |_| {})
+    }
+
+    /// Like [`Connector::start`], letting the caller adjust the command
+    /// (to run it in a network namespace, say).
+    pub fn start_with(setup: Setup, adjust: impl FnOnce(&mut Command)) -> Connector {
+        let entry = connector_entry();
+        let admin_port = free_port();
+        let btp_port = free_port();
+        let mut accounts = json!({
+            "alice": btp_account(
+                "child",
+                json!({"listener": {"port": btp_port, "secret": "alice-secret",
+                                    "wsOpts": {"host": "127.0.0.1", "port": btp_port}}}),
+                true,
+            ),
+            "bob": btp_account(
+                "peer",
+                json!({"server": format!("btp+ws://:alice-secret@127.0.0.1:{btp_port}")}),
+                true,
+            ),
+        });
+        if setup.with_carol {
+            accounts["carol"] = btp_account(
+                "peer",
+                json!({"server": format!("btp+ws://:x@127.0.0.1:{}", free_port())}),
+                false,
+            );
+        }
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut cmd = Command::new("node");
+        cmd.arg(&entry)
+            .env("CONNECTOR_ILP_ADDRESS", "test.nodeward")
+            .env("CONNECTOR_BACKEND", "one-to-one")
+            .env("CONNECTOR_STORE", "memory")
+            .env("CONNECTOR_ADMIN_API", "true")
+            .env("CONNECTOR_ADMIN_API_HOST", setup.admin_host)
+            .env("CONNECTOR_ADMIN_API_PORT", admin_port.to_string())
+            .env("CONNECTOR_INITIAL_CONNECT_TIMEOUT", "2000")
+            .env("CONNECTOR_ACCOUNTS", accounts.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.reopen().unwrap()))
+            .stderr(Stdio::from(log.reopen().unwrap()));
+        adjust(&mut cmd);
+        let child = cmd.spawn().expect("spawn node (is Node.js installed?)");
+        let mut c = Connector {
+            admin_port,
+            child: Some(child),
+            log,
+        };
+        c.wait_ready();
+        c
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("ilp-connector exited ({status}): {}", self.log_text());
+            }
+            if let Ok((200, body)) = self.request("GET", "/accounts", "") {
+                let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let up = |id: &str| v["accounts"][id]["connected"] == json!(true);
+                if up("alice") && up("bob") {
+                    return;
+                }
+            }
+            if start.elapsed() > READY_DEADLINE {
+                panic!(
+                    "ilp-connector not ready in {READY_DEADLINE:?}: {}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// One HTTP/1.1 request to the admin API: (status, body).
+    pub fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.admin_port))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        Ok((status, body.to_string()))
+    }
+
+    /// Changes an account's balance through the admin API (`POST /balance`).
+    pub fn add_balance(&self, account: &str, diff: i64) {
+        let body = json!({"accountId": account, "amountDiff": diff.to_string()}).to_string();
+        let (status, answer) = self.request("POST", "/balance", &body).unwrap();
+        assert_eq!(status, 204, "POST /balance: {answer}");
+    }
+}
+
+impl Drop for Connector {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
