@@ -1,8 +1,10 @@
 //! `nodeward audit --profile ilp` on the ILP fixture roots written by
 //! tests/fixtures/audit/parts/ilp.py: the connector's admin API, moneyd-gui,
-//! PM2's user and the package versions (ILP-001 … ILP-004).
+//! PM2's user and the package versions (ILP-001 … ILP-004); and, in `live`,
+//! the live audit of a real ilp-connector in a network namespace.
 
 mod common_audit;
+mod common_ilp;
 
 use common_audit::*;
 
@@ -154,6 +156,111 @@ fn other_profiles_skip_the_ilp_checks_with_the_reason() {
         assert_eq!(
             evidence(&run, id),
             "only with --profile ilp (the profile is hornet)"
+        );
+    }
+}
+
+mod live {
+    //! The live audit (`nodeward audit --profile ilp` without `--root`) of a
+    //! REAL ilp-connector: each scenario runs the connector and the audit in
+    //! a network namespace the test creates, so an admin API on 0.0.0.0 is
+    //! public only inside it. Needs root (ip netns) and scripts/ilp-node.sh.
+
+    use super::common_audit::{bin, is_root, Run};
+    use crate::common_ilp::{Connector, Setup};
+    use std::process::Command;
+
+    struct Netns(String);
+
+    impl Netns {
+        fn new(tag: &str) -> Netns {
+            let name = format!("nwilp-{}-{tag}", std::process::id());
+            for args in [
+                vec!["netns", "add", &name],
+                vec!["-n", &name, "link", "set", "lo", "up"],
+            ] {
+                let st = Command::new("ip").args(&args).status().unwrap();
+                assert!(st.success(), "ip {args:?}");
+            }
+            Netns(name)
+        }
+    }
+
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+
+    fn live_audit(ns: &Netns) -> Run {
+        Run::from(
+            Command::new("ip")
+                .args(["netns", "exec", &ns.0, bin()])
+                .args([
+                    "audit",
+                    "--profile",
+                    "ilp",
+                    "--only",
+                    "ilp",
+                    "--format",
+                    "json",
+                ])
+                .output()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn admin_api_on_every_interface_fails_and_on_loopback_passes() {
+        assert!(is_root(), "this test needs root (ip netns); run it as root");
+        // Public: CONNECTOR_ADMIN_API_HOST=0.0.0.0 on a random port, which
+        // the audit learns from the process's environment.
+        let ns = Netns::new("public");
+        let c = Connector::start(Setup {
+            admin_host: "0.0.0.0",
+            netns: Some(ns.0.clone()),
+            ..Setup::default()
+        });
+        let run = live_audit(&ns);
+        let s = run.statuses();
+        let ev = run.finding("ILP-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(s["ILP-001"], "fail", "{ev}\n{}", run.stderr);
+        assert!(
+            ev.contains(&format!(
+                "admin API listens publicly: {}/tcp on 0.0.0.0 (node pid",
+                c.admin_port
+            )),
+            "{ev}"
+        );
+        // No moneyd-gui runs: the live check says so instead of passing.
+        assert_eq!(s["ILP-002"], "skip");
+        assert_eq!(
+            run.finding("ILP-002")["evidence"],
+            "no moneyd-gui process runs"
+        );
+        drop(c);
+        drop(ns);
+
+        let ns = Netns::new("loopback");
+        let c = Connector::start(Setup {
+            netns: Some(ns.0.clone()),
+            ..Setup::default()
+        });
+        let run = live_audit(&ns);
+        let ev = run.finding("ILP-001")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["ILP-001"], "pass", "{ev}");
+        assert!(
+            ev.contains(&format!(
+                "admin API loopback-only: {}/tcp on 127.0.0.1 (node pid",
+                c.admin_port
+            )),
+            "{ev}"
         );
     }
 }

@@ -47,6 +47,9 @@ pub struct Setup {
     pub admin_host: &'static str,
     /// Add `carol`, who never connects.
     pub with_carol: bool,
+    /// Run inside this network namespace (the test creates it); the admin
+    /// API is then polled with `ip netns exec NS curl`.
+    pub netns: Option<String>,
 }
 
 impl Default for Setup {
@@ -54,6 +57,7 @@ impl Default for Setup {
         Setup {
             admin_host: "127.0.0.1",
             with_carol: false,
+            netns: None,
         }
     }
 }
@@ -61,6 +65,7 @@ impl Default for Setup {
 /// One running connector.
 pub struct Connector {
     pub admin_port: u16,
+    netns: Option<String>,
     child: Option<Child>,
     log: tempfile::NamedTempFile,
 }
@@ -112,7 +117,14 @@ impl Connector {
             );
         }
         let log = tempfile::NamedTempFile::new().unwrap();
-        let mut cmd = Command::new("node");
+        let mut cmd = match &setup.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "node"]);
+                c
+            }
+            None => Command::new("node"),
+        };
         cmd.arg(&entry)
             .env("CONNECTOR_ILP_ADDRESS", "test.nodeward")
             .env("CONNECTOR_BACKEND", "one-to-one")
@@ -129,6 +141,7 @@ impl Connector {
         let child = cmd.spawn().expect("spawn node (is Node.js installed?)");
         let mut c = Connector {
             admin_port,
+            netns: setup.netns.clone(),
             child: Some(child),
             log,
         };
@@ -146,7 +159,7 @@ impl Connector {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("ilp-connector exited ({status}): {}", self.log_text());
             }
-            if let Ok((200, body)) = self.request("GET", "/accounts", "") {
+            if let Some(body) = self.get_accounts() {
                 let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                 let up = |id: &str| v["accounts"][id]["connected"] == json!(true);
                 if up("alice") && up("bob") {
@@ -160,6 +173,26 @@ impl Connector {
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `/accounts` answer, when the admin API gives one.
+    fn get_accounts(&self) -> Option<String> {
+        match &self.netns {
+            None => match self.request("GET", "/accounts", "") {
+                Ok((200, body)) => Some(body),
+                _ => None,
+            },
+            Some(ns) => {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", ns, "curl", "-sf", "-m", "2"])
+                    .arg(format!("http://127.0.0.1:{}/accounts", self.admin_port))
+                    .output()
+                    .expect("run ip netns exec curl");
+                out.status
+                    .success()
+                    .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            }
         }
     }
 
