@@ -167,7 +167,7 @@ mod live {
     //! public only inside it. Needs root (ip netns) and scripts/ilp-node.sh.
 
     use super::common_audit::{bin, is_root, Run};
-    use crate::common_ilp::{Connector, Setup};
+    use crate::common_ilp::{Connector, Pm2, Setup};
     use std::process::Command;
 
     struct Netns(String);
@@ -262,5 +262,60 @@ mod live {
             )),
             "{ev}"
         );
+    }
+
+    fn pm2_audit() -> Run {
+        Run::from(
+            Command::new(bin())
+                .args([
+                    "audit",
+                    "--profile",
+                    "ilp",
+                    "--only",
+                    "ILP-003",
+                    "--format",
+                    "json",
+                ])
+                .output()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn pm2_daemon_as_root_fails_and_as_nobody_passes() {
+        assert!(
+            is_root(),
+            "this test needs root (to start PM2 as root and as nobody)"
+        );
+        let pm2 = Pm2::start(0);
+        let run = pm2_audit();
+        let ev = run.finding("ILP-003")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["ILP-003"], "fail", "{ev}");
+        assert!(ev.starts_with("PM2 runs as root: PM2 v"), "{ev}");
+        assert!(
+            ev.contains(&format!(
+                "God Daemon ({}) pid {} uid 0",
+                pm2_home(&pm2),
+                pm2.pid()
+            )),
+            "{ev}"
+        );
+        drop(pm2);
+
+        let pm2 = Pm2::start(65534);
+        let run = pm2_audit();
+        let ev = run.finding("ILP-003")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["ILP-003"], "pass", "{ev}");
+        assert!(ev.contains(&format!("pid {} uid 65534", pm2.pid())), "{ev}");
+    }
+
+    fn pm2_home(p: &Pm2) -> String {
+        p.home_path()
     }
 }

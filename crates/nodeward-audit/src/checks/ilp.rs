@@ -320,9 +320,11 @@ fn pm2_unprivileged(ctx: &Ctx) -> Outcome {
             Ok(p) => p,
             Err(e) => return e.clone().into(),
         };
-        // PM2 names its daemon "PM2 vX.Y.Z: God Daemon (HOME)".
+        // PM2 names its daemon "PM2 vX.Y.Z: God Daemon (HOME)"; a daemon that
+        // has exited but is not reaped yet (a zombie) has no command line.
         let daemons: Vec<&Process> = procs
             .iter()
+            .filter(|p| !p.cmdline.trim().is_empty())
             .filter(|p| p.comm.starts_with("PM2 v") || p.cmdline.contains("God Daemon"))
             .collect();
         if daemons.is_empty() {

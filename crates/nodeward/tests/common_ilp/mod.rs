@@ -41,6 +41,78 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The pm2 executable (same install as the connector). Panics (the test
+/// FAILS) when it is missing, saying how to install it.
+pub fn pm2_bin() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/ilp-node/node_modules/.bin/pm2");
+    if p.is_file() {
+        return p;
+    }
+    panic!(
+        "pm2 is not installed at {}: run scripts/test.sh or `scripts/ilp-node.sh install`",
+        p.display()
+    );
+}
+
+/// A real PM2 daemon ("PM2 vX: God Daemon") with its own PM2_HOME, started
+/// as `uid` (0 or an unprivileged user), stopped on drop.
+pub struct Pm2 {
+    home: tempfile::TempDir,
+    uid: u32,
+}
+
+impl Pm2 {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("setpriv");
+        let id = self.uid.to_string();
+        c.args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
+            .arg(pm2_bin())
+            .args(args)
+            .env("PM2_HOME", self.home.path())
+            .env("HOME", self.home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// Starts the daemon (`pm2 ping` spawns it) as `uid`.
+    pub fn start(uid: u32) -> Pm2 {
+        let home = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(home.path(), Some(uid), Some(uid)).unwrap();
+        let p = Pm2 { home, uid };
+        let out = p.command(&["ping"]).output().expect("run pm2 ping");
+        assert!(
+            out.status.success(),
+            "pm2 ping as uid {uid}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        p
+    }
+
+    /// Its PM2_HOME.
+    pub fn home_path(&self) -> String {
+        self.home.path().display().to_string()
+    }
+
+    /// The daemon's pid (from PM2_HOME/pm2.pid).
+    pub fn pid(&self) -> u32 {
+        std::fs::read_to_string(self.home.path().join("pm2.pid"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .expect("pm2.pid")
+    }
+}
+
+impl Drop for Pm2 {
+    fn drop(&mut self) {
+        let pid = self.pid();
+        let _ = self.command(&["kill"]).output();
+        // Make sure the daemon this test started is gone.
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+}
+
 /// How the test connector is set up.
 pub struct Setup {
     /// Admin API bind host (`CONNECTOR_ADMIN_API_HOST`).
