@@ -172,3 +172,35 @@ fn broken_admin_apis_end_clearly_and_in_time() {
     let (code, line) = ilp("ftp://x", &[]);
     assert_eq!(code, 3, "{line}");
 }
+
+#[test]
+fn scan_node_part_lists_what_the_real_admin_api_answers() {
+    // `nodeward scan --node ilp` asks the admin API's GET routes; the real
+    // connector answers them all (it has no authentication), so NODE-001 fails.
+    let c = Connector::start(Setup::default());
+    let out = common_scan::run(
+        &[
+            "scan",
+            &format!("{}/", c.url()),
+            "--only",
+            "node",
+            "--node",
+            "ilp",
+            "--format",
+            "json",
+        ],
+        LIMIT,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = common_scan::finding(&v, "NODE-001");
+    assert_eq!(f["status"], "fail", "{v:#}");
+    let ev = f["evidence"].as_str().unwrap();
+    for route in [
+        "/accounts (200)",
+        "/balance (200)",
+        "/status (200)",
+        "/routing (200)",
+    ] {
+        assert!(ev.contains(route), "{route}: {ev}");
+    }
+}
