@@ -52,6 +52,11 @@ fn good_connector_passes_every_ilp_check_and_the_whole_hardened_audit() {
         evidence(&run, "ILP-003"),
         "/etc/systemd/system/pm2-ilp.service:7: User=ilp"
     );
+    let gui = evidence(&run, "ILP-002");
+    assert!(
+        gui.contains("it binds 127.0.0.1: /usr/lib/node_modules/moneyd-gui/src/app.js:2"),
+        "{gui}"
+    );
     let v = evidence(&run, "ILP-004");
     assert!(
         v.contains("ilp-connector 23.0.2 (/usr/lib/node_modules/ilp-connector/package.json)")
@@ -72,7 +77,7 @@ fn public_admin_api_gui_and_root_pm2_fail() {
     assert_eq!(run.code, 1);
     let s = run.statuses();
     assert_eq!(s["ILP-001"], "fail");
-    assert_eq!(s["ILP-002"], "warn", "{}", evidence(&run, "ILP-002"));
+    assert_eq!(s["ILP-002"], "fail", "{}", evidence(&run, "ILP-002"));
     assert_eq!(s["ILP-003"], "fail");
     assert_eq!(s["ILP-004"], "manual");
     let admin = evidence(&run, "ILP-001");
@@ -82,10 +87,11 @@ fn public_admin_api_gui_and_root_pm2_fail() {
     );
     // Without CONNECTOR_ADMIN_API_PORT the connector's own default applies.
     assert!(admin.contains("port 7780 (default)"), "{admin}");
+    // The checkout's own code decides where moneyd-gui binds.
     let gui = evidence(&run, "ILP-002");
     assert!(
         gui.contains("/root/ecosystem.config.js starts moneyd-gui on port 7770 (/root/ecosystem.config.js:15)")
-            && gui.contains("no bind-address setting"),
+            && gui.contains("/opt/moneyd-gui/src/app.js:2: .listen(process.env.PORT || 7770) (every interface)"),
         "{gui}"
     );
     let pm2 = evidence(&run, "ILP-003");
@@ -94,12 +100,17 @@ fn public_admin_api_gui_and_root_pm2_fail() {
             && pm2.contains("/root/.pm2/dump.pm2: root's PM2 saved 2 process(es)"),
         "{pm2}"
     );
-    assert!(evidence(&run, "ILP-004").contains("ilp-connector 22.0.0"));
+    let v = evidence(&run, "ILP-004");
+    assert!(
+        v.contains("ilp-connector 22.0.0")
+            && v.contains("moneyd-gui 0.1.0 (/opt/moneyd-gui/package.json)"),
+        "{v}"
+    );
     // The weak fixture carries the same bad setup.
     let w = ilp_audit("weak");
     for (id, want) in [
         ("ILP-001", "fail"),
-        ("ILP-002", "warn"),
+        ("ILP-002", "fail"),
         ("ILP-003", "fail"),
     ] {
         assert_eq!(w.statuses()[id], want, "{id}: {}", evidence(&w, id));
@@ -117,7 +128,13 @@ fn moneyd_admin_port_argument_enables_the_api() {
             && admin.contains("port 7769 (/root/.pm2/dump.pm2)"),
         "{admin}"
     );
-    assert_eq!(s["ILP-002"], "pass");
+    // moneyd-gui is started but not found installed: where it binds is unknown.
+    assert_eq!(s["ILP-002"], "warn");
+    let gui = evidence(&run, "ILP-002");
+    assert!(
+        gui.contains("no installed moneyd-gui src/app.js found"),
+        "{gui}"
+    );
     assert_eq!(s["ILP-003"], "fail", "{}", evidence(&run, "ILP-003"));
     assert!(evidence(&run, "ILP-004").contains("moneyd 4.4.0"));
 }
@@ -167,8 +184,16 @@ mod live {
     //! public only inside it. Needs root (ip netns) and scripts/ilp-node.sh.
 
     use super::common_audit::{bin, is_root, Run};
-    use crate::common_ilp::{Connector, Pm2, Setup};
+    use crate::common_ilp::{Connector, Gui, Pm2, Setup};
     use std::process::Command;
+
+    /// The process table is the machine's, not the namespace's: scenarios
+    /// that start ILP processes run one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
 
     struct Netns(String);
 
@@ -213,6 +238,7 @@ mod live {
     #[test]
     fn admin_api_on_every_interface_fails_and_on_loopback_passes() {
         assert!(is_root(), "this test needs root (ip netns); run it as root");
+        let _one = serial();
         // Public: CONNECTOR_ADMIN_API_HOST=0.0.0.0 on a random port, which
         // the audit learns from the process's environment.
         let ns = Netns::new("public");
@@ -287,6 +313,7 @@ mod live {
             is_root(),
             "this test needs root (to start PM2 as root and as nobody)"
         );
+        let _one = serial();
         let pm2 = Pm2::start(0);
         let run = pm2_audit();
         let ev = run.finding("ILP-003")["evidence"]
@@ -317,5 +344,28 @@ mod live {
 
     fn pm2_home(p: &Pm2) -> String {
         p.home_path()
+    }
+
+    #[test]
+    fn real_moneyd_gui_on_loopback_passes() {
+        assert!(is_root(), "this test needs root (ip netns); run it as root");
+        let _one = serial();
+        let ns = Netns::new("gui");
+        let c = Connector::start(Setup {
+            netns: Some(ns.0.clone()),
+            ..Setup::default()
+        });
+        // moneyd-gui 0.1.2 from npm binds 127.0.0.1 in its own code.
+        let gui = Gui::start(&ns.0, c.admin_port);
+        let run = live_audit(&ns);
+        let ev = run.finding("ILP-002")["evidence"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(run.statuses()["ILP-002"], "pass", "{ev}");
+        assert_eq!(
+            ev,
+            format!("moneyd-gui loopback-only: {}/tcp on 127.0.0.1", gui.port)
+        );
     }
 }

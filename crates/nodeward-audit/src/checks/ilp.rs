@@ -304,11 +304,34 @@ fn gui_not_public(ctx: &Ctx) -> Outcome {
             "moneyd-gui is not started by any systemd unit, PM2 ecosystem file or PM2 process list",
         );
     }
-    // moneyd-gui has no bind-address setting: it listens on every interface.
-    Outcome::warn(format!(
-        "{}; moneyd-gui listens on every interface (it has no bind-address setting) and an offline audit cannot tell whether the firewall drops that port",
-        guis.join("; ")
-    ))
+    // moneyd-gui has no bind-address setting: its code decides. The GitHub
+    // sources listen on every interface, the npm release 0.1.2 on 127.0.0.1.
+    let dirs = ilp::node_module_dirs(ctx.host, &cfg.project_dirs);
+    let binds = ilp::gui_binds(ctx.host, &dirs);
+    let started = guis.join("; ");
+    if binds.is_empty() {
+        return Outcome::warn(format!(
+            "{started}; no installed moneyd-gui src/app.js found (looked in {}), so where it binds is unknown",
+            dirs.join(", ")
+        ));
+    }
+    let public: Vec<String> = binds
+        .iter()
+        .filter(|b| !b.loopback)
+        .map(|b| format!("{}: {} (every interface)", b.at, b.call))
+        .collect();
+    if public.is_empty() {
+        Outcome::pass(format!(
+            "{started}; it binds 127.0.0.1: {}",
+            binds
+                .iter()
+                .map(|b| format!("{}: {}", b.at, b.call))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    } else {
+        Outcome::fail(format!("{started}; {}", public.join("; ")))
+    }
 }
 
 fn pm2_unprivileged(ctx: &Ctx) -> Outcome {
@@ -418,7 +441,7 @@ pub const CHECKS: &[Check] = &[
         area: "ilp",
         severity: Severity::Medium,
         title: "moneyd-gui is not reachable from outside",
-        remediation: "moneyd-gui listens on every interface: drop its port (PORT, default 7770) in the firewall and reach it through an SSH tunnel or `nodeward gateway` with access control; stop it when not in use.",
+        remediation: "Install moneyd-gui 0.1.2 from npm (it binds 127.0.0.1; the GitHub sources bind every interface) or drop its port (PORT, default 7770) in the firewall; reach it through an SSH tunnel or `nodeward gateway` with access control, and stop it when not in use.",
         references: &["moneyd-gui README (PORT, ADMIN_API_PORT)"],
         run: gui_not_public,
     },

@@ -12,7 +12,9 @@
 //! `adminApiHost` default `127.0.0.1`, `adminApiPort` default 7780), moneyd
 //! `src/index.js` (`adminApiPort` from `--admin-api-port`, host left at the
 //! connector default) and moneyd-gui `src/app.js` (`listen(process.env.PORT ||
-//! 7770)`: every interface, no bind-address setting).
+//! 7770)` on every interface in the GitHub sources; the npm release 0.1.2
+//! adds `'127.0.0.1'`: no setting either way, so the installed `src/app.js`
+//! decides).
 
 use crate::host::Host;
 use std::collections::BTreeMap;
@@ -356,9 +358,9 @@ const ECOSYSTEM_NAMES: [&str; 4] = [
     "ecosystem.json",
 ];
 
-/// Directories an ecosystem file may sit in: each home, `/opt/*`, `/srv/*`,
-/// and one level below those, at most [`MAX_DIRS`] in all.
-fn project_dirs(host: &dyn Host) -> Vec<String> {
+/// Directories an ecosystem file or a git checkout may sit in: each home,
+/// `/opt/*`, `/srv/*`, and one level below those, at most [`MAX_DIRS`] in all.
+pub fn project_dirs(host: &dyn Host) -> Vec<String> {
     let mut bases = homes(host);
     for top in ["/opt", "/srv"] {
         if let Ok(names) = host.list_dir(top) {
@@ -559,9 +561,32 @@ pub fn node_module_dirs(host: &dyn Host, extra: &[String]) -> Vec<String> {
     out
 }
 
-/// The ILP-related packages installed in `dirs`, with their versions.
+/// `version` of a package.json text (at most 40 characters), `?` when absent.
+fn version_of(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("version").and_then(|s| s.as_str()).map(String::from))
+        .map(|v| v.chars().filter(|c| !c.is_control()).take(40).collect())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The ILP-related packages installed in `dirs`, with their versions, and
+/// git checkouts named like one of [`PACKAGES`] among [`project_dirs`].
 pub fn installed_packages(host: &dyn Host, dirs: &[String]) -> Vec<Package> {
     let mut out = Vec::new();
+    for d in project_dirs(host) {
+        let Some(name) = d.rsplit('/').next().filter(|n| PACKAGES.contains(n)) else {
+            continue;
+        };
+        let path = format!("{d}/package.json");
+        if let Ok(t) = host.read_text(&path) {
+            out.push(Package {
+                name: name.to_string(),
+                version: version_of(&t),
+                path,
+            });
+        }
+    }
     for dir in dirs {
         let Ok(names) = host.list_dir(dir) else {
             continue;
@@ -576,11 +601,8 @@ pub fn installed_packages(host: &dyn Host, dirs: &[String]) -> Vec<Package> {
             let path = format!("{dir}/{name}/package.json");
             let version = host
                 .read_text(&path)
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| v.get("version").and_then(|s| s.as_str()).map(String::from))
-                .map(|v| v.chars().take(40).collect())
-                .unwrap_or_else(|| "?".into());
+                .map(|t| version_of(&t))
+                .unwrap_or_else(|_| "?".into());
             out.push(Package {
                 name,
                 version,
@@ -589,6 +611,60 @@ pub fn installed_packages(host: &dyn Host, dirs: &[String]) -> Vec<Package> {
         }
     }
     out
+}
+
+/// Where moneyd-gui binds, read from one of its `src/app.js`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuiBind {
+    /// `file:line` of the `.listen(` call.
+    pub at: String,
+    /// The call as written (trimmed, at most 120 bytes).
+    pub call: String,
+    /// Whether it names a loopback host.
+    pub loopback: bool,
+}
+
+/// The `.listen(` call of moneyd-gui's `src/app.js` text, if any.
+pub fn gui_bind(text: &str, file: &str) -> Option<GuiBind> {
+    text.lines().enumerate().find_map(|(n, line)| {
+        let i = line.find(".listen(")?;
+        let call = &line[i..];
+        let loopback = [
+            "'127.0.0.1'",
+            "\"127.0.0.1\"",
+            "'localhost'",
+            "\"localhost\"",
+            "'::1'",
+        ]
+        .iter()
+        .any(|h| call.contains(h));
+        Some(GuiBind {
+            at: format!("{file}:{}", n + 1),
+            call: call.trim().chars().take(120).collect(),
+            loopback,
+        })
+    })
+}
+
+/// moneyd-gui's `src/app.js` files installed on the host: in the npm roots
+/// (`dirs`) and in checkouts named `moneyd-gui` among [`project_dirs`].
+pub fn gui_binds(host: &dyn Host, dirs: &[String]) -> Vec<GuiBind> {
+    let mut paths: Vec<String> = dirs
+        .iter()
+        .map(|d| format!("{d}/moneyd-gui/src/app.js"))
+        .collect();
+    paths.extend(
+        project_dirs(host)
+            .into_iter()
+            .filter(|d| d.ends_with("/moneyd-gui"))
+            .map(|d| format!("{d}/src/app.js")),
+    );
+    paths.sort();
+    paths.dedup();
+    paths
+        .iter()
+        .filter_map(|p| host.read_text(p).ok().and_then(|t| gui_bind(&t, p)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -633,6 +709,20 @@ mod tests {
         assert_eq!(u.env[1].1.value, "127.0.0.1");
         assert_eq!(u.env_files, vec!["/etc/default/ilp"]);
         assert_eq!(classify(&u.exec[0]), Some(App::Connector));
+    }
+
+    #[test]
+    fn gui_bind_reads_the_listen_call() {
+        let b = gui_bind(
+            "a\n      .listen(process.env.PORT || 7770, '127.0.0.1')\n",
+            "app.js",
+        )
+        .unwrap();
+        assert!(b.loopback);
+        assert_eq!(b.at, "app.js:2");
+        let b = gui_bind("x.listen(process.env.PORT || 7770)\n", "app.js").unwrap();
+        assert!(!b.loopback);
+        assert_eq!(gui_bind("nothing", "f"), None);
     }
 
     #[test]

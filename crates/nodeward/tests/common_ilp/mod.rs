@@ -308,3 +308,67 @@ impl Drop for Connector {
         }
     }
 }
+
+/// A real moneyd-gui (npm 0.1.2) serving `PORT` for an admin API, inside a
+/// network namespace the test created; killed on drop.
+pub struct Gui {
+    pub port: u16,
+    child: Child,
+}
+
+impl Gui {
+    pub fn start(netns: &str, admin_port: u16) -> Gui {
+        let entry = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/ilp-node/node_modules/moneyd-gui/index.js");
+        assert!(
+            entry.is_file(),
+            "moneyd-gui is not installed at {}: run scripts/test.sh or `scripts/ilp-node.sh install`",
+            entry.display()
+        );
+        let port = free_port();
+        let child = Command::new("ip")
+            .args(["netns", "exec", netns, "node"])
+            .arg(&entry)
+            .env("PORT", port.to_string())
+            .env("ADMIN_API_PORT", admin_port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn moneyd-gui");
+        let g = Gui { port, child };
+        let start = Instant::now();
+        loop {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    netns,
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-m",
+                    "2",
+                ])
+                .arg(format!("http://127.0.0.1:{port}/"))
+                .status()
+                .unwrap();
+            if out.success() {
+                return g;
+            }
+            assert!(
+                start.elapsed() < READY_DEADLINE,
+                "moneyd-gui did not answer on {port} in {READY_DEADLINE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Gui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
