@@ -11,7 +11,8 @@ PACKAGES=(
   nmap testssl.sh
   libcap2-bin
 )
-# Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs
+# Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
+# and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.
 # Only when node is missing: a NodeSource nodejs, where present, conflicts with Debian's npm.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
@@ -28,6 +29,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 # ganache, pinned, into target/evm-node (the test fails with a pointer here if missing).
 bash scripts/evm-node.sh install || echo "warning: ganache not installed; gateway_pool_evm will fail" >&2
+# ilp-connector, pinned, into target/ilp-node (check_node_ilp and the live ILP audit test drive it).
+bash scripts/ilp-node.sh install || echo "warning: ilp-connector not installed; check_node_ilp will fail" >&2
 
 cargo build --release --locked -p nodeward -p nodeward-testnode
 export NODEWARD_BIN="$PWD/target/release/nodeward"

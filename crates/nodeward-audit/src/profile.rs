@@ -207,12 +207,24 @@ impl FromStr for Profile {
                     "/debug/",
                 ],
             ),
-            // Interledger connector: BTP 7768 public, admin API 7769 private.
+            // Interledger connector: BTP peering 7768 public; the admin API
+            // (ilp-connector default 7780, moneyd's --admin-api-port 7769,
+            // no authentication) and moneyd-gui (7770) private.
             "ilp" => (
                 vec![tcp(80), tcp(443), tcp(7768)],
-                vec!["ilp-connector", "node"],
-                vec![7769],
-                vec!["/accounts", "/routing", "/balance", "/alerts"],
+                vec!["ilp-connector", "moneyd", "node"],
+                vec![7780, 7769, 7770],
+                vec![
+                    "/accounts",
+                    "/addAccount",
+                    "/routing",
+                    "/balance",
+                    "/alerts",
+                    "/status",
+                    "/stats",
+                    "/rates",
+                    "/metrics",
+                ],
             ),
             // Cardano relay 3001; EKG 12788 and Prometheus 12798 private.
             "cardano" => (

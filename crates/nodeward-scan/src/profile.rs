@@ -38,7 +38,8 @@ impl Profile {
             Profile::Generic => &[],
             Profile::Iota => &[14265],
             Profile::Hornet => &[14265, 8081],
-            Profile::Ilp => &[7769],
+            // ilp-connector admin API (default 7780), moneyd's (7769), moneyd-gui (7770).
+            Profile::Ilp => &[7780, 7769, 7770],
             Profile::Cardano => &[12788, 12798],
             Profile::Masternode => &[9998],
         }

@@ -8,12 +8,17 @@ mod common_audit;
 use common_audit::*;
 
 /// Checks that need a running system: `skip` on every offline tree.
-const LIVE_ONLY: [(&str, &str); 5] = [
+const LIVE_ONLY: [(&str, &str); 9] = [
     ("FW-004", "skip"),
     ("FW-005", "skip"),
     ("TIME-001", "skip"),
     ("ACC-009", "skip"),
     ("RST-001", "skip"),
+    // Only with --profile ilp (tests/audit_cases_ilp.rs runs them on these roots).
+    ("ILP-001", "skip"),
+    ("ILP-002", "skip"),
+    ("ILP-003", "skip"),
+    ("ILP-004", "skip"),
 ];
 
 #[test]

@@ -8,6 +8,7 @@ mod context;
 mod coredumps;
 mod filesystems;
 mod firewall;
+mod ilp;
 mod integrity;
 mod kernel;
 mod keyfiles;
@@ -142,6 +143,7 @@ pub fn catalogue() -> Vec<Check> {
         auditd::CHECKS,
         permissions::CHECKS,
         restarts::CHECKS,
+        ilp::CHECKS,
         manual::CHECKS,
     ]
     .concat()

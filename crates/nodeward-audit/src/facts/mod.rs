@@ -6,6 +6,7 @@ pub mod auditrules;
 pub mod clock;
 pub mod debversion;
 pub mod fail2ban;
+pub mod ilp;
 pub mod keyfiles;
 pub mod keyvalue;
 pub mod limits;
@@ -91,6 +92,11 @@ mod fuzz {
             let _ = super::procmaps::deleted_exe(&t);
             let _ = super::auditrules::count_rules(&t);
             let _ = super::sshtime::parse_seconds(&t);
+            let _ = super::ilp::script_settings(&t, "f");
+            let _ = super::ilp::parse_unit(&t, "f");
+            let _ = super::ilp::env_file_settings(&t, "f");
+            let _ = super::ilp::dump_apps(&t, "f");
+            let _ = super::ilp::admin_port_arg(&t);
         }
     }
 }

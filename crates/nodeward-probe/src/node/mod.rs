@@ -1,10 +1,11 @@
-//! Node health probes — IRI `getNodeInfo`, the IRI "API is limited" test, and
-//! JSON-RPC sync state — shared by `nodeward check node` and the gateway's
+//! Node health probes — IRI `getNodeInfo`, the IRI "API is limited" test,
+//! JSON-RPC sync state and the Interledger connector's accounts — shared by `nodeward check node` and the gateway's
 //! health checks, so both judge a node the same way.
 //!
-//! Every probe is one or a few bounded HTTP POSTs (see [`NodeTarget::limits`]);
+//! Every probe is one or a few bounded HTTP requests (see [`NodeTarget::limits`]);
 //! whatever the node answers ends as a value or a [`NodeError`], never a panic.
 
+mod ilp;
 mod iri;
 mod jsonrpc;
 mod version;
@@ -12,6 +13,7 @@ mod version;
 #[cfg(test)]
 mod test_server;
 
+pub use ilp::{connector_status, ConnectorStatus, IlpAccount, IlpBalance};
 pub use iri::{node_info, unrestricted_commands, NodeInfo};
 pub use jsonrpc::{block_number, chain_status, ChainStatus, SyncProgress};
 pub use version::version_at_least;

@@ -4,6 +4,7 @@
 mod host;
 mod http;
 mod node;
+mod node_ilp;
 mod ntp;
 mod tls;
 
@@ -16,7 +17,8 @@ pub enum CheckKind {
     Tls(tls::TlsCheck),
     /// Status, body regex and response time of a URL (e.g. /version).
     Http(http::HttpCheck),
-    /// Node health: IRI milestone lag/neighbours/version, JSON-RPC sync/lag/peers.
+    /// Node health: IRI milestone lag/neighbours/version, JSON-RPC sync/lag/peers,
+    /// ILP connector accounts connected and balances.
     Node(node::NodeCheck),
     /// Clock offset from an NTP server and the kernel's sync status.
     Ntp(ntp::NtpCheck),

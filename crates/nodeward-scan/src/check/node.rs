@@ -1,5 +1,7 @@
-//! `check node`: IRI getNodeInfo (milestone lag, neighbours, version) or
-//! JSON-RPC (syncing, block lag against a reference node, peers).
+//! `check node`: IRI getNodeInfo (milestone lag, neighbours, version),
+//! JSON-RPC (syncing, block lag against a reference node, peers) or an
+//! Interledger connector's admin API (accounts connected, balances; see
+//! `node_ilp.rs`).
 
 use crate::nagios::{PerfData, PluginOutput, State};
 use nodeward_probe::http::{self, Url};
@@ -14,6 +16,8 @@ pub enum Kind {
     Iri,
     /// Ethereum-style JSON-RPC.
     Jsonrpc,
+    /// Interledger connector admin API (GET /accounts and /balance).
+    Ilp,
 }
 
 /// Arguments of `check node`.
@@ -41,9 +45,18 @@ pub struct NodeCheck {
         default_value = "5"
     )]
     pub critical: String,
-    /// CRITICAL when fewer neighbours/peers.
+    /// CRITICAL when fewer neighbours/peers (ILP: connected accounts).
     #[arg(long, default_value_t = 1)]
     pub min_peers: u64,
+    /// ILP: WARNING range for each account's balance (e.g. `-500:500`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub balance_warn: Option<String>,
+    /// ILP: CRITICAL range for each account's balance (e.g. `-900:900`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub balance_crit: Option<String>,
+    /// ILP: leave this account out of the connection and balance verdicts (repeatable).
+    #[arg(long = "ignore-account")]
+    pub ignore_accounts: Vec<String>,
     /// IRI: CRITICAL when appVersion is older (dotted numbers).
     #[arg(long)]
     pub min_version: Option<String>,
@@ -76,6 +89,10 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
     let (w, cr) = match super::ranges(Some(&c.warning), Some(&c.critical)) {
         Ok(r) => r,
         Err(e) => return PluginOutput::unknown(S, e),
+    };
+    let (bw, bc) = match super::ranges(c.balance_warn.as_deref(), c.balance_crit.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return PluginOutput::unknown(S, format!("balance range: {e}")),
     };
     let timeout = match super::timeout(&c.timeout) {
         Ok(t) => t,
@@ -120,6 +137,18 @@ pub async fn run(c: NodeCheck) -> PluginOutput {
         limits,
     };
     match c.kind {
+        Kind::Ilp => {
+            let o = super::node_ilp::IlpOptions {
+                min_connected: c.min_peers,
+                balance_warn: bw.as_ref(),
+                balance_crit: bc.as_ref(),
+                ignore: &c.ignore_accounts,
+            };
+            match super::node_ilp::run(&target, &o).await {
+                Ok(out) => out,
+                Err(e) => failed(&url, &e),
+            }
+        }
         Kind::Iri => {
             let info = match node::node_info(&target).await {
                 Ok(i) => i,

@@ -77,13 +77,17 @@ fn probes(kind: NodeKind) -> Vec<Probe> {
             rpc("miner_hashrate", "[]"),
             rpc("eth_accounts", "[]"),
         ],
+        // ilp-connector 23's admin API (src/services/admin-api.ts), GET routes
+        // only: none changes anything, and the API has no authentication.
         NodeKind::Ilp => vec![
             get("/accounts"),
-            get("/routes"),
-            get("/settings"),
-            get("/balances"),
+            get("/balance"),
             get("/status"),
             get("/routing"),
+            get("/stats"),
+            get("/rates"),
+            get("/alerts"),
+            get("/metrics"),
         ],
     }
 }
