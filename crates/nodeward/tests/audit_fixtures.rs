@@ -70,9 +70,6 @@ fn weak_host_fails_each_offline_check() {
         ("KEY-001", "skip"),
         ("KEY-002", "skip"),
     ]);
-    // Git keeps no group/world write bits, so the weak tree's homes and node data
-    // directory come out 0755; audit_cases_newchecks.rs chmods a copy instead.
-    overrides.extend([("PERM-001", "pass"), ("PERM-003", "pass")]);
     assert_statuses(&run, "fail", &overrides);
     let v = run.json();
     assert!(v["score"].as_i64().unwrap() < 20, "{}", v["score"]);

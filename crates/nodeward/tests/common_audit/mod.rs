@@ -23,7 +23,8 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// Applies ROOT/.modes ("MODE UID PATH" lines, UID `-` for unchanged) to the
-/// regular files of a fixture root; owners only take when the tests run as root.
+/// regular files and directories of a fixture root (never through a symlink);
+/// owners only take when the tests run as root.
 pub fn apply_modes(root: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let Ok(text) = std::fs::read_to_string(root.join(".modes")) else {
@@ -36,7 +37,7 @@ pub fn apply_modes(root: &Path) {
         };
         let full = root.join(path.trim_start_matches('/'));
         // Never follow a symlink out of the fixture tree.
-        if !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+        if !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file() || m.is_dir()) {
             continue;
         }
         if let Ok(m) = u32::from_str_radix(mode, 8) {
