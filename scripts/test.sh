@@ -9,7 +9,7 @@ PACKAGES=(
   ca-certificates curl openssl iproute2 procps
   nftables openssh-server openssh-client socat
   nmap testssl.sh
-  libcap2-bin
+  libcap2-bin systemd
 )
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
 # and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.
