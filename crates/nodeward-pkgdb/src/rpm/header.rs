@@ -129,7 +129,6 @@ pub fn parse(blob: &[u8]) -> Result<PackageId, HeaderError> {
 
 /// Builds a header blob like rpm's (a region tag first, then the entries),
 /// for tests and fuzzing.
-#[cfg(test)]
 pub fn build(name: &str, epoch: Option<u32>, version: &str, release: &str, arch: &str) -> Vec<u8> {
     let mut entries: Vec<[u32; 4]> = Vec::new();
     let mut data: Vec<u8> = Vec::new();
