@@ -5,6 +5,7 @@
 
 use crate::config::HashAlgo;
 use crate::entry::{Content, Digest, Entry, Kind};
+use crate::packages::{PkgAlgo, PkgDigest};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -49,6 +50,41 @@ pub fn hash_file(
     max_size: u64,
     buf: &mut Vec<u8>,
 ) -> Content {
+    hash_file_also(path, entry, algo, max_size, buf, None).0
+}
+
+/// As [`hash_file`], also computing the package database's digest (`also`) in
+/// the same read pass: one read, two hashers. The second digest is returned
+/// only when the content was hashed.
+pub fn hash_file_also(
+    path: &Path,
+    entry: &Entry,
+    algo: HashAlgo,
+    max_size: u64,
+    buf: &mut Vec<u8>,
+    also: Option<PkgAlgo>,
+) -> (Content, Option<PkgDigest>) {
+    let mut second = also.map(|PkgAlgo::Md5| <md5::Md5 as md5::Digest>::new());
+    let content = hash_inner(path, entry, algo, max_size, buf, &mut |data| {
+        if let Some(h) = second.as_mut() {
+            md5::Digest::update(h, data);
+        }
+    });
+    let extra = match (&content, second) {
+        (Content::Hashed(_), Some(h)) => Some(PkgDigest::Md5(md5::Digest::finalize(h).into())),
+        _ => None,
+    };
+    (content, extra)
+}
+
+fn hash_inner(
+    path: &Path,
+    entry: &Entry,
+    algo: HashAlgo,
+    max_size: u64,
+    buf: &mut Vec<u8>,
+    also: &mut dyn FnMut(&[u8]),
+) -> Content {
     if entry.kind != Kind::File {
         return Content::NotHashed;
     }
@@ -89,6 +125,7 @@ pub fn hash_file(
                     return Content::ChangedWhileReading;
                 }
                 hasher.update(&buf[..n]);
+                also(&buf[..n]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Content::Unreadable(format!("read error: {e}")),
