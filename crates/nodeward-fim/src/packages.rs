@@ -220,11 +220,7 @@ impl PackageIndex {
             };
             match read_bounded(&md5sums, MAX_LIST_BYTES) {
                 Ok(bytes) => {
-                    let mut files = Vec::new();
-                    let bad = dpkg::parse_md5sums(&bytes, |p, d| files.push((p.to_vec(), d)));
-                    for (p, d) in files {
-                        add(&mut idx, &p, d, false);
-                    }
+                    let bad = dpkg::parse_md5sums(&bytes, |p, d| add(&mut idx, p, d, false));
                     if bad > 0 {
                         idx.problems.push(format!(
                             "{}: {bad} malformed lines ignored",
@@ -247,13 +243,14 @@ impl PackageIndex {
             ));
         }
         let arena = std::mem::take(&mut idx.arena);
-        idx.rows.sort_by(|a, b| {
+        idx.rows.sort_unstable_by(|a, b| {
             arena[a.off as usize..(a.off + a.len) as usize]
                 .cmp(&arena[b.off as usize..(b.off + b.len) as usize])
                 .then(a.pkg.cmp(&b.pkg))
         });
         idx.arena = arena;
         idx.rows.shrink_to_fit();
+        idx.arena.shrink_to_fit();
         Ok(Some(idx))
     }
 
