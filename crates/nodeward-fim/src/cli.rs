@@ -177,7 +177,7 @@ fn take(
 ) -> Result<(RuleSet, Scan, Option<Arc<PackageIndex>>), FimError> {
     let rules = RuleSet::from_config(cfg);
     let mut options = ScanOptions::from_config(cfg, paranoid);
-    let index = crate::packages_cli::load_index(cfg);
+    let index = crate::packages_cli::load_index(cfg, &rules);
     options.packages = index.clone();
     let s = scan(&rules, &options, previous).map_err(FimError::Usage)?;
     Ok((rules, s, index))

@@ -41,6 +41,40 @@ impl Hasher {
     }
 }
 
+/// The package database's hasher.
+enum Second {
+    Md5(md5::Md5),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Second {
+    fn new(algo: PkgAlgo) -> Self {
+        use sha2::Digest as _;
+        match algo {
+            PkgAlgo::Md5 => Second::Md5(md5::Md5::new()),
+            PkgAlgo::Sha256 => Second::Sha256(sha2::Sha256::new()),
+            PkgAlgo::Sha512 => Second::Sha512(sha2::Sha512::new()),
+        }
+    }
+    fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            Second::Md5(h) => h.update(data),
+            Second::Sha256(h) => h.update(data),
+            Second::Sha512(h) => h.update(data),
+        }
+    }
+    fn finish(self) -> PkgDigest {
+        use sha2::Digest as _;
+        match self {
+            Second::Md5(h) => PkgDigest::Md5(h.finalize().into()),
+            Second::Sha256(h) => PkgDigest::Sha256(h.finalize().into()),
+            Second::Sha512(h) => PkgDigest::Sha512(h.finalize().into()),
+        }
+    }
+}
+
 /// The content of `entry` (a regular file just inspected at `path`), hashed with
 /// `algo`; files over `max_size` are not read. `buf` is the worker's read buffer.
 pub fn hash_file(
@@ -64,14 +98,14 @@ pub fn hash_file_also(
     buf: &mut Vec<u8>,
     also: Option<PkgAlgo>,
 ) -> (Content, Option<PkgDigest>) {
-    let mut second = also.map(|PkgAlgo::Md5| <md5::Md5 as md5::Digest>::new());
+    let mut second = also.map(Second::new);
     let content = hash_inner(path, entry, algo, max_size, buf, &mut |data| {
         if let Some(h) = second.as_mut() {
-            md5::Digest::update(h, data);
+            h.update(data);
         }
     });
     let extra = match (&content, second) {
-        (Content::Hashed(_), Some(h)) => Some(PkgDigest::Md5(md5::Digest::finalize(h).into())),
+        (Content::Hashed(_), Some(h)) => Some(h.finish()),
         _ => None,
     };
     (content, extra)

@@ -1,5 +1,6 @@
 //! Which files the package manager vouches for, and with what digest: an index
-//! built from dpkg's database under the package root (default `/`), compact
+//! built from dpkg's database under the package root (default `/`) — or, with
+//! no dpkg, from rpm's SQLite database (FILEDIGESTS, %config flags) — compact
 //! enough for a host's ~100,000 package files (one byte arena for the paths,
 //! one fixed-size row per file, sorted for binary search).
 //!
@@ -9,7 +10,8 @@
 //! `bin -> usr/bin`) is resolved, so `bin/true` in a md5sums file is
 //! `/usr/bin/true` on disk.
 
-use nodeward_pkgdb::dpkg;
+use nodeward_pkgdb::{dpkg, rpm};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -20,14 +22,34 @@ use std::path::{Path, PathBuf};
 const MAX_STATUS_BYTES: u64 = 256 << 20;
 /// Largest single md5sums or diversions file read.
 const MAX_LIST_BYTES: u64 = 64 << 20;
+/// Largest rpm database read (a full server's is 20-100 MiB).
+const MAX_RPMDB_BYTES: u64 = 512 << 20;
+/// Most rpm packages read.
+const MAX_PACKAGES: usize = 200_000;
 /// Most package files indexed (bounds memory on a hostile database).
 const MAX_FILES: usize = 4_000_000;
 
 /// The digest algorithm a package database records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PkgAlgo {
-    /// MD5 (dpkg's md5sums and conffiles).
+    /// MD5 (dpkg's md5sums and conffiles; old rpm).
     Md5,
+    /// SHA-256 (rpm's default since 4.12: RHEL 8+, Fedora).
+    Sha256,
+    /// SHA-512 (rpm, when configured).
+    Sha512,
+}
+
+impl PkgAlgo {
+    /// rpm's FILEDIGESTALGO (PGPHASHALGO) value, if supported.
+    pub fn from_rpm(v: u32) -> Option<PkgAlgo> {
+        match v {
+            1 => Some(PkgAlgo::Md5),
+            8 => Some(PkgAlgo::Sha256),
+            10 => Some(PkgAlgo::Sha512),
+            _ => None,
+        }
+    }
 }
 
 /// A digest computed for package verification.
@@ -35,6 +57,34 @@ pub enum PkgAlgo {
 pub enum PkgDigest {
     /// MD5.
     Md5([u8; 16]),
+    /// SHA-256.
+    Sha256([u8; 32]),
+    /// SHA-512.
+    Sha512([u8; 64]),
+}
+
+impl PkgDigest {
+    /// The algorithm.
+    pub fn algo(&self) -> PkgAlgo {
+        match self {
+            PkgDigest::Md5(_) => PkgAlgo::Md5,
+            PkgDigest::Sha256(_) => PkgAlgo::Sha256,
+            PkgDigest::Sha512(_) => PkgAlgo::Sha512,
+        }
+    }
+
+    /// The first 128 bits, which the index keeps (second preimages of a
+    /// 128-bit prefix of SHA-256/512 remain out of reach; MD5 is 128 bits).
+    pub fn prefix(&self) -> [u8; 16] {
+        let b: &[u8] = match self {
+            PkgDigest::Md5(b) => b,
+            PkgDigest::Sha256(b) => b,
+            PkgDigest::Sha512(b) => b,
+        };
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&b[..16]);
+        out
+    }
 }
 
 /// One installed package.
@@ -54,6 +104,8 @@ struct Row {
     len: u32,
     pkg: u32,
     conffile: bool,
+    algo: PkgAlgo,
+    /// The digest's first 128 bits.
     digest: [u8; 16],
 }
 
@@ -86,6 +138,8 @@ pub struct PackageIndex {
     rows: Vec<Row>,
     /// What could not be read (packages without md5sums are normal and not listed).
     pub problems: Vec<String>,
+    /// The watched roots, relative to `root`: files elsewhere are not indexed.
+    watched: Vec<Vec<u8>>,
 }
 
 fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
@@ -125,14 +179,14 @@ fn top_level_links(root: &Path) -> HashMap<Vec<u8>, Vec<u8>> {
     out
 }
 
-fn canonical(rel: &[u8], links: &HashMap<Vec<u8>, Vec<u8>>) -> Vec<u8> {
+fn canonical<'a>(rel: &'a [u8], links: &HashMap<Vec<u8>, Vec<u8>>) -> Cow<'a, [u8]> {
     let (top, rest) = match memchr_slash(rel) {
         Some(i) => (&rel[..i], &rel[i..]),
         None => (rel, &b""[..]),
     };
     match links.get(top) {
-        Some(t) => [t.as_slice(), rest].concat(),
-        None => rel.to_vec(),
+        Some(t) => Cow::Owned([t.as_slice(), rest].concat()),
+        None => Cow::Borrowed(rel),
     }
 }
 
@@ -141,28 +195,32 @@ fn memchr_slash(b: &[u8]) -> Option<usize> {
 }
 
 impl PackageIndex {
-    /// Reads dpkg's database under `root`. `Ok(None)`: no package database there.
-    pub fn load(root: &Path) -> Result<Option<PackageIndex>, String> {
+    /// Reads dpkg's database under `root`, else rpm's SQLite database,
+    /// indexing the package files under the `watched` roots (absolute).
+    /// `Ok(None)`: no package database there.
+    pub fn load(root: &Path, watched: &[PathBuf]) -> Result<Option<PackageIndex>, String> {
         let status_path = root.join(dpkg::STATUS);
         let status = match read_bounded(&status_path, MAX_STATUS_BYTES) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return match rpm::SQLITE_PATHS
+                    .iter()
+                    .map(|p| root.join(p))
+                    .find(|p| p.exists())
+                {
+                    Some(db) => Self::load_rpm(root, &db, watched).map(Some),
+                    None => Ok(None),
+                };
+            }
             Err(e) => return Err(format!("{}: {e}", status_path.display())),
         };
-        let mut root_bytes = root.as_os_str().as_bytes().to_vec();
-        while root_bytes.last() == Some(&b'/') {
-            root_bytes.pop();
-        }
-        let mut idx = PackageIndex {
-            root: root_bytes,
-            ..PackageIndex::default()
-        };
+        let mut idx = PackageIndex::empty(root, watched);
         let links = top_level_links(root);
         let diversions: HashMap<Vec<u8>, dpkg::Diversion> =
             match read_bounded(&root.join(dpkg::DIVERSIONS), MAX_LIST_BYTES) {
                 Ok(b) => dpkg::parse_diversions(&b)
                     .into_iter()
-                    .map(|d| (d.from.clone(), d))
+                    .map(|d| (d.from.strip_prefix(b"/").unwrap_or(&d.from).to_vec(), d))
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
                 Err(e) => {
@@ -197,26 +255,13 @@ impl PackageIndex {
                 }
                 // A diverted path: this package's copy lives at the diversion target,
                 // unless this package is the one doing the diverting.
-                let abs = [b"/".as_slice(), rel].concat();
-                let rel = match diversions.get(&abs) {
+                let rel = match diversions.get(rel) {
                     Some(d) if d.by.as_deref() != Some(st.name.as_str()) => {
-                        d.to.strip_prefix(b"/").unwrap_or(&d.to).to_vec()
+                        d.to.strip_prefix(b"/").unwrap_or(&d.to)
                     }
-                    _ => rel.to_vec(),
+                    _ => rel,
                 };
-                let rel = canonical(&rel, &links);
-                let (Ok(off), Ok(len)) = (u32::try_from(idx.arena.len()), u32::try_from(rel.len()))
-                else {
-                    return;
-                };
-                idx.arena.extend_from_slice(&rel);
-                idx.rows.push(Row {
-                    off,
-                    len,
-                    pkg,
-                    conffile,
-                    digest,
-                });
+                idx.push(&canonical(rel, &links), pkg, conffile, PkgAlgo::Md5, digest);
             };
             match read_bounded(&md5sums, MAX_LIST_BYTES) {
                 Ok(bytes) => {
@@ -237,6 +282,128 @@ impl PackageIndex {
                 add(&mut idx, rel.strip_prefix(b"/").unwrap_or(rel), *d, true);
             }
         }
+        idx.finish();
+        Ok(Some(idx))
+    }
+
+    fn empty(root: &Path, watched: &[PathBuf]) -> PackageIndex {
+        let mut root_bytes = root.as_os_str().as_bytes().to_vec();
+        while root_bytes.last() == Some(&b'/') {
+            root_bytes.pop();
+        }
+        let mut prefixes: Vec<Vec<u8>> = watched
+            .iter()
+            .filter_map(|w| {
+                let w = w.as_os_str().as_bytes();
+                let rest = w.strip_prefix(root_bytes.as_slice())?;
+                if rest.is_empty() {
+                    return Some(Vec::new());
+                }
+                let rest = rest.strip_prefix(b"/")?;
+                Some(rest.strip_suffix(b"/").unwrap_or(rest).to_vec())
+            })
+            .collect();
+        prefixes.sort();
+        prefixes.dedup();
+        PackageIndex {
+            root: root_bytes,
+            watched: prefixes,
+            ..PackageIndex::default()
+        }
+    }
+
+    /// Whether `rel` lies under a watched root (only those files are indexed).
+    fn watched(&self, rel: &[u8]) -> bool {
+        self.watched.iter().any(|p| {
+            p.is_empty()
+                || rel
+                    .strip_prefix(p.as_slice())
+                    .is_some_and(|rest| rest.is_empty() || rest[0] == b'/')
+        })
+    }
+
+    /// Reads an rpmdb.sqlite: every package's files with their digests
+    /// (%config files are conffiles; the package changed at its INSTALLTIME).
+    fn load_rpm(root: &Path, db: &Path, watched: &[PathBuf]) -> Result<PackageIndex, String> {
+        let bytes =
+            read_bounded(db, MAX_RPMDB_BYTES).map_err(|e| format!("{}: {e}", db.display()))?;
+        let conn = rpm::sqlite::open(bytes).map_err(|e| format!("{}: {e}", db.display()))?;
+        let mut idx = PackageIndex::empty(root, watched);
+        let links = top_level_links(root);
+        let (mut bad, mut first_bad) = (0usize, None);
+        rpm::sqlite::for_each_blob(&conn, |blob| {
+            if idx.packages.len() >= MAX_PACKAGES {
+                return Err(format!("more than {MAX_PACKAGES} packages"));
+            }
+            let parsed = blob.and_then(|b| rpm::header::files(b).map_err(|e| e.to_string()));
+            let p = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    bad += 1;
+                    first_bad.get_or_insert(e);
+                    return Ok(());
+                }
+            };
+            let Some(algo) = PkgAlgo::from_rpm(p.digest_algo) else {
+                idx.problems.push(format!(
+                    "package {}: file digest algorithm {} not supported",
+                    p.id.name, p.digest_algo
+                ));
+                return Ok(());
+            };
+            let pkg = idx.packages.len() as u32;
+            idx.packages.push(Package {
+                name: p.id.name.clone(),
+                version: p.id.evr.to_string(),
+                changed_ns: p.install_time as i128 * 1_000_000_000,
+            });
+            for f in &p.files {
+                let digest = f
+                    .digest_hex
+                    .get(..32)
+                    .and_then(|h| dpkg::parse_md5_hex(h.as_bytes()));
+                let Some(digest) = digest else {
+                    continue;
+                };
+                let rel = f.path.strip_prefix(b"/").unwrap_or(&f.path);
+                let config = f.flags & rpm::header::RPMFILE_CONFIG != 0;
+                idx.push(&canonical(rel, &links), pkg, config, algo, digest);
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+        if bad > 0 {
+            idx.problems.push(format!(
+                "{}: {bad} package headers unreadable (first: {})",
+                db.display(),
+                first_bad.unwrap_or_default()
+            ));
+        }
+        idx.finish();
+        Ok(idx)
+    }
+
+    fn push(&mut self, rel: &[u8], pkg: u32, conffile: bool, algo: PkgAlgo, digest: [u8; 16]) {
+        if self.rows.len() >= MAX_FILES || !self.watched(rel) {
+            return;
+        }
+        let (Ok(off), Ok(len)) = (u32::try_from(self.arena.len()), u32::try_from(rel.len())) else {
+            return;
+        };
+        self.arena.extend_from_slice(rel);
+        self.rows.push(Row {
+            off,
+            len,
+            pkg,
+            conffile,
+            algo,
+            digest,
+        });
+    }
+
+    /// Sorts the rows by path for binary search and releases spare capacity.
+    fn finish(&mut self) {
+        let idx = self;
         if idx.rows.len() >= MAX_FILES {
             idx.problems.push(format!(
                 "more than {MAX_FILES} package files: the rest are not verified"
@@ -251,7 +418,6 @@ impl PackageIndex {
         idx.arena = arena;
         idx.rows.shrink_to_fit();
         idx.arena.shrink_to_fit();
-        Ok(Some(idx))
     }
 
     /// How many package files are indexed.
@@ -288,7 +454,7 @@ impl PackageIndex {
 
     /// The digest to compute alongside the content hash, if a package owns `abs`.
     pub fn wants(&self, abs: &[u8]) -> Option<PkgAlgo> {
-        (!self.owners_of(abs).is_empty()).then_some(PkgAlgo::Md5)
+        self.owners_of(abs).first().map(|r| r.algo)
     }
 
     /// Checks `digest` of the file at `abs` against its owners.
@@ -297,11 +463,16 @@ impl PackageIndex {
         if range.is_empty() {
             return None;
         }
-        let PkgDigest::Md5(d) = digest;
-        Some(match range.clone().find(|&i| &self.rows[i].digest == d) {
-            Some(i) => Verdict::Matches(i as u32),
-            None => Verdict::Mismatch(range.start as u32),
-        })
+        let (algo, d) = (digest.algo(), digest.prefix());
+        Some(
+            match range
+                .clone()
+                .find(|&i| self.rows[i].algo == algo && self.rows[i].digest == d)
+            {
+                Some(i) => Verdict::Matches(i as u32),
+                None => Verdict::Mismatch(range.start as u32),
+            },
+        )
     }
 
     /// The owner a verdict names.

@@ -7,14 +7,17 @@ use crate::baseline::Baseline;
 use crate::config::FimConfig;
 use crate::entry::display_path;
 use crate::packages::PackageIndex;
+use crate::rules::RuleSet;
 use std::sync::Arc;
 
-/// The package index for `cfg`, or `None` when disabled or absent.
-pub fn load_index(cfg: &FimConfig) -> Option<Arc<PackageIndex>> {
+/// The package index for `cfg` (files under the roots of `rules`), or `None`
+/// when disabled or absent.
+pub fn load_index(cfg: &FimConfig, rules: &RuleSet) -> Option<Arc<PackageIndex>> {
     if !cfg.packages {
         return None;
     }
-    match PackageIndex::load(&cfg.package_root) {
+    let roots: Vec<_> = rules.rules.iter().map(|r| r.root.clone()).collect();
+    match PackageIndex::load(&cfg.package_root, &roots) {
         Ok(Some(index)) => {
             for p in index.problems.iter().take(10) {
                 eprintln!("nodeward fim: warning: package database: {p}");

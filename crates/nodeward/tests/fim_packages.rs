@@ -369,7 +369,8 @@ fn this_machines_dpkg_files_verify_against_its_own_dpkg_database() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(v["parts"]["fim"]["package_verified"], 3);
-    assert!(v["parts"]["fim"]["package_files"].as_u64().unwrap() > 1000);
+    // Only the package files under the watched paths are indexed.
+    assert_eq!(v["parts"]["fim"]["package_files"], 3);
     let pass = v["findings"]
         .as_array()
         .unwrap()
@@ -377,4 +378,110 @@ fn this_machines_dpkg_files_verify_against_its_own_dpkg_database() {
         .find(|f| f["id"] == "FIM-005")
         .unwrap();
     assert_eq!(pass["status"], "pass");
+}
+
+/// Writes an rpm-based package root's `var/lib/rpm/rpmdb.sqlite` with python's
+/// sqlite3 and header blobs built by hand in rpm's format (as
+/// tests/fixtures/audit/parts/services.py does), SHA-256 file digests
+/// (FILEDIGESTALGO 8) and %config flags. Independent of nodeward's parser.
+const RPMDB_PY: &str = r#"
+import hashlib, json, os, sqlite3, struct, sys
+INT32, STRING, BIN, STRING_ARRAY = 4, 6, 7, 8
+def header(p):
+    tags = [(1000, STRING, p["name"]), (1001, STRING, p["version"]), (1002, STRING, p["release"]),
+            (1022, STRING, "x86_64"), (1008, INT32, [p["installtime"]]), (5011, INT32, [8])]
+    dirs = sorted({f["path"].rsplit("/", 1)[0] + "/" for f in p["files"]})
+    tags += [(1118, STRING_ARRAY, dirs),
+             (1117, STRING_ARRAY, [f["path"].rsplit("/", 1)[1] for f in p["files"]]),
+             (1116, INT32, [dirs.index(f["path"].rsplit("/", 1)[0] + "/") for f in p["files"]]),
+             (1035, STRING_ARRAY, [hashlib.sha256(f["content"].encode()).hexdigest() for f in p["files"]]),
+             (1037, INT32, [1 if f.get("config") else 0 for f in p["files"]])]
+    entries, data = [], b""
+    for tag, ty, v in tags:
+        if ty == INT32:
+            data += b"\0" * (-len(data) % 4)
+            entries.append((tag, ty, len(data), len(v)))
+            data += b"".join(struct.pack(">I", x) for x in v)
+        elif ty == STRING:
+            entries.append((tag, ty, len(data), 1))
+            data += v.encode() + b"\0"
+        else:
+            entries.append((tag, ty, len(data), len(v)))
+            data += b"".join(s.encode() + b"\0" for s in v)
+    il = len(entries) + 1
+    region = (63, BIN, len(data), 16)
+    data += struct.pack(">IIiI", 63, BIN, -il * 16, 16)
+    out = struct.pack(">II", il, len(data))
+    for e in [region] + entries:
+        out += struct.pack(">IIiI", *e)
+    return out + data
+path, spec = sys.argv[1], json.loads(sys.argv[2])
+if os.path.exists(path):
+    os.remove(path)
+db = sqlite3.connect(path)
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+for p in spec:
+    db.execute("INSERT INTO Packages (blob) VALUES (?)", (header(p),))
+db.commit()
+db.close()
+"#;
+
+#[test]
+fn an_rpm_database_vouches_for_upgrades_and_catches_tampers() {
+    let r = Root::new();
+    let py = r.root.parent().unwrap().join("rpmdb.py");
+    fs::write(&py, RPMDB_PY).unwrap();
+    fs::create_dir_all(r.root.join("var/lib/rpm")).unwrap();
+    let write_db = |ls_version: &str, ls_content: &str| {
+        let spec = serde_json::json!([
+            {"name": "coreutils", "version": ls_version, "release": "1.el9", "installtime": 1_700_000_000u32,
+             "files": [{"path": "/usr/bin/ls", "content": ls_content}]},
+            {"name": "bash", "version": "5.1.8", "release": "9.el9", "installtime": 1_700_000_000u32,
+             "files": [{"path": "/bin/bash", "content": "bash 5.1.8\n"}]},
+            {"name": "chrony", "version": "4.3", "release": "1.el9", "installtime": 1_700_000_000u32,
+             "files": [{"path": "/etc/chrony.conf", "content": "pool 2.rhel.pool.ntp.org iburst\n", "config": true}]},
+        ]);
+        let out = Command::new("python3")
+            .arg(&py)
+            .arg(r.root.join("var/lib/rpm/rpmdb.sqlite"))
+            .arg(spec.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    r.write("usr/bin/ls", b"ls 9.0\n");
+    r.write("usr/bin/bash", b"bash 5.1.8\n");
+    r.write("etc/chrony.conf", b"pool 2.rhel.pool.ntp.org iburst\n");
+    write_db("9.0", "ls 9.0\n");
+    let out = r.run(&["init"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("3 package files verified"), "{t}");
+    assert!(t.contains(", 0 mismatches"), "{t}");
+
+    r.write("usr/bin/ls", b"ls 9.1, rebuilt\n");
+    write_db("9.1", "ls 9.1, rebuilt\n");
+    r.write("usr/bin/bash", b"bash 5.1.8 with a backdoor\n");
+    r.write("etc/chrony.conf", b"server 10.0.0.1 iburst\n");
+    let (code, v) = r.check();
+    assert_eq!(code, 1);
+    let fails = failures(&v);
+    assert_eq!(fails.len(), 3, "{fails:#?}");
+    let ls = find(&fails, &r.root.join("usr/bin/ls"));
+    assert_eq!(ls.1, "low", "{ls:?}");
+    assert!(
+        ls.2.contains("changed by the upgrade of package coreutils (9.0-1.el9 → 9.1-1.el9)"),
+        "{ls:?}"
+    );
+    let bash = find(&fails, &r.root.join("usr/bin/bash"));
+    assert_eq!(bash.1, "high", "{bash:?}");
+    assert!(
+        bash.2
+            .contains("does not match the checksum of package bash (5.1.8-9.el9)"),
+        "{bash:?}"
+    );
+    let conf = find(&fails, &r.root.join("etc/chrony.conf"));
+    assert_eq!(conf.1, "medium", "{conf:?}");
+    assert!(conf.2.contains("package chrony's conffile"), "{conf:?}");
 }
