@@ -35,7 +35,7 @@ pub struct FimArgs {
 /// `nodeward fim` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum FimCommand {
-    /// Build the baseline of the paths selected by [fim] (refuses to replace one without --force).
+    /// Build the baseline of the paths selected by [fim] (refuses to replace one without --force; exit 1 when package files already mismatch their package).
     Init(InitArgs),
     /// Compare the host with the baseline; exit 1 when a change at or above --fail-on is found.
     Check(CheckArgs),

@@ -505,7 +505,53 @@ impl PackageIndex {
     }
 }
 
-/// Where the package database is read from: `[fim] package_root`.
-pub fn default_root() -> PathBuf {
-    PathBuf::from("/")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_diversions_unwatched_roots_and_merged_usr() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("var/lib/dpkg/info")).unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", root.join("bin")).unwrap();
+        std::fs::write(
+            root.join(dpkg::STATUS),
+            "Package: p\nStatus: install ok installed\nVersion: 1\n",
+        )
+        .unwrap();
+        let md5 = "00112233445566778899aabbccddeeff";
+        std::fs::write(
+            root.join("var/lib/dpkg/info/p.md5sums"),
+            format!("{md5}  bin/a\n{md5}  usr/bin/local\n{md5}  opt/elsewhere\n"),
+        )
+        .unwrap();
+        // The admin diverted usr/bin/local: the package's copy is at local.dpkg.
+        std::fs::write(
+            root.join(dpkg::DIVERSIONS),
+            "/usr/bin/local\n/usr/bin/local.dpkg\n:\n",
+        )
+        .unwrap();
+        let idx = PackageIndex::load(root, &[root.join("usr")])
+            .unwrap()
+            .unwrap();
+        let abs = |rel: &str| root.join(rel).as_os_str().as_bytes().to_vec();
+        assert_eq!(idx.len(), 2, "opt/ is not watched");
+        assert_eq!(idx.wants(&abs("usr/bin/a")), Some(PkgAlgo::Md5));
+        assert_eq!(idx.wants(&abs("usr/bin/local")), None);
+        let d = PkgDigest::Md5(dpkg::parse_md5_hex(md5.as_bytes()).unwrap());
+        assert!(matches!(
+            idx.verify(&abs("usr/bin/local.dpkg"), &d),
+            Some(Verdict::Matches(_))
+        ));
+        assert!(matches!(
+            idx.verify(&abs("usr/bin/a"), &PkgDigest::Md5([0; 16])),
+            Some(Verdict::Mismatch(_))
+        ));
+        assert_eq!(idx.owner_names(&abs("usr/bin/a")), vec!["p"]);
+        assert!(PackageIndex::load(&root.join("none"), &[])
+            .unwrap()
+            .is_none());
+    }
 }
