@@ -10,7 +10,9 @@ PACKAGES=(
   nftables openssh-server openssh-client socat
   nmap testssl.sh
   libcap2-bin systemd
+  python3
 )
+# python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
 # and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.
 # Only when node is missing: a NodeSource nodejs, where present, conflicts with Debian's npm.

@@ -16,8 +16,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 const MAGIC: &[u8; 6] = b"NWFIM\n";
-/// The format version this nodeward writes and the highest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this nodeward writes and the highest it reads
+/// (2 added the package versions and mismatches; 1 is still read).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 6 + 4 + 8;
 const TAG: usize = 32;
 /// The largest baseline read (bounds memory on a damaged length field).
@@ -36,6 +37,22 @@ pub struct Baseline {
     pub hash: String,
     /// Entries sorted by path bytes.
     pub entries: Vec<Entry>,
+    /// Installed package versions when it was taken (name, version); empty
+    /// when the package database was not read.
+    pub packages: Vec<(String, String)>,
+    /// Package-owned files whose content did not match their package's
+    /// checksum (sorted): still reported while they stay unchanged.
+    pub mismatches: Vec<Vec<u8>>,
+}
+
+/// Format version 1: no package information.
+#[derive(Deserialize)]
+struct BaselineV1 {
+    created: i64,
+    host: String,
+    writer: String,
+    hash: String,
+    entries: Vec<Entry>,
 }
 
 impl Baseline {
@@ -131,11 +148,24 @@ pub fn decode(
             key: key_path.to_path_buf(),
         });
     }
-    postcard::from_bytes(&bytes[HEADER..body_end]).map_err(|e| {
+    let undecodable = |e: postcard::Error| {
         damaged(&format!(
             "sealed but undecodable ({e}): written by an incompatible nodeward?"
         ))
-    })
+    };
+    if version == 1 {
+        let v1: BaselineV1 = postcard::from_bytes(&bytes[HEADER..body_end]).map_err(undecodable)?;
+        return Ok(Baseline {
+            created: v1.created,
+            host: v1.host,
+            writer: v1.writer,
+            hash: v1.hash,
+            entries: v1.entries,
+            packages: Vec::new(),
+            mismatches: Vec::new(),
+        });
+    }
+    postcard::from_bytes(&bytes[HEADER..body_end]).map_err(undecodable)
 }
 
 /// Reads and verifies the baseline at `path`.
@@ -209,6 +239,8 @@ mod tests {
             writer: "t".into(),
             hash: "blake3".into(),
             entries: vec![],
+            packages: vec![("dpkg".into(), "1.21".into())],
+            mismatches: vec![b"/usr/bin/x".to_vec()],
         }
     }
 

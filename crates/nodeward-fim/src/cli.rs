@@ -7,15 +7,18 @@ use crate::entry::{display_path, Content, Entry};
 use crate::error::FimError;
 use crate::findings;
 use crate::key;
+use crate::packages::PackageIndex;
 use crate::rules::RuleSet;
 use crate::scan::{scan, Scan, ScanOptions};
 use crate::severity::classify;
+use crate::vouch::Vouch;
 use clap::{Args, Subcommand};
 use nodeward_report::render::{render, stdout_wants_color, Format, RenderOptions};
 use nodeward_report::Severity;
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The default config file.
@@ -32,7 +35,7 @@ pub struct FimArgs {
 /// `nodeward fim` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum FimCommand {
-    /// Build the baseline of the paths selected by [fim] (refuses to replace one without --force).
+    /// Build the baseline of the paths selected by [fim] (refuses to replace one without --force; exit 1 when package files already mismatch their package).
     Init(InitArgs),
     /// Compare the host with the baseline; exit 1 when a change at or above --fail-on is found.
     Check(CheckArgs),
@@ -54,6 +57,9 @@ pub struct CommonArgs {
     /// HMAC key file (default: [fim] key, else /etc/nodeward/fim.key).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Read the package database under DIR instead of / ([fim] package_root).
+    #[arg(long, value_name = "DIR")]
+    pub package_root: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -67,6 +73,9 @@ impl CommonArgs {
         }
         if let Some(k) = &self.key {
             cfg.key = k.clone();
+        }
+        if let Some(r) = &self.package_root {
+            cfg.package_root = r.clone();
         }
         Ok(cfg)
     }
@@ -165,20 +174,31 @@ fn take(
     cfg: &FimConfig,
     paranoid: bool,
     previous: Option<&Baseline>,
-) -> Result<(RuleSet, Scan), FimError> {
+) -> Result<(RuleSet, Scan, Option<Arc<PackageIndex>>), FimError> {
     let rules = RuleSet::from_config(cfg);
-    let options = ScanOptions::from_config(cfg, paranoid);
+    let mut options = ScanOptions::from_config(cfg, paranoid);
+    let index = crate::packages_cli::load_index(cfg, &rules);
+    options.packages = index.clone();
     let s = scan(&rules, &options, previous).map_err(FimError::Usage)?;
-    Ok((rules, s))
+    Ok((rules, s, index))
 }
 
-fn to_baseline(cfg: &FimConfig, s: &Scan) -> Baseline {
+fn to_baseline(
+    cfg: &FimConfig,
+    s: &Scan,
+    index: Option<&PackageIndex>,
+    previous: Option<&Baseline>,
+) -> Baseline {
     Baseline {
         created: now(),
         host: host_name(),
         writer: format!("nodeward {}", env!("CARGO_PKG_VERSION")),
         hash: cfg.hash.as_str().into(),
         entries: s.entries.iter().map(|(e, _)| e.clone()).collect(),
+        packages: index.map(|i| i.versions()).unwrap_or_default(),
+        mismatches: index
+            .map(|i| crate::vouch::mismatches(i, s, previous))
+            .unwrap_or_default(),
     }
 }
 
@@ -239,9 +259,9 @@ fn init(args: InitArgs) -> Result<u8, FimError> {
     }
     let (key, created) = key::load_or_create(&cfg.key)?;
     let started = Instant::now();
-    let (_, s) = take(&cfg, true, None)?;
+    let (_, s, index) = take(&cfg, true, None)?;
     warn_problems(&s);
-    let b = to_baseline(&cfg, &s);
+    let b = to_baseline(&cfg, &s, index.as_deref(), None);
     store(&cfg, &b, &key)?;
     println!(
         "baseline of {} entries ({} files hashed with {}) written to {} in {:.1} s{}",
@@ -259,7 +279,11 @@ fn init(args: InitArgs) -> Result<u8, FimError> {
             String::new()
         }
     );
-    Ok(0)
+    Ok(crate::packages_cli::report_init(
+        index.as_deref(),
+        &b,
+        s.package_verified,
+    ))
 }
 
 fn load_baseline(cfg: &FimConfig) -> Result<([u8; 32], Baseline), FimError> {
@@ -271,17 +295,29 @@ fn load_baseline(cfg: &FimConfig) -> Result<([u8; 32], Baseline), FimError> {
     Ok((key, b))
 }
 
-fn compare(
-    cfg: &FimConfig,
-    paranoid: bool,
-) -> Result<([u8; 32], Baseline, Scan, Vec<Change>), FimError> {
+/// A baseline, the host's current state, and what changed between them.
+struct Compared {
+    key: [u8; 32],
+    baseline: Baseline,
+    scan: Scan,
+    changes: Vec<Change>,
+    index: Option<Arc<PackageIndex>>,
+}
+
+fn compare(cfg: &FimConfig, paranoid: bool) -> Result<Compared, FimError> {
     let (key, b) = load_baseline(cfg)?;
     let mut cfg = cfg.clone();
     cfg.hash = b.algo();
-    let (rules, s) = take(&cfg, paranoid, Some(&b))?;
+    let (rules, s, index) = take(&cfg, paranoid, Some(&b))?;
     let current: Vec<Entry> = s.entries.iter().map(|(e, _)| e.clone()).collect();
     let changes = diff(&b.entries, &current, &rules);
-    Ok((key, b, s, changes))
+    Ok(Compared {
+        key,
+        baseline: b,
+        scan: s,
+        changes,
+        index,
+    })
 }
 
 fn write_out(path: &Path, text: &str) -> Result<(), FimError> {
@@ -290,14 +326,34 @@ fn write_out(path: &Path, text: &str) -> Result<(), FimError> {
 
 fn check(args: CheckArgs) -> Result<u8, FimError> {
     let cfg = args.common.load()?;
-    let (_, b, s, changes) = compare(&cfg, args.paranoid)?;
+    let Compared {
+        baseline: b,
+        scan: s,
+        changes,
+        index,
+        ..
+    } = compare(&cfg, args.paranoid)?;
     let target = format!(
         "{} (baseline of {}, {} entries)",
         host_name(),
         date(b.created),
         b.entries.len()
     );
-    let mut report = findings::report(&target, &changes, &s);
+    let mismatches = index
+        .as_deref()
+        .map(|i| crate::vouch::mismatches(i, &s, Some(&b)))
+        .unwrap_or_default();
+    let vouch = index.as_deref().map(|i| Vouch::new(i, &s, &b));
+    let context = vouch
+        .as_ref()
+        .zip(index.as_deref())
+        .map(|(v, i)| findings::PackageContext {
+            vouch: v,
+            mismatches: &mismatches,
+            files: i.len(),
+            packages: i.packages.len(),
+        });
+    let mut report = findings::report(&target, &changes, &s, context.as_ref());
     report.parts.insert(
         "baseline".into(),
         serde_json::json!({"path": cfg.database.display().to_string(), "created": date(b.created), "hash": b.hash}),
@@ -329,7 +385,14 @@ fn record_last_check(database: &Path, failed: bool, changes: usize) {
 
 fn update(args: UpdateArgs) -> Result<u8, FimError> {
     let cfg = args.common.load()?;
-    let (key, b, s, changes) = compare(&cfg, args.paranoid)?;
+    let Compared {
+        key,
+        baseline: b,
+        scan: s,
+        changes,
+        index,
+    } = compare(&cfg, args.paranoid)?;
+    let vouch = index.as_deref().map(|i| Vouch::new(i, &s, &b));
     if changes.is_empty() {
         println!(
             "nothing to accept: {} entries match the baseline of {}",
@@ -344,7 +407,10 @@ fn update(args: UpdateArgs) -> Result<u8, FimError> {
         date(b.created)
     );
     for c in &changes {
-        let (sev, why) = classify(c);
+        let (sev, why) = match &vouch {
+            Some(v) => v.judge(c),
+            None => classify(c),
+        };
         let path = display_path(c.path());
         let what = match c {
             Change::Added(_) => "added".to_string(),
@@ -376,7 +442,7 @@ fn update(args: UpdateArgs) -> Result<u8, FimError> {
     }
     let mut cfg = cfg;
     cfg.hash = b.algo();
-    let nb = to_baseline(&cfg, &s);
+    let nb = to_baseline(&cfg, &s, index.as_deref(), Some(&b));
     store(&cfg, &nb, &key)?;
     println!(
         "accepted: baseline of {} entries written to {}",

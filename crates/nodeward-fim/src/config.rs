@@ -98,6 +98,12 @@ pub struct FimConfig {
     pub copy_to: Vec<PathBuf>,
     /// Files larger than this are compared by metadata only.
     pub max_hash_size: ByteSize,
+    /// Verify package-owned files against the package database (dpkg's md5sums).
+    #[serde(default = "default_true")]
+    pub packages: bool,
+    /// The root the package database is read under (`/`; another root for
+    /// offline use and tests: `<root>/var/lib/dpkg/status`, paths under `<root>`).
+    pub package_root: PathBuf,
 }
 
 impl Default for FimConfig {
@@ -113,6 +119,8 @@ impl Default for FimConfig {
             hash: HashAlgo::Blake3,
             copy_to: Vec::new(),
             max_hash_size: ByteSize(4 << 30),
+            packages: true,
+            package_root: PathBuf::from("/"),
         }
     }
 }

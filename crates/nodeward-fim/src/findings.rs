@@ -1,11 +1,14 @@
 //! Turns a comparison into the shared report: one finding per change (FIM-001
-//! added, FIM-002 removed, FIM-003 changed, FIM-004 could not be verified), and
-//! a passing finding for each kind when nothing of it was found.
+//! added, FIM-002 removed, FIM-003 changed, FIM-004 could not be verified,
+//! FIM-005 a package file that does not match its package's checksum although
+//! unchanged since the baseline), and a passing finding for each kind when
+//! nothing of it was found.
 
 use crate::diff::{describe, Change};
 use crate::entry::{display_path, Entry};
 use crate::scan::Scan;
 use crate::severity::classify;
+use crate::vouch::Vouch;
 use nodeward_report::{Finding, Report, Severity, Status};
 
 struct Kind {
@@ -34,6 +37,24 @@ const UNVERIFIED: Kind = Kind {
     title: "Every entry could be verified",
     remediation: "Run the check as root; a file that changes while it is read (a log, a database) belongs in [fim] exclude.",
 };
+
+const PACKAGE: Kind = Kind {
+    id: "FIM-005",
+    title: "Package files match their package's checksums",
+    remediation: "Reinstall the package from a trusted mirror (`apt-get install --reinstall PACKAGE`) after finding out who changed the file; `dpkg --verify PACKAGE` shows the same mismatch.",
+};
+
+/// What the package database adds to a report.
+pub struct PackageContext<'a> {
+    /// Judges changes.
+    pub vouch: &'a Vouch<'a>,
+    /// Package files that match no owner's checksum (sorted).
+    pub mismatches: &'a [Vec<u8>],
+    /// Package files indexed, and packages.
+    pub files: usize,
+    /// Installed packages read.
+    pub packages: usize,
+}
 
 fn finding(kind: &Kind, severity: Severity, status: Status, evidence: String) -> Finding {
     Finding {
@@ -67,11 +88,19 @@ fn entry_summary(e: &Entry) -> String {
 }
 
 /// The report of a check: `changes` between the baseline and `scan`.
-pub fn report(target: &str, changes: &[Change], scan: &Scan) -> Report {
+pub fn report(
+    target: &str,
+    changes: &[Change],
+    scan: &Scan,
+    packages: Option<&PackageContext<'_>>,
+) -> Report {
     let mut report = Report::new("fim", target);
     let mut counts = [0usize; 4];
     for change in changes {
-        let (severity, why) = classify(change);
+        let (severity, why) = match packages {
+            Some(p) => p.vouch.judge(change),
+            None => classify(change),
+        };
         let path = display_path(change.path());
         let (kind, idx, evidence) = match change {
             Change::Added(e) => (&ADDED, 0, format!("{path}: {why}: {}", entry_summary(e))),
@@ -118,6 +147,33 @@ pub fn report(target: &str, changes: &[Change], scan: &Scan) -> Report {
         ));
     }
     let entries = scan.entries.len();
+    let mut standing = 0usize;
+    if let Some(p) = packages {
+        let changed: std::collections::HashSet<&[u8]> = changes.iter().map(|c| c.path()).collect();
+        for path in p.mismatches {
+            if changed.contains(path.as_slice()) {
+                continue;
+            }
+            standing += 1;
+            report.findings.push(finding(
+                &PACKAGE,
+                Severity::High,
+                Status::Fail,
+                p.vouch.standing(path),
+            ));
+        }
+        if standing == 0 {
+            report.findings.push(finding(
+                &PACKAGE,
+                Severity::Info,
+                Status::Pass,
+                format!(
+                    "none among {} package files of {} packages",
+                    p.files, p.packages
+                ),
+            ));
+        }
+    }
     for (kind, n) in [
         (&ADDED, counts[0]),
         (&REMOVED, counts[1]),
@@ -143,6 +199,9 @@ pub fn report(target: &str, changes: &[Change], scan: &Scan) -> Report {
             "removed": counts[1],
             "changed": counts[2],
             "unverified": counts[3],
+            "package_mismatches": standing,
+            "package_files": packages.map(|p| p.files),
+            "package_verified": scan.package_verified,
         }),
     );
     report

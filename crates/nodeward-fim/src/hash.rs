@@ -5,6 +5,7 @@
 
 use crate::config::HashAlgo;
 use crate::entry::{Content, Digest, Entry, Kind};
+use crate::packages::{PkgAlgo, PkgDigest};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -40,6 +41,40 @@ impl Hasher {
     }
 }
 
+/// The package database's hasher.
+enum Second {
+    Md5(md5::Md5),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Second {
+    fn new(algo: PkgAlgo) -> Self {
+        use sha2::Digest as _;
+        match algo {
+            PkgAlgo::Md5 => Second::Md5(md5::Md5::new()),
+            PkgAlgo::Sha256 => Second::Sha256(sha2::Sha256::new()),
+            PkgAlgo::Sha512 => Second::Sha512(sha2::Sha512::new()),
+        }
+    }
+    fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            Second::Md5(h) => h.update(data),
+            Second::Sha256(h) => h.update(data),
+            Second::Sha512(h) => h.update(data),
+        }
+    }
+    fn finish(self) -> PkgDigest {
+        use sha2::Digest as _;
+        match self {
+            Second::Md5(h) => PkgDigest::Md5(h.finalize().into()),
+            Second::Sha256(h) => PkgDigest::Sha256(h.finalize().into()),
+            Second::Sha512(h) => PkgDigest::Sha512(h.finalize().into()),
+        }
+    }
+}
+
 /// The content of `entry` (a regular file just inspected at `path`), hashed with
 /// `algo`; files over `max_size` are not read. `buf` is the worker's read buffer.
 pub fn hash_file(
@@ -48,6 +83,41 @@ pub fn hash_file(
     algo: HashAlgo,
     max_size: u64,
     buf: &mut Vec<u8>,
+) -> Content {
+    hash_file_also(path, entry, algo, max_size, buf, None).0
+}
+
+/// As [`hash_file`], also computing the package database's digest (`also`) in
+/// the same read pass: one read, two hashers. The second digest is returned
+/// only when the content was hashed.
+pub fn hash_file_also(
+    path: &Path,
+    entry: &Entry,
+    algo: HashAlgo,
+    max_size: u64,
+    buf: &mut Vec<u8>,
+    also: Option<PkgAlgo>,
+) -> (Content, Option<PkgDigest>) {
+    let mut second = also.map(Second::new);
+    let content = hash_inner(path, entry, algo, max_size, buf, &mut |data| {
+        if let Some(h) = second.as_mut() {
+            h.update(data);
+        }
+    });
+    let extra = match (&content, second) {
+        (Content::Hashed(_), Some(h)) => Some(h.finish()),
+        _ => None,
+    };
+    (content, extra)
+}
+
+fn hash_inner(
+    path: &Path,
+    entry: &Entry,
+    algo: HashAlgo,
+    max_size: u64,
+    buf: &mut Vec<u8>,
+    also: &mut dyn FnMut(&[u8]),
 ) -> Content {
     if entry.kind != Kind::File {
         return Content::NotHashed;
@@ -89,6 +159,7 @@ pub fn hash_file(
                     return Content::ChangedWhileReading;
                 }
                 hasher.update(&buf[..n]);
+                also(&buf[..n]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Content::Unreadable(format!("read error: {e}")),

@@ -5,8 +5,9 @@
 //! [`walk`] lists the entries, [`inspect`] reads each one's metadata and
 //! [`hash`] its content (on every core, [`scan`]), [`baseline`] stores the result
 //! sealed with an HMAC whose key ([`key`]) lives elsewhere, [`diff`] compares two
-//! states, [`severity`] says how much each change matters and [`findings`] turns
-//! them into the shared report.
+//! states, [`severity`] says how much each change matters — lowered or raised by
+//! [`vouch`] with what the package database ([`packages`]) says — and
+//! [`findings`] turns them into the shared report.
 
 pub mod baseline;
 pub mod cli;
@@ -19,9 +20,12 @@ pub mod findings;
 pub mod hash;
 pub mod inspect;
 pub mod key;
+pub mod packages;
+mod packages_cli;
 pub mod rules;
 pub mod scan;
 pub mod severity;
+pub mod vouch;
 pub mod walk;
 
 pub use error::FimError;

@@ -24,6 +24,8 @@ pub struct ScanOptions {
     pub paranoid: bool,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+    /// Package-owned files are also verified against their package's digest.
+    pub packages: Option<std::sync::Arc<crate::packages::PackageIndex>>,
 }
 
 impl ScanOptions {
@@ -34,6 +36,7 @@ impl ScanOptions {
             max_hash_size: cfg.max_hash_size.bytes(),
             paranoid,
             threads: 0,
+            packages: None,
         }
     }
 }
@@ -51,6 +54,11 @@ pub struct Scan {
     pub missing_roots: Vec<PathBuf>,
     /// How many files were hashed (not reused).
     pub hashed: usize,
+    /// Package verification of the files hashed: every mismatch, and matches
+    /// when comparing with a previous baseline (see [`crate::vouch`]).
+    pub package_verdicts: Vec<(Vec<u8>, crate::packages::Verdict)>,
+    /// How many hashed files were also verified against their package.
+    pub package_verified: usize,
 }
 
 /// Scans the paths `rules` select; `previous` lends digests where allowed.
@@ -73,6 +81,8 @@ pub fn scan(
     };
     let next = AtomicUsize::new(0);
     let hashed = AtomicUsize::new(0);
+    let verdicts = Mutex::new(Vec::new());
+    let verified = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<Entry, InspectError>>>> =
         (0..paths.len()).map(|_| Mutex::new(None)).collect();
     // Small batches keep both cores busy when a few files are large.
@@ -103,13 +113,29 @@ pub fn scan(
                                     Some(old) => old.content.clone(),
                                     None => {
                                         hashed.fetch_add(1, Ordering::Relaxed);
-                                        crate::hash::hash_file(
+                                        let pkg = options.packages.as_deref();
+                                        let (content, extra) = crate::hash::hash_file_also(
                                             path,
                                             &e,
                                             options.algo,
                                             options.max_hash_size,
                                             &mut buf,
-                                        )
+                                            pkg.and_then(|p| p.wants(&e.path)),
+                                        );
+                                        if extra.is_some() {
+                                            verified.fetch_add(1, Ordering::Relaxed);
+                                        }
+                                        if let Some(v) = crate::vouch::keep_verdict(
+                                            pkg,
+                                            &e.path,
+                                            extra,
+                                            previous.is_some(),
+                                        ) {
+                                            if let Ok(mut all) = verdicts.lock() {
+                                                all.push((e.path.clone(), v));
+                                            }
+                                        }
+                                        content
                                     }
                                 };
                             }
@@ -127,6 +153,8 @@ pub fn scan(
         problems,
         missing_roots,
         hashed: hashed.into_inner(),
+        package_verdicts: verdicts.into_inner().unwrap_or_default(),
+        package_verified: verified.into_inner(),
         ..Scan::default()
     };
     for ((path, rule_idx), slot) in paths.into_iter().zip(slots) {
@@ -141,6 +169,7 @@ pub fn scan(
     }
     out.entries.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     out.entries.dedup_by(|a, b| a.0.path == b.0.path);
+    out.package_verdicts.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 

@@ -56,31 +56,19 @@ pub fn installed(host: &dyn Host) -> Fact<HashMap<String, Installed>> {
 
 /// Parses dpkg's status file, keeping packages whose status is `install ok installed`.
 pub fn parse_status(text: &str) -> HashMap<String, Installed> {
-    let mut out = HashMap::new();
-    for para in text.split("\n\n") {
-        let (mut name, mut version, mut arch, mut ok) = (None, None, "", false);
-        for line in para.lines() {
-            if let Some(v) = line.strip_prefix("Package: ") {
-                name = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                version = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Architecture: ") {
-                arch = v.trim();
-            } else if let Some(v) = line.strip_prefix("Status: ") {
-                ok = v.trim().ends_with(" installed") && v.contains(" ok ");
-            }
-        }
-        if let (Some(n), Some(v), true) = (name, version, ok) {
-            out.insert(
-                n.to_string(),
+    nodeward_pkgdb::dpkg::parse_status(text)
+        .into_iter()
+        .filter(|e| e.installed && !e.version.is_empty())
+        .map(|e| {
+            (
+                e.name,
                 Installed {
-                    version: v.to_string(),
-                    arch: arch.to_string(),
+                    version: e.version,
+                    arch: e.arch,
                 },
-            );
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// Whether any of `names` is installed.

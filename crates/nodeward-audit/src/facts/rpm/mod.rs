@@ -4,10 +4,12 @@
 //! repository metadata dnf/yum already cached. No package manager runs and
 //! nothing is fetched.
 
-pub mod header;
+/// The header blob parser, shared with `nodeward fim` (nodeward-pkgdb).
+pub use nodeward_pkgdb::rpm::header;
 pub mod repodata;
 pub mod rpmdb;
-pub mod vercmp;
+/// rpm's version comparison, shared with `nodeward fim` (nodeward-pkgdb).
+pub use nodeward_pkgdb::rpm::vercmp;
 
 use super::packages::{Manager, Upgrade, UpgradeState};
 use crate::host::{Fact, Host, Unavailable};

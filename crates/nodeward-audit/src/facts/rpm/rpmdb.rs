@@ -8,8 +8,8 @@
 
 use super::header::{self, PackageId};
 use crate::host::{Fact, Host, Unavailable};
-use rusqlite::{Connection, OpenFlags};
-use std::time::{Duration, Instant};
+use nodeward_pkgdb::rpm::sqlite;
+use rusqlite::Connection;
 
 /// Where rpm keeps a SQLite database (Fedora 36+ moved it under /usr, with a
 /// symlink from /var/lib/rpm).
@@ -28,8 +28,6 @@ const NDB_PATHS: [&str; 2] = [
 const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
 /// Most packages read (a large desktop has ~5000).
 const MAX_PACKAGES: usize = 200_000;
-/// Longest a query may run (a hostile file could make SQLite work hard).
-const MAX_QUERY_TIME: Duration = Duration::from_secs(20);
 
 /// The installed packages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,29 +71,9 @@ pub fn read(host: &dyn Host) -> Fact<RpmDb> {
 }
 
 /// Parses the bytes of an rpmdb.sqlite file named `path`.
-pub fn read_sqlite(path: &str, mut bytes: Vec<u8>) -> Fact<RpmDb> {
+pub fn read_sqlite(path: &str, bytes: Vec<u8>) -> Fact<RpmDb> {
     let bad = |what: String| Unavailable::error(format!("{path}: {what}"));
-    if !bytes.starts_with(b"SQLite format 3\0") || bytes.len() < 100 {
-        return Err(bad("not a SQLite database".into()));
-    }
-    // A database in WAL mode (bytes 18-19 = 2) cannot be opened from memory;
-    // as rollback-journal mode (1) it reads the same pages.
-    for b in &mut bytes[18..20] {
-        if *b == 2 {
-            *b = 1;
-        }
-    }
-    let mut conn = Connection::open_in_memory_with_flags(
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| bad(format!("cannot open SQLite: {e}")))?;
-    let len = bytes.len();
-    conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], len, true)
-        .map_err(|e| bad(format!("cannot read the SQLite database: {e}")))?;
-    drop(bytes);
-    let deadline = Instant::now() + MAX_QUERY_TIME;
-    conn.progress_handler(10_000, Some(move || Instant::now() > deadline))
-        .map_err(|e| bad(format!("cannot bound the query: {e}")))?;
+    let conn = sqlite::open(bytes).map_err(bad)?;
     query_packages(&conn)
         .map_err(bad)
         .map(|(packages, unreadable)| RpmDb {
@@ -108,48 +86,20 @@ pub fn read_sqlite(path: &str, mut bytes: Vec<u8>) -> Fact<RpmDb> {
 type Parsed = (Vec<PackageId>, Option<(usize, String)>);
 
 fn query_packages(conn: &Connection) -> Result<Parsed, String> {
-    let kind: Option<String> = conn
-        .query_row(
-            "SELECT type FROM sqlite_master WHERE name = 'Packages'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => {
-                "no Packages table (not an rpm database)".into()
-            }
-            e => format!("cannot read the schema: {e}"),
-        })?;
-    if kind.as_deref() != Some("table") {
-        return Err("Packages is not a table (not an rpm database)".into());
-    }
-    let mut stmt = conn
-        .prepare("SELECT blob FROM Packages")
-        .map_err(|e| format!("cannot read the Packages table: {e}"))?;
-    let mut rows = stmt
-        .query([])
-        .map_err(|e| format!("cannot read the Packages table: {e}"))?;
     let (mut packages, mut bad, mut first_bad) = (Vec::new(), 0usize, None);
-    while let Some(row) = rows
-        .next()
-        .map_err(|e| format!("cannot read the Packages table: {e}"))?
-    {
+    sqlite::for_each_blob(conn, |blob| {
         if packages.len() + bad >= MAX_PACKAGES {
             return Err(format!("more than {MAX_PACKAGES} packages"));
         }
-        let parsed = match row.get_ref(0) {
-            Ok(rusqlite::types::ValueRef::Blob(b)) => header::parse(b).map_err(|e| e.to_string()),
-            Ok(_) => Err("a blob that is not a BLOB".to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match parsed {
+        match blob.and_then(|b| header::parse(b).map_err(|e| e.to_string())) {
             Ok(p) => packages.push(p),
             Err(e) => {
                 bad += 1;
                 first_bad.get_or_insert(e);
             }
         }
-    }
+        Ok(())
+    })?;
     if packages.is_empty() && bad > 0 {
         return Err(format!(
             "none of its {bad} package headers is readable (first: {})",

@@ -2,7 +2,9 @@
 //! (rpm's file format: a header structure without its 8-byte magic): two
 //! big-endian 32-bit counts — index entries `il`, data bytes `dl` — then `il`
 //! 16-byte entries (tag, type, offset, count) and `dl` bytes of data. Only the
-//! few tags that name a package are read: NAME, VERSION, RELEASE, EPOCH, ARCH.
+//! few tags that name a package are read: NAME, VERSION, RELEASE, EPOCH, ARCH
+//! ([`parse`]), and for file verification ([`files`]) the file list: DIRNAMES,
+//! BASENAMES, DIRINDEXES, FILEDIGESTS, FILEDIGESTALGO, FILEFLAGS, INSTALLTIME.
 
 use super::vercmp::Evr;
 
@@ -12,9 +14,19 @@ const TAG_VERSION: u32 = 1001;
 const TAG_RELEASE: u32 = 1002;
 const TAG_EPOCH: u32 = 1003;
 const TAG_ARCH: u32 = 1022;
+const TAG_INSTALLTIME: u32 = 1008;
+const TAG_FILEDIGESTS: u32 = 1035;
+const TAG_FILEFLAGS: u32 = 1037;
+const TAG_DIRINDEXES: u32 = 1116;
+const TAG_BASENAMES: u32 = 1117;
+const TAG_DIRNAMES: u32 = 1118;
+const TAG_FILEDIGESTALGO: u32 = 5011;
+/// `RPMFILE_CONFIG` in FILEFLAGS: a %config file, the admin's to edit.
+pub const RPMFILE_CONFIG: u32 = 1;
 /// Data types.
 const TYPE_INT32: u32 = 4;
 const TYPE_STRING: u32 = 6;
+const TYPE_STRING_ARRAY: u32 = 8;
 /// rpm's own limits on a header: entries and data bytes.
 const MAX_ENTRIES: u32 = 0xffff;
 const MAX_DATA: u32 = 256 * 1024 * 1024;
@@ -127,9 +139,150 @@ pub fn parse(blob: &[u8]) -> Result<PackageId, HeaderError> {
     })
 }
 
+/// One file of a package, as its header lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpmFile {
+    /// Absolute path (raw bytes).
+    pub path: Vec<u8>,
+    /// The digest as rpm stores it (lower-case hex); empty for directories,
+    /// symlinks and ghost files.
+    pub digest_hex: String,
+    /// FILEFLAGS (see [`RPMFILE_CONFIG`]).
+    pub flags: u32,
+}
+
+/// A package's identity and files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageFiles {
+    /// Name, version, arch.
+    pub id: PackageId,
+    /// INSTALLTIME (Unix seconds; 0 when absent).
+    pub install_time: u32,
+    /// FILEDIGESTALGO (PGPHASHALGO: 1 MD5, 2 SHA-1, 8 SHA-256, 10 SHA-512; 1 when absent).
+    pub digest_algo: u32,
+    /// Every file.
+    pub files: Vec<RpmFile>,
+}
+
+struct Index<'a> {
+    blob: &'a [u8],
+    data: &'a [u8],
+    il: usize,
+}
+
+impl<'a> Index<'a> {
+    fn new(blob: &'a [u8]) -> Result<Self, HeaderError> {
+        let il = be32(blob, 0).ok_or(HeaderError::Truncated("counts"))?;
+        let dl = be32(blob, 4).ok_or(HeaderError::Truncated("counts"))?;
+        if il == 0 || il > MAX_ENTRIES || dl > MAX_DATA {
+            return Err(HeaderError::TooLarge {
+                entries: il,
+                data: dl,
+            });
+        }
+        let index_end = 8 + il as usize * 16;
+        let data = blob
+            .get(index_end..index_end + dl as usize)
+            .ok_or(HeaderError::Truncated("data"))?;
+        Ok(Index {
+            blob,
+            data,
+            il: il as usize,
+        })
+    }
+
+    /// (type, offset, count) of `tag`.
+    fn find(&self, tag: u32) -> Result<Option<(u32, usize, usize)>, HeaderError> {
+        for i in 0..self.il {
+            let at = 8 + i * 16;
+            if be32(self.blob, at) != Some(tag) {
+                continue;
+            }
+            let (Some(ty), Some(offset), Some(count)) = (
+                be32(self.blob, at + 4),
+                be32(self.blob, at + 8),
+                be32(self.blob, at + 12),
+            ) else {
+                return Err(HeaderError::Truncated("index"));
+            };
+            if offset as usize >= self.data.len() || count == 0 || count > MAX_DATA {
+                return Err(HeaderError::BadTag(tag));
+            }
+            return Ok(Some((ty, offset as usize, count as usize)));
+        }
+        Ok(None)
+    }
+
+    fn strings(&self, tag: u32) -> Result<Vec<&'a [u8]>, HeaderError> {
+        let Some((ty, offset, count)) = self.find(tag)? else {
+            return Ok(Vec::new());
+        };
+        if ty != TYPE_STRING_ARRAY && ty != TYPE_STRING {
+            return Err(HeaderError::BadTag(tag));
+        }
+        let mut rest = &self.data[offset..];
+        let mut out = Vec::with_capacity(count.min(rest.len()));
+        for _ in 0..count {
+            let end = memchr::memchr(0, rest).ok_or(HeaderError::BadTag(tag))?;
+            out.push(&rest[..end]);
+            rest = &rest[end + 1..];
+        }
+        Ok(out)
+    }
+
+    fn ints(&self, tag: u32) -> Result<Vec<u32>, HeaderError> {
+        let Some((ty, offset, count)) = self.find(tag)? else {
+            return Ok(Vec::new());
+        };
+        if ty != TYPE_INT32 || count > (self.data.len() - offset) / 4 {
+            return Err(HeaderError::BadTag(tag));
+        }
+        (0..count)
+            .map(|i| be32(self.data, offset + i * 4).ok_or(HeaderError::BadTag(tag)))
+            .collect()
+    }
+}
+
+/// Parses a package's identity and file list out of one header blob.
+pub fn files(blob: &[u8]) -> Result<PackageFiles, HeaderError> {
+    let id = parse(blob)?;
+    let index = Index::new(blob)?;
+    let dirs = index.strings(TAG_DIRNAMES)?;
+    let bases = index.strings(TAG_BASENAMES)?;
+    let dir_of = index.ints(TAG_DIRINDEXES)?;
+    let digests = index.strings(TAG_FILEDIGESTS)?;
+    let flags = index.ints(TAG_FILEFLAGS)?;
+    if dir_of.len() != bases.len() || (!digests.is_empty() && digests.len() != bases.len()) {
+        return Err(HeaderError::BadTag(TAG_BASENAMES));
+    }
+    let mut out = Vec::with_capacity(bases.len());
+    for (i, base) in bases.iter().enumerate() {
+        let dir = dirs
+            .get(dir_of[i] as usize)
+            .ok_or(HeaderError::BadTag(TAG_DIRINDEXES))?;
+        out.push(RpmFile {
+            path: [*dir, *base].concat(),
+            digest_hex: digests
+                .get(i)
+                .map(|d| String::from_utf8_lossy(d).to_ascii_lowercase())
+                .unwrap_or_default(),
+            flags: flags.get(i).copied().unwrap_or(0),
+        });
+    }
+    Ok(PackageFiles {
+        id,
+        install_time: index.ints(TAG_INSTALLTIME)?.first().copied().unwrap_or(0),
+        digest_algo: index
+            .ints(TAG_FILEDIGESTALGO)?
+            .first()
+            .copied()
+            .unwrap_or(1),
+        files: out,
+    })
+}
+
 /// Builds a header blob like rpm's (a region tag first, then the entries),
 /// for tests and fuzzing.
-#[cfg(test)]
 pub fn build(name: &str, epoch: Option<u32>, version: &str, release: &str, arch: &str) -> Vec<u8> {
     let mut entries: Vec<[u32; 4]> = Vec::new();
     let mut data: Vec<u8> = Vec::new();
@@ -201,10 +354,18 @@ mod tests {
         assert_eq!(parse(&bad), Err(HeaderError::BadTag(1000)));
     }
 
+    #[test]
+    fn a_header_without_files_has_an_empty_list() {
+        let f = files(&build("a", None, "1", "1", "noarch")).unwrap();
+        assert!(f.files.is_empty());
+        assert_eq!(f.digest_algo, 1);
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse(&b);
+            let _ = files(&b);
         }
 
         #[test]
