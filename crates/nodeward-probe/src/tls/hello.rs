@@ -76,6 +76,9 @@ pub struct HelloOptions {
     pub fallback_scsv: bool,
     /// Named groups to offer instead of the default list.
     pub groups: Option<Vec<u16>>,
+    /// For a renegotiating hello: the renegotiation_info extension with this
+    /// client verify_data, in place of the renegotiation SCSV (RFC 5746 §3.5).
+    pub renegotiation_info: Option<Vec<u8>>,
 }
 
 /// Default supported_groups: x25519, P-256, P-384, P-521, ffdhe2048, ffdhe3072.
@@ -120,7 +123,9 @@ pub(crate) fn client_hello_message(
     body.push(0); // no session id
                   // At most 1000 suites keep the message far under the 16 KiB record limit.
     let mut codes: Vec<u16> = suites.iter().copied().take(1000).collect();
-    codes.push(0x00FF); // renegotiation SCSV, as real clients send
+    if opts.renegotiation_info.is_none() {
+        codes.push(0x00FF); // renegotiation SCSV, as real clients send
+    }
     if opts.fallback_scsv {
         codes.push(0x5600);
     }
@@ -160,6 +165,11 @@ pub(crate) fn client_hello_message(
         }
         if opts.heartbeat {
             put_ext(&mut ext, 0x000f, &[1]); // heartbeat: peer_allowed_to_send
+        }
+        if let Some(verify) = &opts.renegotiation_info {
+            let mut ri = vec![verify.len().min(255) as u8];
+            ri.extend(verify.iter().take(255));
+            put_ext(&mut ext, 0xff01, &ri);
         }
         put_u16(&mut body, ext.len() as u16);
         body.extend_from_slice(&ext);
@@ -479,6 +489,7 @@ mod tests {
             heartbeat: true,
             fallback_scsv: true,
             groups: Some(vec![19]),
+            renegotiation_info: None,
         };
         let rec = build_client_hello_with(Version::TLS11, &[0xC013], "", &opts);
         let len = u16::from_be_bytes([rec[3], rec[4]]) as usize;

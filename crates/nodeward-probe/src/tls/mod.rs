@@ -7,6 +7,7 @@ pub mod cert;
 pub mod flight;
 pub mod hello;
 mod modern;
+pub mod renegotiate;
 pub mod suites;
 mod verify;
 pub mod vulns;
