@@ -17,6 +17,8 @@ pub const MAX_FLIGHT: usize = 256 * 1024;
 pub struct ServerHello {
     /// The version the server chose.
     pub version: Version,
+    /// The server random.
+    pub random: [u8; 32],
     /// The suite the server chose.
     pub suite: u16,
     /// The compression method the server chose (0 null, 1 DEFLATE).
@@ -26,6 +28,12 @@ pub struct ServerHello {
 }
 
 impl ServerHello {
+    /// The RFC 8446 §4.1.3 downgrade sentinel: a TLS 1.3 server answering an
+    /// older hello ends its random with `DOWNGRD` and 0x01 (TLS 1.2) or 0x00.
+    pub fn downgrade_sentinel(&self) -> bool {
+        self.random[24..31] == *b"DOWNGRD" && self.random[31] <= 1
+    }
+
     /// The data of extension `kind`, if the server sent it.
     pub fn extension(&self, kind: u16) -> Option<&[u8]> {
         self.extensions
@@ -89,10 +97,8 @@ pub fn parse(data: &[u8]) -> Result<Flight, ProbeError> {
         };
         pos += 5 + len;
         match ctype {
-            21 => {
-                if flight.alert.is_none() {
-                    flight.alert = Some(frag.get(1).copied().unwrap_or(0));
-                }
+            21 if flight.alert.is_none() => {
+                flight.alert = Some(frag.get(1).copied().unwrap_or(0));
             }
             22 if !flight.done => {
                 if handshake.len() + frag.len() > MAX_FLIGHT {
@@ -142,6 +148,8 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<ServerHello, ProbeError> {
         *msg.get(1).ok_or_else(|| bad("no version"))?,
     ]));
     let sid_len = *msg.get(34).ok_or_else(|| bad("no session id"))? as usize;
+    let mut random = [0u8; 32];
+    random.copy_from_slice(&msg[2..34]);
     let at = 35 + sid_len;
     let rest = msg.get(at..at + 3).ok_or_else(|| bad("no suite"))?;
     let suite = u16::from_be_bytes([rest[0], rest[1]]);
@@ -167,6 +175,7 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<ServerHello, ProbeError> {
     }
     Ok(ServerHello {
         version,
+        random,
         suite,
         compression,
         extensions,
@@ -270,6 +279,16 @@ mod tests {
         assert_eq!(f.heartbeat_bytes, 100);
         assert!(parse(b"HTTP/1.1 400 Bad\r\n").is_err());
         assert_eq!(parse(&[22, 3, 3, 0]).unwrap(), Flight::default());
+    }
+
+    #[test]
+    fn downgrade_sentinel() {
+        let mut b = server_hello(0, &[]);
+        b[26..34].copy_from_slice(b"DOWNGRD\x01");
+        let h = parse_server_hello(&b).unwrap();
+        assert!(h.downgrade_sentinel());
+        let h = parse_server_hello(&server_hello(0, &[])).unwrap();
+        assert!(!h.downgrade_sentinel());
     }
 
     #[test]

@@ -212,6 +212,9 @@ pub enum Fallback {
     Refused,
     /// The server completed the lower-version ServerHello anyway.
     Accepted,
+    /// The server completed it, with the TLS 1.3 downgrade sentinel in its
+    /// random (RFC 8446 §4.1.3): TLS 1.3 clients detect the downgrade.
+    Sentinel,
     /// Another answer (another alert, a close): no verdict.
     Other(String),
 }
@@ -231,6 +234,7 @@ pub async fn fallback_scsv(
     let f = hello_flight(addr, servername, lower, suites, &opts, deadline).await?;
     Ok(match (f.alert, f.hello) {
         (Some(ALERT_INAPPROPRIATE_FALLBACK), _) => Fallback::Refused,
+        (_, Some(h)) if h.downgrade_sentinel() => Fallback::Sentinel,
         (_, Some(_)) => Fallback::Accepted,
         (Some(a), None) => Fallback::Other(format!("alert {}", super::hello::alert_name(a))),
         (None, None) => Fallback::Other("connection closed".into()),

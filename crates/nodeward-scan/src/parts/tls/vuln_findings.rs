@@ -184,6 +184,14 @@ fn fallback(v: &Vulns) -> Finding {
                 best.name()
             ),
         ),
+        Some((best, lower, Fallback::Sentinel)) => (
+            Status::Pass,
+            format!(
+                "{} hello with TLS_FALLBACK_SCSV accepted, but with the RFC 8446 downgrade sentinel in the server random (best {}): TLS 1.3 clients detect the downgrade",
+                lower.name(),
+                best.name()
+            ),
+        ),
         Some((best, lower, Fallback::Accepted)) => (
             Status::Fail,
             format!(
@@ -303,6 +311,7 @@ pub(super) fn json(v: &Vulns) -> serde_json::Value {
         }),
         "fallback_scsv": v.fallback.as_ref().map(|(_, _, f)| match f {
             Fallback::Refused => "supported".to_string(),
+            Fallback::Sentinel => "downgrade sentinel (RFC 8446)".to_string(),
             Fallback::Accepted => "not supported".to_string(),
             Fallback::Other(why) => why.clone(),
         }),
