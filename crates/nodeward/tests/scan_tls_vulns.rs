@@ -205,10 +205,21 @@ fn default_openssl_refuses_renegotiation_and_fallback_like_testssl() {
     let v = &r["parts"]["tls"]["vulnerabilities"];
     assert_eq!(v["client_renegotiation"], false);
     assert_eq!(v["fallback_scsv"], "supported");
-    let t = testssl(server.port, &["-R", "-Z"]);
+    // OpenSSL 3's automatic DHE group is RFC 3526 group 14 (2048 bits): shared, but large.
+    assert_eq!(v["dh_common_prime"], "RFC 2409/3526 MODP group", "{v}");
+    assert!(finding(&r, "TLS-019")["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("2048 bits; a widely shared prime"));
+    let t = testssl(server.port, &["-R", "-Z", "-J"]);
     assert_eq!(ts(&t, "secure_renego").0, "OK", "{t:?}");
     assert_eq!(ts(&t, "secure_client_renego").0, "OK", "{t:?}");
     assert_eq!(ts(&t, "fallback_SCSV").0, "OK", "{t:?}");
+    assert!(
+        ts(&t, "LOGJAM-common_primes").1.contains("RFC3526"),
+        "{t:?}"
+    );
+    assert_eq!(ts(&t, "LOGJAM").0, "OK", "{t:?}");
 }
 
 // ---------------------------------------------------------------------------

@@ -377,3 +377,49 @@ pub async fn ec_groups(
     }
     Ok(accepted)
 }
+
+/// The published group a DH prime belongs to, if it is one of the widely
+/// shared ones (the Logjam paper's point: one precomputation breaks every
+/// server using the same 1024-bit prime). Recognised by their fixed leading
+/// bytes: the π-based MODP groups of RFC 2409/3526 and the e-based ffdhe groups
+/// of RFC 7919 (both also end in 64 one-bits), and RFC 5114's 1024-bit group.
+pub fn common_prime(p: &[u8]) -> Option<&'static str> {
+    const MODP: [u8; 12] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC9, 0x0F, 0xDA, 0xA2,
+    ];
+    const FFDHE: [u8; 12] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xAD, 0xF8, 0x54, 0x58,
+    ];
+    const RFC5114_1024: [u8; 16] = [
+        0xB1, 0x0B, 0x8F, 0x96, 0xA0, 0x80, 0xE0, 0x1D, 0xDE, 0x92, 0xDE, 0x5E, 0xAE, 0x5D, 0x54,
+        0xEC,
+    ];
+    let ones_tail = p.len() >= 20 && p[p.len() - 8..].iter().all(|b| *b == 0xFF);
+    if ones_tail && p.starts_with(&MODP) {
+        Some("RFC 2409/3526 MODP group")
+    } else if ones_tail && p.starts_with(&FFDHE) {
+        Some("RFC 7919 ffdhe group")
+    } else if p.len() == 128 && p.starts_with(&RFC5114_1024) {
+        Some("RFC 5114 1024-bit group")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_primes_are_recognised() {
+        let mut modp = vec![0xFFu8; 8];
+        modp.extend_from_slice(&[0xC9, 0x0F, 0xDA, 0xA2]);
+        modp.extend(std::iter::repeat_n(0x55, 108));
+        modp.extend_from_slice(&[0xFF; 8]);
+        assert_eq!(common_prime(&modp), Some("RFC 2409/3526 MODP group"));
+        modp[9] = 0;
+        assert_eq!(common_prime(&modp), None);
+        assert_eq!(common_prime(&[]), None);
+        assert_eq!(common_prime(&[0xFF; 8]), None);
+    }
+}

@@ -7,7 +7,7 @@ use super::{AREA, GUIDE};
 use crate::parts::finding;
 use nodeward_probe::tls::hello::Version;
 use nodeward_probe::tls::suites::KeyExchange;
-use nodeward_probe::tls::vulns::{Fallback, Heartbleed};
+use nodeward_probe::tls::vulns::{self, Fallback, Heartbleed};
 use nodeward_report::{Finding, Severity, Status};
 use serde_json::json;
 
@@ -257,6 +257,13 @@ fn logjam(o: &Observed) -> Finding {
         .suites
         .iter()
         .any(|(_, s)| s.export() && s.key_exchange() == KeyExchange::Dhe);
+    let common = o
+        .vulns
+        .dh_prime
+        .as_deref()
+        .and_then(vulns::common_prime)
+        .map(|g| format!("; a widely shared prime ({g})"))
+        .unwrap_or_default();
     let (status, severity, evidence) = match (o.dh_bits, dhe_export) {
         (_, true) => (
             Status::Fail,
@@ -266,17 +273,17 @@ fn logjam(o: &Observed) -> Finding {
         (Some(d), _) if d < 1024 => (
             Status::Fail,
             Severity::Critical,
-            format!("DHE group of {d} bits (Logjam: under 1024)"),
+            format!("DHE group of {d} bits (Logjam: under 1024){common}"),
         ),
         (Some(d), _) if d < 2048 => (
             Status::Fail,
             Severity::High,
-            format!("DHE group of {d} bits (under 2048)"),
+            format!("DHE group of {d} bits (under 2048){common}"),
         ),
         (Some(d), _) => (
             Status::Pass,
             Severity::High,
-            format!("DHE group of {d} bits"),
+            format!("DHE group of {d} bits{common}"),
         ),
         (None, _) => (
             Status::Pass,
@@ -316,5 +323,6 @@ pub(super) fn json(v: &Vulns) -> serde_json::Value {
             Fallback::Other(why) => why.clone(),
         }),
         "ec_groups": v.ec_groups.as_ref().map(|g| g.iter().map(|g| g.name).collect::<Vec<_>>()),
+        "dh_common_prime": v.dh_prime.as_deref().and_then(vulns::common_prime),
     })
 }

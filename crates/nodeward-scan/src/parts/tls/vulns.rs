@@ -2,6 +2,7 @@
 //! TLS_FALLBACK_SCSV, ECDHE groups) once the versions and suites are known,
 //! picking for each the version and suites the server already accepted.
 
+use nodeward_probe::tls::flight::KeyShare;
 use nodeward_probe::tls::hello::Version;
 use nodeward_probe::tls::suites::{KeyExchange, Suite};
 use nodeward_probe::tls::vulns::{self, Fallback, Group, Heartbleed};
@@ -25,6 +26,8 @@ pub(super) struct Vulns {
     pub fallback: Option<(Version, Version, Fallback)>,
     /// ECDHE groups accepted (TLS ≤ 1.2 with ECDHE suites only).
     pub ec_groups: Option<Vec<Group>>,
+    /// The DHE prime the server sends when offered only DHE suites.
+    pub dh_prime: Option<Vec<u8>>,
 }
 
 /// Runs every probe that applies; a probe that fails adds a note and stays `None`.
@@ -72,6 +75,22 @@ pub(super) async fn probe(
             let ecdhe = suites
                 .iter()
                 .any(|(sv, s)| *sv == v && s.key_exchange() == KeyExchange::Ecdhe);
+            let dhe: Vec<u16> = suites
+                .iter()
+                .filter(|(sv, s)| *sv == v && s.key_exchange() == KeyExchange::Dhe)
+                .map(|(_, s)| s.code)
+                .collect();
+            if !dhe.is_empty() {
+                let opts = nodeward_probe::tls::hello::HelloOptions::default();
+                match vulns::hello_flight(addr, servername, v, &dhe, &opts, timeout).await {
+                    Ok(f) => {
+                        if let Some(KeyShare::DhPrime(p)) = f.key_share {
+                            out.dh_prime = Some(p);
+                        }
+                    }
+                    Err(e) => note("DHE prime", e),
+                }
+            }
             if ecdhe {
                 match vulns::ec_groups(addr, servername, v, timeout).await {
                     Ok(r) => out.ec_groups = Some(r),
