@@ -57,10 +57,18 @@ fn good_certificate_with_hsts_grades_a_plus() {
         .all(|s| s.as_str().unwrap().starts_with("TLS_ECDHE_")));
     for id in [
         "TLS-001", "TLS-002", "TLS-003", "TLS-004", "TLS-005", "TLS-006", "TLS-007", "TLS-009",
-        "TLS-010",
+        "TLS-010", "TLS-012", "TLS-013", "TLS-014", "TLS-015", "TLS-016", "TLS-017", "TLS-018",
+        "TLS-019",
     ] {
         assert_eq!(finding(&r, id)["status"], "pass", "{id}: {r:#}");
     }
+    // rustls ignores TLS_FALLBACK_SCSV but marks a TLS 1.2 answer from a TLS 1.3
+    // server with the RFC 8446 downgrade sentinel, which protects TLS 1.3 clients.
+    assert_eq!(
+        tls["vulnerabilities"]["fallback_scsv"],
+        "downgrade sentinel (RFC 8446)"
+    );
+    assert_eq!(tls["vulnerabilities"]["client_renegotiation"], false);
     // The test server configures no ALPN, so none is chosen.
     assert!(tls["alpn"].is_null());
     assert_eq!(code, 0, "{r:#}");

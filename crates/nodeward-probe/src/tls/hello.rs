@@ -65,19 +65,79 @@ pub enum HelloOutcome {
 const MAX_RECORD: usize = 16384 + 2048;
 const MAX_FLIGHT: usize = 256 * 1024;
 
+/// Extras a probe can ask of a hand-built ClientHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelloOptions {
+    /// Offer DEFLATE (method 1) before null compression (the CRIME probe).
+    pub deflate: bool,
+    /// Send the heartbeat extension, peer_allowed_to_send (the Heartbleed probe).
+    pub heartbeat: bool,
+    /// Add TLS_FALLBACK_SCSV (0x5600) to the suites (RFC 7507).
+    pub fallback_scsv: bool,
+    /// Named groups to offer instead of the default list.
+    pub groups: Option<Vec<u16>>,
+    /// For a renegotiating hello: the renegotiation_info extension with this
+    /// client verify_data, in place of the renegotiation SCSV (RFC 5746 §3.5).
+    pub renegotiation_info: Option<Vec<u8>>,
+}
+
+/// Default supported_groups: x25519, P-256, P-384, P-521, ffdhe2048, ffdhe3072.
+const DEFAULT_GROUPS: [u16; 6] = [0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101];
+
 /// Builds a ClientHello record offering `suites` at `version` with SNI `servername`.
 pub fn build_client_hello(version: Version, suites: &[u16], servername: &str) -> Vec<u8> {
+    build_client_hello_with(version, suites, servername, &HelloOptions::default())
+}
+
+/// [`build_client_hello`] with the extras in `opts`.
+pub fn build_client_hello_with(
+    version: Version,
+    suites: &[u16],
+    servername: &str,
+    opts: &HelloOptions,
+) -> Vec<u8> {
+    let hs = client_hello_message(version, suites, servername, opts, &pseudo_random());
+    let record_version = if version == Version::SSL3 {
+        0x0300u16
+    } else {
+        0x0301
+    };
+    let mut rec = vec![22u8];
+    rec.extend_from_slice(&record_version.to_be_bytes());
+    put_u16(&mut rec, hs.len() as u16);
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// The ClientHello handshake message (type, 24-bit length, body) with `random`.
+pub(crate) fn client_hello_message(
+    version: Version,
+    suites: &[u16],
+    servername: &str,
+    opts: &HelloOptions,
+    random: &[u8; 32],
+) -> Vec<u8> {
     let mut body = Vec::with_capacity(512);
     body.extend_from_slice(&version.0.to_be_bytes());
-    body.extend_from_slice(&pseudo_random());
+    body.extend_from_slice(random);
     body.push(0); // no session id
-    let mut codes: Vec<u16> = suites.to_vec();
-    codes.push(0x00FF); // renegotiation SCSV, as real clients send
+                  // At most 1000 suites keep the message far under the 16 KiB record limit.
+    let mut codes: Vec<u16> = suites.iter().copied().take(1000).collect();
+    if opts.renegotiation_info.is_none() {
+        codes.push(0x00FF); // renegotiation SCSV, as real clients send
+    }
+    if opts.fallback_scsv {
+        codes.push(0x5600);
+    }
     put_u16(&mut body, (codes.len() * 2) as u16);
     for c in codes {
         body.extend_from_slice(&c.to_be_bytes());
     }
-    body.extend_from_slice(&[1, 0]); // compression: null only
+    if opts.deflate {
+        body.extend_from_slice(&[2, 1, 0]); // compression: DEFLATE, null
+    } else {
+        body.extend_from_slice(&[1, 0]); // compression: null only
+    }
     if version >= Version::TLS10 {
         let mut ext = Vec::new();
         let is_name = servername.parse::<std::net::IpAddr>().is_err() && !servername.is_empty();
@@ -90,12 +150,11 @@ pub fn build_client_hello(version: Version, suites: &[u16], servername: &str) ->
             sni.extend_from_slice(n);
             put_ext(&mut ext, 0x0000, &sni);
         }
-        // supported_groups: x25519, P-256, P-384, P-521, ffdhe2048, ffdhe3072
-        put_ext(
-            &mut ext,
-            0x000a,
-            &list16(&[0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101]),
-        );
+        let groups: Vec<u16> = match &opts.groups {
+            Some(g) => g.iter().copied().take(100).collect(),
+            None => DEFAULT_GROUPS.to_vec(),
+        };
+        put_ext(&mut ext, 0x000a, &list16(&groups));
         put_ext(&mut ext, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
         if version >= Version::TLS12 {
             let schemes = [
@@ -104,22 +163,21 @@ pub fn build_client_hello(version: Version, suites: &[u16], servername: &str) ->
             ];
             put_ext(&mut ext, 0x000d, &list16(&schemes));
         }
+        if opts.heartbeat {
+            put_ext(&mut ext, 0x000f, &[1]); // heartbeat: peer_allowed_to_send
+        }
+        if let Some(verify) = &opts.renegotiation_info {
+            let mut ri = vec![verify.len().min(255) as u8];
+            ri.extend(verify.iter().take(255));
+            put_ext(&mut ext, 0xff01, &ri);
+        }
         put_u16(&mut body, ext.len() as u16);
         body.extend_from_slice(&ext);
     }
     let mut hs = vec![1u8];
     hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
     hs.extend_from_slice(&body);
-    let record_version = if version == Version::SSL3 {
-        0x0300u16
-    } else {
-        0x0301
-    };
-    let mut rec = vec![22u8];
-    rec.extend_from_slice(&record_version.to_be_bytes());
-    put_u16(&mut rec, hs.len() as u16);
-    rec.extend_from_slice(&hs);
-    rec
+    hs
 }
 
 fn put_u16(v: &mut Vec<u8>, x: u16) {
@@ -142,7 +200,7 @@ fn put_ext(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
 }
 
 /// Client random: not a secret (no key is ever derived), only needs to differ per hello.
-fn pseudo_random() -> [u8; 32] {
+pub(crate) fn pseudo_random() -> [u8; 32] {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -259,7 +317,7 @@ pub fn parse_flight(data: &[u8], eof: bool) -> Result<Option<HelloOutcome>, Prob
 }
 
 /// Bit length of the prime `p` at the start of a DHE ServerKeyExchange.
-fn dh_prime_bits(msg: &[u8]) -> Option<u32> {
+pub(crate) fn dh_prime_bits(msg: &[u8]) -> Option<u32> {
     let len = u16::from_be_bytes([*msg.first()?, *msg.get(1)?]) as usize;
     let p = msg.get(2..2 + len)?;
     let first = p.iter().position(|b| *b != 0)?;
@@ -298,7 +356,7 @@ fn parse_certificates(msg: &[u8]) -> Result<Vec<Vec<u8>>, ProbeError> {
     Ok(out)
 }
 
-fn alert_name(desc: u8) -> String {
+pub(crate) fn alert_name(desc: u8) -> String {
     match desc {
         40 => "handshake_failure".into(),
         70 => "protocol_version".into(),
@@ -306,6 +364,8 @@ fn alert_name(desc: u8) -> String {
         47 => "illegal_parameter".into(),
         80 => "internal_error".into(),
         112 => "unrecognized_name".into(),
+        100 => "no_renegotiation".into(),
+        10 => "unexpected_message".into(),
         86 => "inappropriate_fallback".into(),
         d => format!("{d}"),
     }
@@ -420,6 +480,28 @@ mod tests {
         let hs_len = u32::from_be_bytes([0, rec[6], rec[7], rec[8]]) as usize;
         assert_eq!(hs_len, rec.len() - 9);
         assert_eq!(&rec[9..11], &[3, 3]);
+    }
+
+    #[test]
+    fn options_add_deflate_heartbeat_scsv_and_groups() {
+        let opts = HelloOptions {
+            deflate: true,
+            heartbeat: true,
+            fallback_scsv: true,
+            groups: Some(vec![19]),
+            renegotiation_info: None,
+        };
+        let rec = build_client_hello_with(Version::TLS11, &[0xC013], "", &opts);
+        let len = u16::from_be_bytes([rec[3], rec[4]]) as usize;
+        assert_eq!(len, rec.len() - 5);
+        // version(2) random(32) sid(1) then suites
+        let b = &rec[9..];
+        assert_eq!(&b[35..43], &[0, 6, 0xC0, 0x13, 0x00, 0xFF, 0x56, 0x00]);
+        assert_eq!(&b[43..46], &[2, 1, 0]);
+        let ext = &b[46..];
+        let windows = |needle: &[u8]| ext.windows(needle.len()).any(|w| w == needle);
+        assert!(windows(&[0x00, 0x0f, 0, 1, 1]), "heartbeat extension");
+        assert!(windows(&[0x00, 0x0a, 0, 4, 0, 2, 0, 19]), "one group");
     }
 
     #[test]

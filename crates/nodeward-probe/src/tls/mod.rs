@@ -1,12 +1,16 @@
 //! TLS probes: a full handshake with rustls (modern versions, certificate
 //! chain, OCSP stapling, ALPN) and hand-built ClientHellos for the versions and
-//! cipher suites rustls cannot speak (SSLv3, TLS 1.0, TLS 1.1, weak TLS 1.2 suites).
+//! cipher suites rustls cannot speak (SSLv3, TLS 1.0, TLS 1.1, weak TLS 1.2 suites),
+//! and the vulnerability probes that need such hellos (`vulns`).
 
 pub mod cert;
+pub mod flight;
 pub mod hello;
 mod modern;
+pub mod renegotiate;
 pub mod suites;
 mod verify;
+pub mod vulns;
 
 pub use modern::{probe_modern, ModernHandshake};
 pub use verify::{verify_chain, ChainVerdict};

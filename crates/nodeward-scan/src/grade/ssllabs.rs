@@ -26,6 +26,18 @@ pub struct TlsFacts {
     pub insecure_signature: bool,
     /// HSTS max-age, if the HTTPS response had a valid header.
     pub hsts_max_age: Option<u64>,
+    /// The heartbeat probe got memory back (Heartbleed).
+    pub heartbleed: bool,
+    /// The server picked DEFLATE compression (CRIME).
+    pub compression: bool,
+    /// No renegotiation_info in the ServerHello (RFC 5746 unsupported).
+    pub no_secure_renegotiation: bool,
+    /// Client-initiated renegotiation without RFC 5746 (CVE-2009-3555).
+    pub insecure_client_renegotiation: bool,
+    /// A lower-version hello with TLS_FALLBACK_SCSV was accepted.
+    pub no_fallback_scsv: bool,
+    /// Size in bits of the weakest ECDHE group the server accepts.
+    pub weakest_ec_bits: Option<u32>,
 }
 
 /// The grade with its arithmetic.
@@ -177,11 +189,34 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
             ),
         ));
     }
-    if let Some(d) = f.dh_bits.filter(|d| *d < 2048) {
+    if f.heartbleed {
+        caps.push(("F", "vulnerable to Heartbleed (CVE-2014-0160)".into()));
+    }
+    if f.insecure_client_renegotiation {
         caps.push((
+            "F",
+            "insecure client-initiated renegotiation (CVE-2009-3555)".into(),
+        ));
+    }
+    match f.dh_bits {
+        Some(d) if d < 1024 => caps.push((
+            "F",
+            format!("DH parameters of {d} bits, under 1024 (Logjam)"),
+        )),
+        Some(d) if d < 2048 => caps.push((
             "B",
             format!("weak DH parameters ({d} bits) with DHE suites"),
+        )),
+        _ => {}
+    }
+    if let Some(e) = f.weakest_ec_bits.filter(|e| *e < 224) {
+        caps.push((
+            "B",
+            format!("ECDHE group of {e} bits accepted (under 224, weaker than RSA 2048)"),
         ));
+    }
+    if f.compression {
+        caps.push(("C", "TLS compression enabled (CRIME)".into()));
     }
     if has(Version::SSL3) {
         caps.push(("C", "SSLv3 accepted (POODLE)".into()));
@@ -207,6 +242,9 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
     if !f.suites.iter().any(|s| s.aead()) {
         caps.push(("A-", "no AEAD suite (GCM, ChaCha20-Poly1305, CCM)".into()));
     }
+    if f.no_secure_renegotiation {
+        caps.push(("A-", "secure renegotiation (RFC 5746) not supported".into()));
+    }
     let mut g = score_grade;
     for (cap, _) in &caps {
         if rank(cap) > rank(g) {
@@ -217,6 +255,8 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
     let mut final_grade = g.to_string();
     if g == "A" {
         match f.hsts_max_age {
+            Some(_) if f.no_fallback_scsv => notes
+                .push("A (not A+): TLS_FALLBACK_SCSV not supported (downgrade possible)".into()),
             Some(age) if age >= HSTS_A_PLUS_MIN_AGE => {
                 final_grade = "A+".into();
                 notes.push(format!(
@@ -272,6 +312,7 @@ mod tests {
             insecure_signature: false,
             dh_bits: None,
             hsts_max_age: Some(31_536_000),
+            ..Default::default()
         }
     }
 
@@ -331,5 +372,22 @@ mod tests {
         let g = grade(&f).unwrap();
         assert_eq!((g.key_exchange, g.total, g.grade.as_str()), (0, 0, "F"));
         assert!(grade(&TlsFacts::default()).is_none());
+    }
+
+    #[test]
+    fn vulnerability_caps() {
+        let with = |f: fn(&mut TlsFacts)| {
+            let mut facts = good();
+            f(&mut facts);
+            grade(&facts).unwrap().grade
+        };
+        assert_eq!(with(|f| f.heartbleed = true), "F");
+        assert_eq!(with(|f| f.insecure_client_renegotiation = true), "F");
+        assert_eq!(with(|f| f.dh_bits = Some(768)), "F");
+        assert_eq!(with(|f| f.compression = true), "C");
+        assert_eq!(with(|f| f.weakest_ec_bits = Some(192)), "B");
+        assert_eq!(with(|f| f.weakest_ec_bits = Some(224)), "A+");
+        assert_eq!(with(|f| f.no_secure_renegotiation = true), "A-");
+        assert_eq!(with(|f| f.no_fallback_scsv = true), "A");
     }
 }

@@ -24,6 +24,7 @@ pub(super) fn all(o: &Observed, facts: &TlsFacts, graded: Option<&TlsGrade>) -> 
         hsts(o, facts),
         aead(o),
     ];
+    out.extend(super::vuln_findings::all(o));
     if let Some(g) = graded {
         out.push(grade(g));
     }

@@ -1,14 +1,17 @@
 //! The TLS part: versions, suites, certificate, HSTS, and the SSL Labs grade.
 //!
 //! `observe` runs the probes once; `findings` turns what they saw into
-//! TLS-001 … TLS-011; the grade comes from `grade::ssllabs`.
+//! TLS-001 … TLS-011 and `vuln_findings` into TLS-012 … TLS-019; the grade comes from `grade::ssllabs`.
 
 mod findings;
 mod observe;
+mod vuln_findings;
+mod vulns;
 
 use super::{finding, PartOutcome};
 use crate::grade::observatory::hsts_max_age;
 use crate::grade::ssllabs::{self, TlsFacts, TlsGrade};
+use nodeward_probe::tls::vulns::{Fallback, Heartbleed};
 use nodeward_probe::tls::{ChainVerdict, Roots};
 use nodeward_probe::ProbeError;
 use nodeward_report::{Severity, Status};
@@ -18,7 +21,7 @@ use std::time::Duration;
 
 const AREA: &str = "tls";
 /// The whole TLS part may take this many step deadlines at most.
-const PART_BUDGET_STEPS: u32 = 24;
+const PART_BUDGET_STEPS: u32 = 48;
 const GUIDE: &str = "https://github.com/ssllabs/research/wiki/SSL-Server-Rating-Guide";
 
 /// Scans `host:port` with SNI `servername`; `path` is requested over HTTPS for HSTS.
@@ -72,6 +75,17 @@ fn facts(o: &Observed) -> TlsFacts {
         name_mismatch: matches!(o.verdict, ChainVerdict::NameMismatch(_)),
         insecure_signature: signature.contains("md5") || signature.contains("md2"),
         hsts_max_age: o.hsts.as_deref().and_then(hsts_max_age),
+        heartbleed: matches!(o.vulns.heartbleed, Some(Heartbleed::Vulnerable { .. })),
+        compression: o.vulns.compression == Some(true),
+        no_secure_renegotiation: o.vulns.secure_renegotiation == Some(false),
+        insecure_client_renegotiation: o.vulns.secure_renegotiation == Some(false)
+            && o.vulns.client_renegotiation == Some(true),
+        no_fallback_scsv: matches!(o.vulns.fallback, Some((_, _, Fallback::Accepted))),
+        weakest_ec_bits: o
+            .vulns
+            .ec_groups
+            .as_ref()
+            .and_then(|g| g.iter().map(|g| g.bits).min()),
     }
 }
 
@@ -119,6 +133,7 @@ fn part_json(o: &Observed, facts: &TlsFacts, graded: Option<&TlsGrade>) -> serde
     part["ocsp_stapled"] = json!(o.ocsp_stapled);
     part["alpn"] = json!(o.alpn);
     part["hsts_max_age"] = json!(facts.hsts_max_age);
+    part["vulnerabilities"] = vuln_findings::json(&o.vulns);
     if !o.notes.is_empty() {
         part["notes"] = json!(o.notes);
     }

@@ -1,5 +1,6 @@
 //! Everything the TLS probes see about one server, gathered once.
 
+use super::vulns::{self, Vulns};
 use nodeward_probe::http::{self, Request, Url};
 use nodeward_probe::tls::cert::CertInfo;
 use nodeward_probe::tls::hello::{self, Version};
@@ -32,6 +33,8 @@ pub(super) struct Observed {
     pub alpn: Option<String>,
     /// Probe errors that did not stop the scan (per version).
     pub notes: Vec<String>,
+    /// What the vulnerability probes saw.
+    pub vulns: Vulns,
 }
 
 impl Observed {
@@ -100,6 +103,7 @@ pub(super) async fn observe(
     if versions.is_empty() {
         return Err(no_version_error(modern.error.as_deref(), &notes));
     }
+    let vulns = vulns::probe(addr, servername, &versions, &suites, timeout, &mut notes).await;
     let verdict = tls::verify_chain(&chain, servername, roots)?;
     let leaf = chain.first().map(|c| CertInfo::parse(c.as_ref()));
     let hsts = fetch_hsts(host, port, servername, path, timeout).await;
@@ -114,6 +118,7 @@ pub(super) async fn observe(
         ocsp_stapled: modern.ocsp_stapled,
         alpn: modern.alpn,
         notes,
+        vulns,
     })
 }
 
