@@ -374,17 +374,18 @@ impl Checker<'_> {
                         domains.push(d);
                     }
                 }
-                let challenge =
-                    match a.challenge.as_deref() {
-                        None | Some("tls-alpn-01") => AcmeChallenge::TlsAlpn01,
-                        Some("http-01") => AcmeChallenge::Http01,
-                        Some(other) => return Err(self.err(
+                let challenge = match a.challenge.as_deref() {
+                    None | Some("tls-alpn-01") => AcmeChallenge::TlsAlpn01,
+                    Some("http-01") => AcmeChallenge::Http01,
+                    Some(other) => {
+                        return Err(self.err(
                             format!("{at}.challenge"),
                             format!(
                                 "unknown challenge {other:?}: use \"tls-alpn-01\" or \"http-01\""
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let directory = a.directory.unwrap_or_else(|| LETS_ENCRYPT_DIRECTORY.into());
                 if !directory.starts_with("https://") {
                     return Err(self.err(
@@ -1011,6 +1012,76 @@ deny = ["addNeighbors"]
 
     fn load_str(s: &str) -> Result<GatewayConfig, ConfigError> {
         load_from_str(Path::new("/etc/nodeward/t.toml"), s)
+    }
+
+    fn with_listener(listener: &str) -> String {
+        MINIMAL.replace("bind = \"127.0.0.1:14265\"", listener)
+    }
+
+    #[test]
+    fn acme_listener_loads_with_defaults() {
+        let c = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\ntls = { acme = { domains = [\"Node.Example.org\"] } }",
+        ))
+        .unwrap();
+        let a = c.listeners[0].acme.as_ref().unwrap();
+        assert_eq!(a.domains, vec!["node.example.org".to_string()]);
+        assert_eq!(a.directory, LETS_ENCRYPT_DIRECTORY);
+        assert_eq!(a.challenge, AcmeChallenge::TlsAlpn01);
+        assert!(c.listeners[0].terminates_tls() && c.listeners[0].tls.is_none());
+    }
+
+    #[test]
+    fn bad_acme_settings_are_refused_with_their_key() {
+        let cases = [
+            ("domains = []", "domains", "at least one"),
+            ("domains = [\"10.0.0.1\"]", "domains", "IP address"),
+            ("domains = [\"*.example.org\"]", "domains", "wildcard"),
+            ("domains = [\"a..b\"]", "domains", "not a valid DNS name"),
+            (
+                "domains = [\"a.org\"], challenge = \"dns-01\"",
+                "challenge",
+                "unknown challenge",
+            ),
+            (
+                "domains = [\"a.org\"], directory = \"http://ca/dir\"",
+                "directory",
+                "https://",
+            ),
+            (
+                "domains = [\"a.org\"], contact = \"ops@a.org\"",
+                "contact",
+                "mailto:",
+            ),
+            (
+                "domains = [\"a.org\"], challenge = \"http-01\"",
+                "challenge",
+                "redirect_https",
+            ),
+        ];
+        for (acme, key, msg) in cases {
+            let text = with_listener(&format!(
+                "bind = \"127.0.0.1:14265\"\ntls = {{ acme = {{ {acme} }} }}"
+            ));
+            let e = load_str(&text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("listener[0].tls.acme.{key}")),
+                "{acme}: {e}"
+            );
+            assert!(e.contains(msg), "{acme}: {e}");
+        }
+        let e = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\ntls = { cert = \"c.pem\", acme = { domains = [\"a.org\"] } }",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("either acme or cert/key"), "{e}");
+        let e = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\nredirect_https = true\ntls = { cert = \"c.pem\", key = \"k.pem\" }",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("listener[0].redirect_https"), "{e}");
     }
 
     #[test]
