@@ -18,7 +18,7 @@
 
 mod common_gateway;
 use common_gateway::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
