@@ -11,6 +11,7 @@ PACKAGES=(
   nmap testssl.sh
   libcap2-bin systemd
   python3
+  pebble
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

@@ -14,6 +14,7 @@
 //! [`addr`] (client addresses and CIDR sets), [`metrics`], [`http1`] (the
 //! HTTP/1.1 framing both sides share) and [`log`].
 
+pub mod acme;
 pub mod addr;
 pub mod admin;
 pub mod ban;

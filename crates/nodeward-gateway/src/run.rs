@@ -33,6 +33,9 @@ pub enum GatewayError {
     /// A certificate or key could not be loaded.
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    /// An ACME listener's TLS config could not be built.
+    #[error("ACME listener: {0}")]
+    Acme(String),
     /// The admin token could not be read or created.
     #[error(transparent)]
     Token(#[from] admin::token::TokenError),
@@ -138,14 +141,34 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         metrics.access_log_dropped.clone(),
     )?;
     let mut tls_states = Vec::new();
+    let challenges = Arc::new(crate::acme::Challenges::default());
+    let mut acme_states = Vec::new();
     for l in &config.listeners {
-        tls_states.push(match &l.tls {
-            Some(files) => Some(tls::TlsState {
+        tls_states.push(match (&l.tls, &l.acme) {
+            (Some(files), _) => Some(tls::TlsState {
                 current: ArcSwap::new(tls::load_server_config(files)?),
             }),
-            None => None,
+            (None, Some(acme)) => {
+                let state = Arc::new(crate::acme::AcmeState::new(
+                    l.bind,
+                    acme.clone(),
+                    challenges.clone(),
+                ));
+                let cfg = tls::acme_server_config(state.resolver.clone())
+                    .map_err(|e| GatewayError::Acme(e.to_string()))?;
+                acme_states.push(state);
+                Some(tls::TlsState {
+                    current: ArcSwap::new(cfg),
+                })
+            }
+            (None, None) => None,
         });
     }
+    let https_port = config
+        .listeners
+        .iter()
+        .find(|l| l.terminates_tls())
+        .map_or(443, |l| l.bind.port());
     let admin = match &config.admin {
         Some(a) => {
             let listener = serve::bind(a.bind, false)
@@ -222,10 +245,22 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 .map_or(100_000, |a| a.max_bans),
         ),
         registry,
+        acme: acme_states,
+        challenges,
+        https_port,
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Certificates are ordered in the background: the other listeners serve
+    // meanwhile, and an ACME listener refuses handshakes until it has one.
+    for state in &shared.acme {
+        tokio::spawn(
+            state
+                .clone()
+                .run(shared.challenges.clone(), shutdown_rx.clone()),
+        );
+    }
     for l in &config.listeners {
-        tracing::info!(bind = %l.bind, tls = l.tls.is_some(), threads, "listening");
+        tracing::info!(bind = %l.bind, tls = l.terminates_tls(), acme = l.acme.is_some(), redirect_https = l.redirect_https, threads, "listening");
     }
     let mut sockets = sockets.into_iter();
     for (i, listener) in sockets.next().into_iter().flatten() {

@@ -117,6 +117,12 @@ pub struct Shared {
     pub bans: crate::ban::BanTable,
     /// The upstream pools and registrations (survive reloads).
     pub registry: Registry,
+    /// ACME listeners' certificate states.
+    pub acme: Vec<Arc<crate::acme::AcmeState>>,
+    /// Pending ACME challenge answers.
+    pub challenges: Arc<crate::acme::Challenges>,
+    /// Port of the first TLS listener, for HTTPS redirects.
+    pub https_port: u16,
 }
 
 impl Shared {
@@ -151,14 +157,15 @@ impl Shared {
         let config = config::load(&self.config_path).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
         let same_listeners = config.listeners.len() == self.listeners.len()
-            && config
-                .listeners
-                .iter()
-                .zip(&self.listeners)
-                .all(|(a, b)| a.bind == b.bind && a.tls.is_some() == b.tls.is_some());
+            && config.listeners.iter().zip(&self.listeners).all(|(a, b)| {
+                a.bind == b.bind
+                    && a.tls.is_some() == b.tls.is_some()
+                    && a.acme == b.acme
+                    && a.redirect_https == b.redirect_https
+            });
         if !same_listeners {
             notes.push(
-                "listener addresses or TLS on/off changed: restart to apply those".to_string(),
+                "listener addresses, TLS on/off, ACME settings or redirect_https changed: restart to apply those".to_string(),
             );
         }
         // Load every certificate first so a bad one changes nothing.

@@ -80,6 +80,7 @@ async fn handle(
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => {
             let mut text = shared.metrics.render();
+            crate::acme::manager::render_metrics(&shared.acme, &mut text);
             super::pool_metrics::render(&shared.registry.pools(), &mut text);
             reply(StatusCode::OK, "text/plain; version=0.0.4", text)
         }

@@ -43,8 +43,10 @@ pub fn status(shared: &Shared) -> Value {
         "config": shared.config_path.display().to_string(),
         "listeners": shared.listeners.iter().map(|l| json!({
             "bind": l.bind.to_string(),
-            "tls": l.tls.is_some(),
+            "tls": l.terminates_tls(),
+            "redirect_https": l.redirect_https,
         })).collect::<Vec<_>>(),
+        "acme": shared.acme.iter().map(|a| a.status()).collect::<Vec<_>>(),
         "connections": {
             "open": shared.guard.open(),
             "accepted": shared.metrics.connections_accepted.load(Relaxed),

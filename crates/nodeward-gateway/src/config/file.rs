@@ -150,18 +150,42 @@ impl Default for GlobalSection {
 pub struct ListenerSection {
     /// `IP:port` to bind.
     pub bind: String,
-    /// Terminate TLS here with these PEM files.
+    /// Terminate TLS here with these PEM files or an ACME certificate.
     pub tls: Option<TlsSection>,
+    /// Answer every request with a permanent redirect to HTTPS (and ACME
+    /// HTTP-01 challenges); plain listeners only. Default false.
+    #[serde(default)]
+    pub redirect_https: bool,
 }
 
-/// `tls = { cert = "...", key = "..." }` of a listener.
+/// `tls = { cert = "...", key = "..." }` or `tls = { acme = { ... } }` of a listener.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
     /// PEM certificate chain, leaf first.
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
+    /// Obtain and renew the certificate from an ACME CA instead.
+    pub acme: Option<AcmeSection>,
+}
+
+/// `acme = { domains = [...], contact = "mailto:...", directory = "...", ca = "..." }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSection {
+    /// DNS names the certificate covers (first one is the subject).
+    pub domains: Vec<String>,
+    /// Account contact URL, e.g. `mailto:ops@example.org`.
+    pub contact: Option<String>,
+    /// ACME directory URL. Default: Let's Encrypt production.
+    pub directory: Option<String>,
+    /// PEM root certificate that the directory's HTTPS certificate chains to
+    /// (a private or test CA); default: the system's trusted roots.
+    pub ca: Option<PathBuf>,
+    /// `"tls-alpn-01"` (default, on this listener) or `"http-01"` (needs a
+    /// plain listener on port 80 with `redirect_https = true`).
+    pub challenge: Option<String>,
 }
 
 /// `[admin]`: the metrics, status and reload listener.

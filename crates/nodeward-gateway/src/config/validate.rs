@@ -113,8 +113,89 @@ pub enum AccessLogTarget {
 pub struct Listener {
     /// Address to bind.
     pub bind: SocketAddr,
-    /// TLS files, when TLS is terminated here.
-    pub tls: Option<TlsSection>,
+    /// TLS files, when TLS is terminated here with files.
+    pub tls: Option<TlsFiles>,
+    /// ACME settings, when TLS is terminated here with an ACME certificate.
+    pub acme: Option<AcmeConfig>,
+    /// Redirect everything to HTTPS (plain listeners only).
+    pub redirect_https: bool,
+}
+
+impl Listener {
+    /// Whether TLS is terminated on this listener (files or ACME).
+    pub fn terminates_tls(&self) -> bool {
+        self.tls.is_some() || self.acme.is_some()
+    }
+}
+
+/// A listener's certificate and key files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// Which ACME challenge proves control of the domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcmeChallenge {
+    /// TLS-ALPN-01, answered on the TLS listener itself.
+    TlsAlpn01,
+    /// HTTP-01, answered by a `redirect_https` listener on port 80.
+    Http01,
+}
+
+/// Checked `acme = { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeConfig {
+    /// DNS names, lower-case.
+    pub domains: Vec<String>,
+    /// Account contact URL.
+    pub contact: Option<String>,
+    /// Directory URL.
+    pub directory: String,
+    /// Extra root for the directory's HTTPS.
+    pub ca: Option<PathBuf>,
+    /// Challenge type.
+    pub challenge: AcmeChallenge,
+    /// Where the account key and certificates live.
+    pub state_dir: PathBuf,
+}
+
+/// Let's Encrypt's production directory, the default `directory`.
+pub const LETS_ENCRYPT_DIRECTORY: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// Checks one ACME domain name: a DNS name, no IP address, wildcards only
+/// where the challenge allows them (neither HTTP-01 nor TLS-ALPN-01 does).
+fn check_acme_domain(d: &str) -> Result<String, String> {
+    let d = d.trim_end_matches('.').to_ascii_lowercase();
+    if d.is_empty() || d.len() > 253 {
+        return Err("a domain must have 1 to 253 characters".into());
+    }
+    if d.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!(
+            "{d} is an IP address; ACME here issues for DNS names only"
+        ));
+    }
+    if d.starts_with("*.") {
+        return Err(format!(
+            "{d}: wildcard names need the DNS-01 challenge, which the gateway does not do"
+        ));
+    }
+    for label in d.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(format!("{d} is not a valid DNS name"));
+        }
+    }
+    Ok(d)
 }
 
 /// The checked admin listener.
@@ -263,6 +344,81 @@ impl Checker<'_> {
         ConfigError::invalid(self.path, at, msg)
     }
 
+    fn listener_tls(
+        &self,
+        i: usize,
+        t: TlsSection,
+        global: &Global,
+    ) -> Result<(Option<TlsFiles>, Option<AcmeConfig>), ConfigError> {
+        let at = format!("listener[{i}].tls");
+        match (t.cert, t.key, t.acme) {
+            (Some(cert), Some(key), None) => Ok((
+                Some(TlsFiles {
+                    cert: self.relative(&cert),
+                    key: self.relative(&key),
+                }),
+                None,
+            )),
+            (None, None, Some(a)) => {
+                let at = format!("{at}.acme");
+                if a.domains.is_empty() {
+                    return Err(
+                        self.err(format!("{at}.domains"), "at least one domain is required")
+                    );
+                }
+                let mut domains = Vec::new();
+                for d in &a.domains {
+                    let d =
+                        check_acme_domain(d).map_err(|m| self.err(format!("{at}.domains"), m))?;
+                    if !domains.contains(&d) {
+                        domains.push(d);
+                    }
+                }
+                let challenge = match a.challenge.as_deref() {
+                    None | Some("tls-alpn-01") => AcmeChallenge::TlsAlpn01,
+                    Some("http-01") => AcmeChallenge::Http01,
+                    Some(other) => {
+                        return Err(self.err(
+                            format!("{at}.challenge"),
+                            format!(
+                                "unknown challenge {other:?}: use \"tls-alpn-01\" or \"http-01\""
+                            ),
+                        ))
+                    }
+                };
+                let directory = a.directory.unwrap_or_else(|| LETS_ENCRYPT_DIRECTORY.into());
+                if !directory.starts_with("https://") {
+                    return Err(self.err(
+                        format!("{at}.directory"),
+                        "the directory must be an https:// URL",
+                    ));
+                }
+                if let Some(c) = &a.contact {
+                    if !c.starts_with("mailto:") || c.len() <= 7 || c.contains(char::is_whitespace)
+                    {
+                        return Err(self.err(
+                            format!("{at}.contact"),
+                            "contact must look like mailto:ops@example.org",
+                        ));
+                    }
+                }
+                Ok((
+                    None,
+                    Some(AcmeConfig {
+                        domains,
+                        contact: a.contact,
+                        directory,
+                        ca: a.ca.map(|p| self.relative(&p)),
+                        challenge,
+                        state_dir: global.state_dir.join("acme"),
+                    }),
+                ))
+            }
+            (_, _, Some(_)) => Err(self.err(at, "use either acme or cert/key, not both")),
+            _ => Err(self.err(at, "tls needs both cert and key, or acme")),
+        }
+    }
+
     fn check(&self, file: GatewayFile) -> Result<GatewayConfig, ConfigError> {
         let global = self.global(file.gateway)?;
         if file.listener.is_empty() {
@@ -276,13 +432,35 @@ impl Checker<'_> {
             if !binds.insert(bind) {
                 return Err(self.err(at, format!("{bind} is bound twice")));
             }
+            let (tls, acme) = match l.tls {
+                None => (None, None),
+                Some(t) => self.listener_tls(i, t, &global)?,
+            };
+            if l.redirect_https && (tls.is_some() || acme.is_some()) {
+                return Err(self.err(
+                    format!("listener[{i}].redirect_https"),
+                    "a redirect listener is plain HTTP; remove its tls",
+                ));
+            }
             listeners.push(Listener {
                 bind,
-                tls: l.tls.map(|t| TlsSection {
-                    cert: self.relative(&t.cert),
-                    key: self.relative(&t.key),
-                }),
+                tls,
+                acme,
+                redirect_https: l.redirect_https,
             });
+        }
+        let redirect = listeners.iter().any(|l| l.redirect_https);
+        if let Some(i) = listeners.iter().position(|l| {
+            l.acme
+                .as_ref()
+                .is_some_and(|a| a.challenge == AcmeChallenge::Http01)
+        }) {
+            if !redirect {
+                return Err(self.err(
+                    format!("listener[{i}].tls.acme.challenge"),
+                    "http-01 needs a plain listener with redirect_https = true (port 80) to answer it",
+                ));
+            }
         }
         let admin = match file.admin {
             None => None,
@@ -836,6 +1014,76 @@ deny = ["addNeighbors"]
         load_from_str(Path::new("/etc/nodeward/t.toml"), s)
     }
 
+    fn with_listener(listener: &str) -> String {
+        MINIMAL.replace("bind = \"127.0.0.1:14265\"", listener)
+    }
+
+    #[test]
+    fn acme_listener_loads_with_defaults() {
+        let c = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\ntls = { acme = { domains = [\"Node.Example.org\"] } }",
+        ))
+        .unwrap();
+        let a = c.listeners[0].acme.as_ref().unwrap();
+        assert_eq!(a.domains, vec!["node.example.org".to_string()]);
+        assert_eq!(a.directory, LETS_ENCRYPT_DIRECTORY);
+        assert_eq!(a.challenge, AcmeChallenge::TlsAlpn01);
+        assert!(c.listeners[0].terminates_tls() && c.listeners[0].tls.is_none());
+    }
+
+    #[test]
+    fn bad_acme_settings_are_refused_with_their_key() {
+        let cases = [
+            ("domains = []", "domains", "at least one"),
+            ("domains = [\"10.0.0.1\"]", "domains", "IP address"),
+            ("domains = [\"*.example.org\"]", "domains", "wildcard"),
+            ("domains = [\"a..b\"]", "domains", "not a valid DNS name"),
+            (
+                "domains = [\"a.org\"], challenge = \"dns-01\"",
+                "challenge",
+                "unknown challenge",
+            ),
+            (
+                "domains = [\"a.org\"], directory = \"http://ca/dir\"",
+                "directory",
+                "https://",
+            ),
+            (
+                "domains = [\"a.org\"], contact = \"ops@a.org\"",
+                "contact",
+                "mailto:",
+            ),
+            (
+                "domains = [\"a.org\"], challenge = \"http-01\"",
+                "challenge",
+                "redirect_https",
+            ),
+        ];
+        for (acme, key, msg) in cases {
+            let text = with_listener(&format!(
+                "bind = \"127.0.0.1:14265\"\ntls = {{ acme = {{ {acme} }} }}"
+            ));
+            let e = load_str(&text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("listener[0].tls.acme.{key}")),
+                "{acme}: {e}"
+            );
+            assert!(e.contains(msg), "{acme}: {e}");
+        }
+        let e = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\ntls = { cert = \"c.pem\", acme = { domains = [\"a.org\"] } }",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("either acme or cert/key"), "{e}");
+        let e = load_str(&with_listener(
+            "bind = \"127.0.0.1:14265\"\nredirect_https = true\ntls = { cert = \"c.pem\", key = \"k.pem\" }",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("listener[0].redirect_https"), "{e}");
+    }
+
     #[test]
     fn minimal_config_loads_with_defaults() {
         let c = load_str(MINIMAL).unwrap();
@@ -901,6 +1149,7 @@ deny = ["addNeighbors"]
         );
         let c = load_str(&text).unwrap();
         let tls = c.listeners[0].tls.as_ref().unwrap();
+        assert!(c.listeners[0].acme.is_none());
         assert_eq!(tls.cert, PathBuf::from("/etc/nodeward/c.pem"));
         assert_eq!(tls.key, PathBuf::from("/k.pem"));
     }

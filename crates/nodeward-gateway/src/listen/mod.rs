@@ -5,5 +5,6 @@
 pub mod guard;
 mod h1;
 pub mod linger;
+pub mod redirect;
 pub mod serve;
 pub mod tls;

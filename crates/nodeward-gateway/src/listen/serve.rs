@@ -144,6 +144,16 @@ async fn serve_connection(
     shutdown: watch::Receiver<bool>,
 ) {
     let global = shared.runtime.load().global.clone();
+    if shared.listeners[index].redirect_https {
+        super::redirect::serve(
+            stream,
+            shared.challenges.clone(),
+            shared.https_port,
+            global.header_timeout,
+        )
+        .await;
+        return;
+    }
     match &shared.tls[index] {
         None if !global.h2c => {
             let conn = Arc::new(ConnInfo::new(peer, false));
@@ -184,7 +194,12 @@ async fn serve_tls(
             return;
         }
     };
-    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let alpn = stream.get_ref().1.alpn_protocol();
+    if alpn == Some(crate::acme::ACME_TLS_ALPN) {
+        // A TLS-ALPN-01 validation: the handshake was the answer (RFC 8737).
+        return;
+    }
+    let h2 = alpn == Some(b"h2");
     let conn = Arc::new(ConnInfo::new(peer, true));
     serve_http(
         shared,

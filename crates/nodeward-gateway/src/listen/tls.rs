@@ -1,6 +1,7 @@
-//! TLS termination with rustls from PEM files, reloadable on SIGHUP.
+//! TLS termination with rustls from PEM files (reloadable on SIGHUP) or
+//! from an ACME certificate resolver.
 
-use crate::config::TlsSection;
+use crate::config::TlsFiles;
 use crate::pem::{self, PemError};
 use arc_swap::ArcSwap;
 use rustls::ServerConfig;
@@ -31,7 +32,7 @@ pub struct TlsState {
 }
 
 /// Loads a certificate chain and key into a server config offering h2 and http/1.1.
-pub fn load_server_config(files: &TlsSection) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn load_server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = pem::certs(&files.cert, &pem::read(&files.cert)?)?;
     let key = pem::private_key(&files.key, &pem::read(&files.key)?)?;
     let cert_path = files.cert.display().to_string();
@@ -52,5 +53,23 @@ pub fn load_server_config(files: &TlsSection) -> Result<Arc<ServerConfig>, TlsEr
             source,
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A server config whose certificate comes from an ACME resolver; also
+/// offers `acme-tls/1` so TLS-ALPN-01 validation handshakes can complete.
+pub fn acme_server_config(
+    resolver: Arc<crate::acme::AcmeResolver>,
+) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![
+        b"h2".to_vec(),
+        b"http/1.1".to_vec(),
+        crate::acme::ACME_TLS_ALPN.to_vec(),
+    ];
     Ok(Arc::new(config))
 }
