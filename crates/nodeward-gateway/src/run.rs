@@ -200,6 +200,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
             worker.push((i, socket));
         }
     }
+    crate::minutes::tick();
     let shared = Arc::new(Shared {
         guard: Arc::new(ConnGuard::new(
             config.global.max_connections,
@@ -320,6 +321,7 @@ async fn sweep(shared: Arc<Shared>) {
     let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        crate::minutes::tick();
         ticks += 1;
         let rt = shared.runtime.load();
         if ticks.is_multiple_of(5) {
