@@ -223,6 +223,14 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 .map_or(100_000, |a| a.max_bans),
         ),
         registry,
+        admin_token: ArcSwap::from_pointee(
+            admin
+                .as_ref()
+                .map(|a| a.1.as_str().to_string())
+                .unwrap_or_default(),
+        ),
+        admin_token_file: admin.as_ref().map(|a| a.4.clone()),
+        ui: crate::admin::ui::UiState::default(),
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     for l in &config.listeners {
@@ -240,12 +248,11 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     for (worker, listeners) in sockets.enumerate() {
         spawn_worker(worker + 1, shared.clone(), listeners, shutdown_rx.clone())?;
     }
-    if let Some((listener, token, public_read, bind, token_file)) = admin {
+    if let Some((listener, _token, public_read, bind, token_file)) = admin {
         tracing::info!(%bind, token_file = %token_file.display(), "admin listening");
         tokio::spawn(admin::serve_admin(
             shared.clone(),
             listener,
-            token,
             public_read,
             shutdown_rx.clone(),
         ));
