@@ -10,6 +10,7 @@ PACKAGES=(
   nftables openssh-server openssh-client socat
   nmap testssl.sh
   libcap2-bin
+  chromium python3
 )
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
 # and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.
