@@ -12,6 +12,7 @@ PACKAGES=(
   libcap2-bin systemd
   python3
   pebble
+  chromium
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

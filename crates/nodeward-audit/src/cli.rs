@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// The default config file.
 pub const DEFAULT_CONFIG: &str = "/etc/nodeward/nodeward.toml";
+/// Where `--save` writes by default (the gateway's default `state_dir`).
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/nodeward";
 
 /// Arguments of `nodeward audit`.
 #[derive(Debug, Args)]
@@ -46,6 +48,13 @@ pub struct AuditArgs {
     /// Configuration file ([audit] table: profile, allowed_ports, node_processes, api_ports).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Also save the JSON report as `<state dir>/audit/latest.json` (mode 0600,
+    /// written atomically) for the gateway's status page and `nodeward report`.
+    #[arg(long)]
+    pub save: bool,
+    /// The state directory `--save` writes under (the gateway's `[gateway] state_dir`).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
     /// List every check (ID, area, severity, title) and exit.
     #[arg(long)]
     pub list_checks: bool,
@@ -73,7 +82,32 @@ pub enum AuditError {
     },
 }
 
+/// Writes `report` as JSON to `<state_dir>/audit/latest.json` (the directory
+/// created 0700 if missing; the file replaced atomically, 0600).
+fn save_latest(state_dir: &Path, report: &nodeward_report::Report) -> Result<(), AuditError> {
+    let dir = state_dir.join("audit");
+    let path = dir.join("latest.json");
+    let err = |source| AuditError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if !dir.is_dir() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(err)?;
+    }
+    write_atomically(&path, &report.to_json()).map_err(err)
+}
+
 fn write_atomically(path: &Path, data: &str) -> std::io::Result<()> {
+    // A device or pipe (`-o /dev/null`, `/dev/stdout`) is written in place:
+    // renaming over it would replace the device with a regular file.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::write(path, data.as_bytes());
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -169,6 +203,9 @@ pub fn run(args: AuditArgs) -> Result<u8, AuditError> {
             // A closed pipe (`| head`) is not an audit failure.
             let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
         }
+    }
+    if args.save {
+        save_latest(&args.state_dir, &report)?;
     }
     if let Some(problem) = root_problem {
         eprintln!("nodeward: {problem}");

@@ -25,6 +25,7 @@ pub mod http1;
 pub mod listen;
 pub mod log;
 pub mod metrics;
+pub mod minutes;
 pub mod pem;
 pub mod protocol;
 pub mod refusal;

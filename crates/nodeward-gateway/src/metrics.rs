@@ -85,6 +85,8 @@ pub struct CommandStats {
     pub latency: Histogram,
     /// Upstream latency (forwarded requests only).
     pub upstream_latency: Histogram,
+    /// Requests per minute over the last hour (the status page's chart).
+    pub per_minute: crate::minutes::MinuteRing,
 }
 
 impl CommandStats {
@@ -96,6 +98,7 @@ impl CommandStats {
             self.by_reason[r.index()].fetch_add(1, Relaxed);
         }
         self.latency.observe(total);
+        self.per_minute.bump();
     }
 }
 
@@ -142,6 +145,21 @@ impl Metrics {
     pub fn connection_refused(&self, reason: Reason) {
         self.connections_refused[reason.index()].fetch_add(1, Relaxed);
         self.rejections[reason.index()].fetch_add(1, Relaxed);
+    }
+
+    /// Each command's requests per minute over the hour ending at `now`
+    /// (minutes since the epoch), oldest first; commands with none are left out.
+    pub fn last_hour(&self, now: u32) -> Vec<(String, [u64; crate::minutes::SLOTS])> {
+        let commands = self
+            .commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        commands
+            .into_iter()
+            .map(|(name, s)| (name, s.per_minute.last_hour(now)))
+            .filter(|(_, h)| h.iter().any(|&v| v > 0))
+            .collect()
     }
 
     /// How many refusals `reason` has had.

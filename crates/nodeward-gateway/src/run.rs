@@ -223,6 +223,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
             worker.push((i, socket));
         }
     }
+    crate::minutes::tick();
     let shared = Arc::new(Shared {
         guard: Arc::new(ConnGuard::new(
             config.global.max_connections,
@@ -248,6 +249,14 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         acme: acme_states,
         challenges,
         https_port,
+        admin_token: ArcSwap::from_pointee(
+            admin
+                .as_ref()
+                .map(|a| a.1.as_str().to_string())
+                .unwrap_or_default(),
+        ),
+        admin_token_file: admin.as_ref().map(|a| a.4.clone()),
+        ui: crate::admin::ui::UiState::default(),
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Certificates are ordered in the background: the other listeners serve
@@ -274,12 +283,11 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     for (worker, listeners) in sockets.enumerate() {
         spawn_worker(worker + 1, shared.clone(), listeners, shutdown_rx.clone())?;
     }
-    if let Some((listener, token, public_read, bind, token_file)) = admin {
+    if let Some((listener, _token, public_read, bind, token_file)) = admin {
         tracing::info!(%bind, token_file = %token_file.display(), "admin listening");
         tokio::spawn(admin::serve_admin(
             shared.clone(),
             listener,
-            token,
             public_read,
             shutdown_rx.clone(),
         ));
@@ -355,6 +363,7 @@ async fn sweep(shared: Arc<Shared>) {
     let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        crate::minutes::tick();
         ticks += 1;
         let rt = shared.runtime.load();
         if ticks.is_multiple_of(5) {

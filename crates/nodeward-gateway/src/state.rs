@@ -123,6 +123,13 @@ pub struct Shared {
     pub challenges: Arc<crate::acme::Challenges>,
     /// Port of the first TLS listener, for HTTPS redirects.
     pub https_port: u16,
+    /// The admin token (re-read from `admin_token_file` on reload, so a
+    /// rotated token takes effect and invalidates status-page sessions).
+    pub admin_token: ArcSwap<String>,
+    /// Where the admin token lives (None without an `[admin]` listener).
+    pub admin_token_file: Option<PathBuf>,
+    /// The status page's sessions and login throttle.
+    pub ui: crate::admin::ui::UiState,
 }
 
 impl Shared {
@@ -180,6 +187,12 @@ impl Shared {
                 ));
             }
         }
+        let new_token = match &self.admin_token_file {
+            Some(path) => {
+                Some(crate::admin::token::load_or_create(path).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
         let (pools, pool_notes) = self.registry.reconcile(&config.upstreams, false)?;
         notes.extend(pool_notes);
         let runtime = Runtime::build(&config, &self.metrics, pools);
@@ -194,6 +207,15 @@ impl Shared {
             runtime.global.max_connections_per_ip,
         );
         self.runtime.store(Arc::new(runtime));
+        if let Some(token) = new_token {
+            if token != **self.admin_token.load() {
+                self.admin_token.store(Arc::new(token));
+                notes.push(
+                    "admin token rotated: status-page sessions signed with the old one are refused"
+                        .into(),
+                );
+            }
+        }
         Ok(if notes.is_empty() {
             "applied".into()
         } else {

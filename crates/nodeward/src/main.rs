@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 mod allocator;
+mod report_cmd;
 
 /// nodeward hardens, guards and watches servers that run blockchain and payment nodes.
 #[derive(Parser)]
@@ -49,6 +50,8 @@ enum Command {
     Keys(nodeward_gateway::cli::KeysArgs),
     /// File integrity: baseline (init), verify (check), accept changes (update), show one entry.
     Fim(nodeward_fim::cli::FimArgs),
+    /// Render the latest audit, scan and fim results into one self-contained HTML file.
+    Report(report_cmd::ReportArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => nodeward_scan::run_scan(args).map_err(|e| e.to_string()),
         Command::Check(args) => nodeward_scan::run_check(args).map_err(|e| e.to_string()),
         Command::Fim(args) => nodeward_fim::cli::run(args).map_err(|e| e.to_string()),
+        Command::Report(args) => report_cmd::run(args).map_err(|e| e.to_string()),
         Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
     };
     match result {

@@ -1,5 +1,6 @@
 //! The admin listener: Prometheus `/metrics`, JSON `/status` and `POST /reload`,
-//! on loopback by default and protected by a bearer token.
+//! on loopback by default and protected by a bearer token, and the status
+//! page (`/ui`, a login form and a session cookie).
 
 pub mod client;
 pub mod pool_metrics;
@@ -8,6 +9,7 @@ mod reply;
 mod server;
 mod status;
 pub mod token;
+pub mod ui;
 mod upstreams;
 
 pub use server::serve_admin;

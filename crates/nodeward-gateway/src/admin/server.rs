@@ -17,12 +17,11 @@ use tokio::sync::watch;
 pub async fn serve_admin(
     shared: Arc<Shared>,
     listener: TcpListener,
-    token: Arc<String>,
     public_read: bool,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = shutdown.changed() => return,
             a = listener.accept() => match a {
                 Ok(x) => x,
@@ -30,14 +29,12 @@ pub async fn serve_admin(
             },
         };
         let shared = shared.clone();
-        let token = token.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let shared = shared.clone();
-                let token = token.clone();
                 async move {
                     Ok::<_, std::convert::Infallible>(
-                        handle(&shared, &token, public_read, req).await,
+                        handle(&shared, peer.ip(), public_read, req).await,
                     )
                 }
             });
@@ -59,10 +56,16 @@ fn authorized(req: &Request<Incoming>, token: &str) -> bool {
 
 async fn handle(
     shared: &Shared,
-    token: &str,
+    peer: std::net::IpAddr,
     public_read: bool,
     req: Request<Incoming>,
 ) -> Response<Body> {
+    // The status page has its own login (a session cookie), never the bearer token.
+    if super::ui::owns(req.uri().path()) {
+        return super::ui::handle(shared, peer, req).await;
+    }
+    let token = shared.admin_token.load_full();
+    let token = token.as_str();
     let read_only = req.method() == Method::GET;
     if !(authorized(&req, token) || (public_read && read_only)) {
         let mut r = reply(
@@ -124,7 +127,7 @@ async fn handle(
         _ => reply(
             StatusCode::NOT_FOUND,
             "application/json",
-            r#"{"error":"not found; try /metrics, /status, /ready, /bans, /upstreams or POST /reload"}"#,
+            r#"{"error":"not found; try /ui (the status page), /metrics, /status, /ready, /bans, /upstreams or POST /reload"}"#,
         ),
     }
 }

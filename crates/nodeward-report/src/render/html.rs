@@ -49,6 +49,9 @@ summary code{font-weight:600}
 pre{white-space:pre-wrap;word-break:break-word;margin:0;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace}
 .area-head{display:flex;justify-content:space-between;align-items:baseline;margin-bottom:6px}
 footer{color:var(--mute);font-size:12px;margin-top:24px;text-align:center}
+.page-title{font-size:24px;margin:0 0 8px}.note{border-left:4px solid var(--warn);padding:6px 12px;background:var(--card)}
+.toc{display:flex;gap:14px;flex-wrap:wrap;margin:10px 0}.toc a{color:var(--ink);font-weight:600}
+.report{margin-top:28px}
 "#;
 
 const SCRIPT: &str = r#"
@@ -117,12 +120,12 @@ fn pill(status: Status) -> String {
     format!("<span class=\"pill s-{0}\">{0}</span>", status.as_str())
 }
 
-fn area_anchor(area: &str) -> String {
+fn area_anchor(prefix: &str, area: &str) -> String {
     let slug: String = area
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    format!("area-{slug}")
+    format!("{prefix}area-{slug}")
 }
 
 fn area_bar(summary: &AreaSummary) -> String {
@@ -197,17 +200,77 @@ fn finding(out: &mut String, f: &Finding) {
 /// Renders `report` as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
     let title = format!("nodeward {} — {}", report.command, report.target);
-    let counts = StatusCounts::of(&report.findings);
     let mut out = String::new();
+    head(&mut out, &title);
+    section(&mut out, report, "");
+    tail(&mut out, report);
+    out
+}
+
+/// Renders several reports (audit, scan, fim, ...) into one self-contained
+/// page, each under its own heading, with `notes` (inputs that were missing
+/// or unreadable) on top.
+pub fn render_many(title: &str, reports: &[(String, Report)], notes: &[String]) -> String {
+    let mut out = String::new();
+    head(&mut out, title);
+    let _ = write!(out, "<h1 class=\"page-title\">{}</h1>", esc(title));
+    for n in notes {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
+    }
+    if !reports.is_empty() {
+        out.push_str("<nav class=\"toc\">");
+        for (i, (label, r)) in reports.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<a href=\"#r{i}\">{} <span class=\"sub\">{}</span></a>",
+                esc(label),
+                r.score.map(|s| format!("{s}/100")).unwrap_or_default()
+            );
+        }
+        out.push_str("</nav>");
+    }
+    for (i, (label, r)) in reports.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<div class=\"report\" id=\"r{i}\" data-command=\"{}\">",
+            esc(label)
+        );
+        section(&mut out, r, &format!("r{i}-"));
+        out.push_str("</div>\n");
+    }
+    let total: usize = reports.iter().map(|(_, r)| r.findings.len()).sum();
+    let _ = writeln!(
+        out,
+        "<footer>{} reports · {total} findings</footer></main><script>{SCRIPT}</script></body></html>",
+        reports.len()
+    );
+    out
+}
+
+fn head(out: &mut String, title: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\
 <title>{}</title><style>{STYLE}</style></head><body><main>\n",
-        esc(&title)
+        esc(title)
     );
+}
 
+fn tail(out: &mut String, report: &Report) {
+    let counts = StatusCounts::of(&report.findings);
+    let _ = writeln!(
+        out,
+        "<footer>{} findings · schema version {}</footer></main><script>{SCRIPT}</script></body></html>",
+        counts.total(),
+        report.schema_version
+    );
+}
+
+/// One report's header, parts, area summary and findings; anchors start with `prefix`.
+fn section(out: &mut String, report: &Report, prefix: &str) {
+    let counts = StatusCounts::of(&report.findings);
     // Header: gauge, title, counts.
     let _ = write!(
         out,
@@ -253,7 +316,7 @@ pub fn render(report: &Report) -> String {
             let _ = write!(
                 out,
                 "<a href=\"#{}\">{}</a>{}<span class=\"ascore\">{}</span>",
-                area_anchor(&summary.area),
+                area_anchor(prefix, &summary.area),
                 esc(&summary.area),
                 area_bar(summary),
                 score
@@ -281,23 +344,15 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<section class=\"card\" id=\"{}\"><div class=\"area-head\"><h2>{}</h2><span class=\"ascore\">{}</span></div>",
-            area_anchor(&summary.area),
+            area_anchor(prefix, &summary.area),
             esc(&summary.area),
             score
         );
         for f in findings {
-            finding(&mut out, f);
+            finding(out, f);
         }
         out.push_str("</section>\n");
     }
-
-    let _ = writeln!(
-        out,
-        "<footer>{} findings · schema version {}</footer></main><script>{SCRIPT}</script></body></html>",
-        counts.total(),
-        report.schema_version
-    );
-    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::Report;
 use std::fmt;
 use std::str::FromStr;
 
+pub use html::render_many;
 pub use order::{ordered_areas, status_rank};
 
 /// An output format.
