@@ -10,6 +10,9 @@ PACKAGES=(
   nftables openssh-server openssh-client socat
   nmap testssl.sh
   libcap2-bin
+  # tests/package.rs: the .deb is built (binutils' strip), checked by lintian, its man
+  # pages read with man, its units verified with systemd-analyze, installed with dpkg.
+  lintian man-db binutils systemd
 )
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
 # and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.
