@@ -337,7 +337,8 @@ pub fn run(args: InitArgs, validate: impl Fn(&Path, &str) -> Vec<String>) -> Res
 }
 
 /// Writes `text` to `path` through a temporary file in the same directory,
-/// mode 0640, group taken from the replaced file or else the directory (so
+/// mode 0640 (a missing directory is created with mode 0750), group taken
+/// from the replaced file or else the directory (so
 /// /etc/nodeward, root:nodeward, gives the service's group read access).
 fn write_atomically(
     path: &Path,
@@ -349,6 +350,12 @@ fn write_atomically(
         _ => PathBuf::from("."),
     };
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    if !dir.exists() {
+        // A source install has no /etc/nodeward yet: made like the package's.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o750)
+            .create(&dir)
+            .map_err(|e| format!("{}: cannot create the directory: {e}", dir.display()))?;
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".nodeward-init")
         .tempfile_in(&dir)

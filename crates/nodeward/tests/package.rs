@@ -196,12 +196,20 @@ fn init_refuses_to_overwrite_and_bad_input() {
         .args(["init", "--profile", "bitcoin", "--config"])
         .arg(dir.path().join("x.toml")));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // A missing directory is made (0750), as /etc/nodeward on a source install.
+    let nested = dir.path().join("etc/nodeward/nodeward.toml");
+    ok(nodeward()
+        .args(["init", "--profile", "iota", "--config"])
+        .arg(&nested));
+    let meta = std::fs::metadata(nested.parent().unwrap()).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o750);
+    // A directory where the file should be: refused, named.
     let out = run(nodeward()
         .args(["init", "--profile", "iota", "--config"])
-        .arg(dir.path().join("missing-dir/x.toml")));
+        .arg(nested.parent().unwrap()));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("missing-dir"),
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
         "{}",
         text(&out)
     );
