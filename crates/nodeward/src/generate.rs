@@ -17,7 +17,7 @@ pub struct GenerateArgs {
 /// The kinds of generated files.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum What {
-    /// nodeward.1 and one nodeward-COMMAND.1 per subcommand.
+    /// nodeward.1 and one nodeward-COMMAND[-SUB].1 per subcommand.
     Man,
     /// nodeward.bash, _nodeward (zsh) and nodeward.fish.
     Completions,
@@ -26,10 +26,16 @@ enum What {
 /// Writes the files into `args.dir` and lists them on stdout.
 pub fn run(args: GenerateArgs, mut cmd: clap::Command) -> Result<u8, String> {
     std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
-    cmd.build();
     let written = match args.what {
-        What::Man => man_pages(&cmd, &args.dir)?,
-        What::Completions => completions(&mut cmd, &args.dir)?,
+        What::Man => {
+            let mut cmd = without_help(cmd);
+            cmd.build();
+            man_pages(&cmd, &args.dir)?
+        }
+        What::Completions => {
+            cmd.build();
+            completions(&mut cmd, &args.dir)?
+        }
     };
     for p in written {
         println!("{}", p.display());
@@ -48,21 +54,44 @@ fn write_page(cmd: clap::Command, dir: &Path, name: &str) -> Result<PathBuf, Str
     Ok(path)
 }
 
-/// nodeward(1) and nodeward-COMMAND(1) for every visible subcommand.
+/// Drops the `help` subcommands everywhere: `nodeward help` has no page of its
+/// own, so the pages must not point at one.
+fn without_help(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names
+        .into_iter()
+        .fold(cmd.disable_help_subcommand(true), |cmd, name| {
+            cmd.mut_subcommand(name, without_help)
+        })
+}
+
+/// nodeward(1), then nodeward-COMMAND(1), nodeward-COMMAND-SUB(1), ... for every
+/// visible subcommand at every depth, the names the SUBCOMMANDS sections use.
 fn man_pages(cmd: &clap::Command, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = vec![write_page(cmd.clone(), dir, "nodeward")?];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        if sub.get_name() == "help" {
-            continue;
-        }
-        let name = format!("nodeward-{}", sub.get_name());
-        let page = sub
-            .clone()
-            .name(name.clone())
-            .bin_name(format!("nodeward {}", sub.get_name()));
-        written.push(write_page(page, dir, &name)?);
-    }
+    sub_pages(cmd, "nodeward", "nodeward", dir, &mut written)?;
     Ok(written)
+}
+
+/// The pages of `cmd`'s visible subcommands, recursively.
+fn sub_pages(
+    cmd: &clap::Command,
+    page_prefix: &str,
+    bin_prefix: &str,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), String> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{page_prefix}-{}", sub.get_name());
+        let bin = format!("{bin_prefix} {}", sub.get_name());
+        let page = sub.clone().name(name.clone()).bin_name(bin.clone());
+        written.push(write_page(page, dir, &name)?);
+        sub_pages(sub, &name, &bin, dir, written)?;
+    }
+    Ok(())
 }
 
 /// bash, zsh and fish completion scripts, named as Debian installs them.

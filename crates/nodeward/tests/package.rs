@@ -263,6 +263,7 @@ fn deb_package() {
         "usr/share/man/man1/nodeward-gateway.1.gz",
         "usr/share/man/man1/nodeward-init.1.gz",
         "usr/share/man/man1/nodeward-firewall.1.gz",
+        "usr/share/man/man1/nodeward-firewall-apply.1.gz",
         "usr/share/bash-completion/completions/nodeward",
         "usr/share/zsh/vendor-completions/_nodeward",
         "usr/share/fish/vendor_completions.d/nodeward.fish",
@@ -323,6 +324,32 @@ fn deb_package() {
         man.contains("nodeward gateway") && man.contains("--config"),
         "{man}"
     );
+    // Every page a page points at (SUBCOMMANDS: nodeward-firewall-plan(1), ...) is there.
+    let man1 = x.join("usr/share/man/man1");
+    for page in [
+        "nodeward",
+        "nodeward-firewall",
+        "nodeward-gateway",
+        "nodeward-gateway-bans",
+        "nodeward-check",
+    ] {
+        let rendered = ok(Command::new("man")
+            .arg("-l")
+            .arg(man1.join(format!("{page}.1.gz")))
+            .env("MANWIDTH", "200"));
+        let refs: Vec<&str> = rendered
+            .split_whitespace()
+            .filter_map(|w| w.strip_suffix("(1)"))
+            .filter(|w| w.starts_with("nodeward"))
+            .collect();
+        assert!(refs.len() > 1, "{page}: no references in\n{rendered}");
+        for r in refs {
+            assert!(
+                man1.join(format!("{r}.1.gz")).is_file(),
+                "{page} points at {r}(1), which is missing"
+            );
+        }
+    }
 
     // lintian: no errors.
     let out = run(Command::new("lintian")
