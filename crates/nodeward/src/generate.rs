@@ -19,7 +19,7 @@ pub struct GenerateArgs {
 enum What {
     /// nodeward.1 and one nodeward-COMMAND[-SUB].1 per subcommand.
     Man,
-    /// nodeward.bash, _nodeward (zsh) and nodeward.fish.
+    /// nodeward (bash), _nodeward (zsh) and nodeward.fish.
     Completions,
 }
 
