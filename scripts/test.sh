@@ -13,6 +13,9 @@ PACKAGES=(
   python3
   pebble
   chromium
+  # tests/package.rs: the .deb is built (binutils' strip), checked by lintian, its man
+  # pages read with man, its units verified with systemd-analyze, installed with dpkg.
+  lintian man-db binutils
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 
 mod allocator;
 mod report_cmd;
+mod generate;
+mod init;
 
 /// nodeward hardens, guards and watches servers that run blockchain and payment nodes.
 #[derive(Parser)]
@@ -55,6 +57,11 @@ enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write a starting configuration for a node kind, then print the next steps.
+    Init(init::InitArgs),
+    /// Write man pages or shell completions (used by scripts/package.sh).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,16 +81,15 @@ struct ConfigCheckArgs {
 /// Top-level tables owned by commands whose crates do not check them here yet.
 const OTHER_TABLES: &[&str] = &["audit", "firewall", "ban", "scan", "check", "fim"];
 
-/// Runs every command's config validation over one file and lists all problems.
-fn config_check(path: &std::path::Path) -> Result<u8, String> {
-    let text = nodeward_config::read_config_file(path).map_err(|e| e.to_string())?;
+/// Runs every command's config validation over one file's text; lists all problems.
+fn config_problems(path: &std::path::Path, text: &str) -> Vec<String> {
     let mut problems: Vec<String> = Vec::new();
     let known: Vec<&str> = nodeward_gateway::config::OWNED_TABLES
         .iter()
         .chain(OTHER_TABLES)
         .copied()
         .collect();
-    match nodeward_config::unknown_tables(path, &text, &known) {
+    match nodeward_config::unknown_tables(path, text, &known) {
         Ok(unknown) => problems.extend(unknown.into_iter().map(|t| {
             format!(
                 "{}: unknown top-level table or key {t:?} (known: {})",
@@ -93,19 +99,26 @@ fn config_check(path: &std::path::Path) -> Result<u8, String> {
         })),
         Err(e) => problems.push(e.to_string()),
     }
-    if let Err(e) = nodeward_gateway::config::check_text(path, &text) {
+    if let Err(e) = nodeward_gateway::config::check_text(path, text) {
         problems.push(e.to_string());
     }
-    if let Err(e) = nodeward_firewall::config::check_text(path, &text) {
+    if let Err(e) = nodeward_firewall::config::check_text(path, text) {
         problems.push(e.to_string());
     }
-    if let Err(e) = nodeward_fim::config::FimConfig::from_text(path, &text) {
+    if let Err(e) = nodeward_fim::config::FimConfig::from_text(path, text) {
         problems.push(e.to_string());
     }
-    if let Err(e) = nodeward_audit::config::AuditConfig::check_text(path, &text) {
+    if let Err(e) = nodeward_audit::config::AuditConfig::check_text(path, text) {
         problems.push(e.to_string());
     }
     problems.dedup();
+    problems
+}
+
+/// `nodeward config check`: prints OK or every problem of the file.
+fn config_check(path: &std::path::Path) -> Result<u8, String> {
+    let text = nodeward_config::read_config_file(path).map_err(|e| e.to_string())?;
+    let problems = config_problems(path, &text);
     if problems.is_empty() {
         println!("{}: OK", path.display());
         Ok(0)
@@ -145,6 +158,8 @@ fn main() -> ExitCode {
         Command::Fim(args) => nodeward_fim::cli::run(args).map_err(|e| e.to_string()),
         Command::Report(args) => report_cmd::run(args).map_err(|e| e.to_string()),
         Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
+        Command::Init(args) => init::run(args, config_problems),
+        Command::Generate(args) => generate::run(args, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
