@@ -10,6 +10,9 @@ PACKAGES=(
   nftables openssh-server openssh-client socat
   nmap testssl.sh
   libcap2-bin
+  # cluster mode (tests/gateway_cluster.rs): a real etcd and etcdctl; etcd-client's
+  # build script compiles etcd's .proto files with protoc.
+  etcd-server etcd-client protobuf-compiler
 )
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,
 # and ilp-connector, the real Interledger connector of tests/check_node_ilp.rs.

@@ -45,6 +45,9 @@ pub enum GatewayError {
     /// The upstream pools could not be set up.
     #[error("{0}")]
     Upstream(String),
+    /// Cluster mode could not start (an unreadable secret file).
+    #[error("{0}")]
+    Cluster(String),
 }
 
 /// What the gateway process needs from its command line.
@@ -222,7 +225,11 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 .map_or(100_000, |a| a.max_bans),
         ),
         registry,
+        cluster: std::sync::OnceLock::new(),
     });
+    if let Some(c) = &config.cluster {
+        crate::cluster::start(&shared, c).map_err(GatewayError::Cluster)?;
+    }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     for l in &config.listeners {
         tracing::info!(bind = %l.bind, tls = l.tls.is_some(), threads, "listening");

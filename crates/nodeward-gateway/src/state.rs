@@ -117,6 +117,8 @@ pub struct Shared {
     pub bans: crate::ban::BanTable,
     /// The upstream pools and registrations (survive reloads).
     pub registry: Registry,
+    /// Cluster mode, when `[cluster]` is configured (set once at start).
+    pub cluster: std::sync::OnceLock<Arc<nodeward_cluster::Cluster>>,
 }
 
 impl Shared {
