@@ -7,6 +7,7 @@
 //! hands it a [`Sink`] that applies what arrives, and calls
 //! [`Cluster::put`]/[`Cluster::delete`] for what it changes locally.
 
+pub mod cli;
 pub mod config;
 pub mod keys;
 pub mod mirror;

@@ -49,6 +49,8 @@ enum Command {
     Keys(nodeward_gateway::cli::KeysArgs),
     /// File integrity: baseline (init), verify (check), accept changes (update), show one entry.
     Fim(nodeward_fim::cli::FimArgs),
+    /// Cluster mode: list the gateways sharing an etcd prefix (`status`).
+    Cluster(nodeward_cluster::cli::ClusterArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -140,6 +142,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => nodeward_scan::run_scan(args).map_err(|e| e.to_string()),
         Command::Check(args) => nodeward_scan::run_check(args).map_err(|e| e.to_string()),
         Command::Fim(args) => nodeward_fim::cli::run(args).map_err(|e| e.to_string()),
+        Command::Cluster(args) => nodeward_cluster::cli::run(args).map_err(|e| e.to_string()),
         Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
     };
     match result {

@@ -213,6 +213,22 @@ fn a_registration_on_one_gateway_is_used_by_all_within_a_second() {
     let first = Backend::start();
     let second = Backend::start();
     let gws = three(&etcd, &first);
+    // `nodeward cluster status` lists the three, each on its lease.
+    let out = Command::new(bin())
+        .args(["cluster", "status", "--format", "json", "--config"])
+        .arg(&gws[0].config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gw-a", "gw-b", "gw-c"], "{v}");
+    assert!(v["instances"][0]["ttl"].as_i64().unwrap() > 0, "{v}");
     assert_eq!(register(&gws[0], "b2", &second.url()), 201);
     for gw in &gws[1..] {
         let took = wait_until("b2 on the other gateways", secs(1), || {
@@ -340,4 +356,21 @@ fn a_bad_cluster_table_is_a_clear_config_error() {
         assert_eq!(code, Some(2), "{table}: {err}");
         assert!(err.contains(expect), "{table}: {err}");
     }
+    // An etcd nobody listens on: a clear error naming it, exit 2.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let port = free_port();
+    std::fs::write(
+        &path,
+        format!("[cluster]\netcd = [\"http://127.0.0.1:{port}\"]\n"),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["cluster", "status", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
 }
