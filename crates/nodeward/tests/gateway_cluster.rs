@@ -114,9 +114,11 @@ impl Drop for Etcd {
 }
 
 fn cluster_config(etcd: &Etcd, name: &str) -> String {
+    // Auto-ban after 3 refusals (addNeighbors is denied by the IRI route).
+    let autoban = "[gateway.autoban]\nthreshold = 3\nwindow = \"1m\"\nban_for = \"4s\"\n";
     format!(
         "{}\n[cluster]\netcd = [\"{}\"]\nprefix = \"/test\"\nname = \"{name}\"\nlease_ttl = \"3s\"\n",
-        iri_config("", ""),
+        iri_config(autoban, ""),
         etcd.url()
     )
 }
@@ -298,6 +300,27 @@ fn a_ban_on_one_gateway_holds_on_all_and_expires_on_all() {
         });
     }
     assert!(banned_at.elapsed() >= Duration::from_millis(2500));
+    // An automatic ban on C (three denied commands) holds on A and B too.
+    let c = &gws[2];
+    for _ in 0..3 {
+        let status = curl(&[
+            "--interface",
+            "127.0.0.4",
+            "-H",
+            "X-IOTA-API-Version: 1",
+            "--data-binary",
+            r#"{"command":"addNeighbors"}"#,
+            &c.url(),
+        ])
+        .0;
+        assert_eq!(status, 403);
+    }
+    assert_eq!(from(c, "127.0.0.4"), 0, "not auto-banned on C");
+    for gw in &gws[..2] {
+        wait_until("the automatic ban on the other gateways", secs(1), || {
+            from(gw, "127.0.0.4") == 0
+        });
+    }
 }
 
 #[test]
