@@ -7,6 +7,9 @@
 //! - a ban made on B blocks the client on A and C and expires on all three;
 //! - etcd killed: the gateways keep serving and say so in `/status`; a
 //!   change made meanwhile is written and replicated once etcd is back;
+//! - an instance started later joins with the current state;
+//! - an automatic ban on one holds on the others;
+//! - etcd password auth works, a wrong password is a clear error (not echoed);
 //! - keys written by hand with garbage are refused with a log line, never a
 //!   crash, and later changes still apply;
 //! - a bad `[cluster]` table is a clear config error.
@@ -244,6 +247,13 @@ fn a_registration_on_one_gateway_is_used_by_all_within_a_second() {
         assert_eq!(from(&gws[2], "127.0.0.1"), 200);
         second.count() > before
     });
+    // An instance (re)started later joins with the current state.
+    let late = Gateway::start(&cluster_config(&etcd, "gw-d"), &first.url());
+    wait_until("the late instance to sync", secs(10), || {
+        cluster(&late)["connected"] == true
+    });
+    assert!(ids(&late).contains(&"b2".to_string()), "{:?}", ids(&late));
+    drop(late);
     // Garbage written by hand is refused (logged), nothing crashes, and a
     // later change still applies.
     etcd.put("/test/registrations/iri/junk", "not json");
@@ -396,4 +406,46 @@ fn a_bad_cluster_table_is_a_clear_config_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn etcd_password_auth_works_and_a_wrong_password_is_a_clear_error() {
+    let etcd = Etcd::start();
+    for args in [
+        &["user", "add", "root:s3cret-pw"][..],
+        &["auth", "enable"][..],
+    ] {
+        let out = Command::new("etcdctl")
+            .args(["--endpoints", &etcd.url()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "etcdctl {args:?}: {out:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |password: &str| {
+        std::fs::write(dir.path().join("pw"), format!("{password}\n")).unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[cluster]\netcd = [\"{}\"]\nprefix = \"/auth\"\nuser = \"root\"\npassword_file = \"pw\"\n",
+                etcd.url()
+            ),
+        )
+        .unwrap();
+        Command::new(bin())
+            .args(["cluster", "status", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let ok = run("s3cret-pw");
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("0 instance(s) under /auth"));
+    let bad = run("wrong");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("authentication failed"), "{err}");
+    assert!(!err.contains("wrong"), "the password was printed: {err}");
 }
