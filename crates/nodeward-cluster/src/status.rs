@@ -34,6 +34,51 @@ pub struct Snapshot {
     pub dropped_writes: u64,
 }
 
+impl Snapshot {
+    /// Appends the link's Prometheus series to `out`.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let series: [(&str, &str, &str, u64); 5] = [
+            (
+                "nodeward_cluster_connected",
+                "gauge",
+                "1 while the etcd watch is live",
+                u64::from(self.connected),
+            ),
+            (
+                "nodeward_cluster_revision",
+                "gauge",
+                "etcd revision the replicated tables are up to date with",
+                self.revision.max(0) as u64,
+            ),
+            (
+                "nodeward_cluster_resyncs_total",
+                "counter",
+                "snapshots taken from etcd (start-up and every lost watch)",
+                self.resyncs,
+            ),
+            (
+                "nodeward_cluster_pending_writes",
+                "gauge",
+                "local changes waiting to be written to etcd",
+                self.pending_writes as u64,
+            ),
+            (
+                "nodeward_cluster_dropped_writes_total",
+                "counter",
+                "local changes not written to etcd (queue full)",
+                self.dropped_writes,
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+    }
+}
+
 impl Status {
     /// A copy of the state now.
     pub fn snapshot(&self) -> Snapshot {

@@ -346,6 +346,7 @@ fn gateways_keep_serving_without_etcd_and_catch_up_when_it_returns() {
         });
         assert_eq!(from(gw, "127.0.0.1"), 200, "stopped serving without etcd");
         assert!(cluster(gw)["last_error"].is_string());
+        assert_eq!(gw.metric("nodeward_cluster_connected"), 0.0);
     }
     // Changes made meanwhile apply locally at once and are queued.
     assert_eq!(register(&gws[0], "late", &second.url()), 201);
@@ -367,6 +368,8 @@ fn gateways_keep_serving_without_etcd_and_catch_up_when_it_returns() {
             from(gw, "127.0.0.3") == 0
         });
         assert!(cluster(gw)["resyncs"].as_u64().unwrap() >= 2);
+        assert_eq!(gw.metric("nodeward_cluster_connected"), 1.0);
+        assert!(gw.metric("nodeward_cluster_resyncs_total") >= 2.0);
     }
 }
 

@@ -81,6 +81,9 @@ async fn handle(
         (&Method::GET, "/metrics") => {
             let mut text = shared.metrics.render();
             super::pool_metrics::render(&shared.registry.pools(), &mut text);
+            if let Some(c) = shared.cluster.get() {
+                c.status().render(&mut text);
+            }
             reply(StatusCode::OK, "text/plain; version=0.0.4", text)
         }
         (&Method::GET, "/ready") => match super::pools::readiness(shared) {
