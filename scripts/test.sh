@@ -16,6 +16,9 @@ PACKAGES=(
   # tests/package.rs: the .deb is built (binutils' strip), checked by lintian, its man
   # pages read with man, its units verified with systemd-analyze, installed with dpkg.
   lintian man-db binutils
+  # cluster mode (tests/gateway_cluster.rs): a real etcd and etcdctl; etcd-client's
+  # build script compiles etcd's .proto files with protoc.
+  etcd-server etcd-client protobuf-compiler
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

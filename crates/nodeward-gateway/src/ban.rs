@@ -44,9 +44,18 @@ struct Tables {
     bans: HashMap<IpAddr, Ban>,
 }
 
+/// Told of every ban made or lifted on this instance (cluster replication).
+pub trait BanHook: Send + Sync {
+    /// `source` was banned for `length`.
+    fn banned(&self, source: IpAddr, ban: &Ban, length: Duration);
+    /// The ban of `source` was lifted by hand.
+    fn lifted(&self, source: IpAddr);
+}
+
 /// The process-wide ban table (survives reloads).
 pub struct BanTable {
     tables: Mutex<Tables>,
+    hook: std::sync::OnceLock<std::sync::Arc<dyn BanHook>>,
     violations: Mutex<Option<ViolationLog>>,
     /// Bans in force (a fast "nothing to check" at accept time).
     active: AtomicUsize,
@@ -82,6 +91,7 @@ impl BanTable {
         }
         let table = BanTable {
             tables: Mutex::new(tables),
+            hook: std::sync::OnceLock::new(),
             violations: Mutex::new(None),
             active: AtomicUsize::new(0),
             dirty: AtomicBool::new(false),
@@ -182,17 +192,18 @@ impl BanTable {
                 return None;
             }
         }
-        t.bans.insert(
-            key,
-            Ban {
-                until: wall + length,
-                offences,
-                manual: false,
-            },
-        );
+        let ban = Ban {
+            until: wall + length,
+            offences,
+            manual: false,
+        };
+        t.bans.insert(key, ban);
         drop(t);
         tracing::warn!(source = %key, offences, seconds = length.as_secs(), "source banned");
         self.changed(wall);
+        if let Some(h) = self.hook.get() {
+            h.banned(key, &ban, length);
+        }
         Some(length)
     }
 
@@ -218,18 +229,71 @@ impl BanTable {
             }
         }
         let offences = t.bans.get(&key).map_or(0, |b| b.offences) + 1;
+        let ban = Ban {
+            until: wall + length,
+            offences,
+            manual: true,
+        };
+        t.bans.insert(key, ban);
+        t.counters.remove(&key);
+        drop(t);
+        self.changed(wall);
+        if let Some(h) = self.hook.get() {
+            h.banned(key, &ban, length);
+        }
+        Ok(())
+    }
+
+    /// Sets the hook told of local bans (once; later calls are ignored).
+    pub fn set_hook(&self, hook: std::sync::Arc<dyn BanHook>) {
+        let _ = self.hook.set(hook);
+    }
+
+    /// Applies a ban made on another instance: `source` is banned for
+    /// `length` from now (lengths, not clock times, cross instances, so a
+    /// skewed clock does not shorten or stretch it). The hook is not told.
+    pub fn apply_remote(&self, source: IpAddr, length: Duration, offences: u32, manual: bool) {
+        let key = source_key(source);
+        let wall = SystemTime::now();
+        let until = wall + length;
+        let mut t = self.lock();
+        if let Some(b) = t.bans.get(&key) {
+            // Our own ban coming back, or an older one: keep what we have.
+            if b.until + Duration::from_secs(2) >= until && b.until > wall {
+                return;
+            }
+        }
+        let offences = offences.max(t.bans.get(&key).map_or(0, |b| b.offences));
         t.bans.insert(
             key,
             Ban {
-                until: wall + length,
+                until,
                 offences,
-                manual: true,
+                manual,
             },
         );
         t.counters.remove(&key);
         drop(t);
+        tracing::warn!(source = %key, offences, seconds = length.as_secs(), "source banned by another instance");
         self.changed(wall);
-        Ok(())
+    }
+
+    /// Ends the ban of `source` because it ended in the cluster (expired or
+    /// lifted elsewhere); its offence count is kept. The hook is not told.
+    pub fn end_remote(&self, source: IpAddr) {
+        let key = source_key(source);
+        let wall = SystemTime::now();
+        let mut t = self.lock();
+        let Some(b) = t.bans.get_mut(&key) else {
+            return;
+        };
+        if b.until <= wall {
+            return;
+        }
+        b.until = wall;
+        drop(t);
+        tracing::info!(source = %key, "ban ended in the cluster");
+        self.changed(wall);
     }
 
     /// Lifts the ban of `ip` and forgets its history; whether there was one in force.
@@ -238,6 +302,9 @@ impl BanTable {
         let wall = SystemTime::now();
         let removed = self.lock().bans.remove(&key);
         self.changed(wall);
+        if let Some(h) = self.hook.get() {
+            h.lifted(key);
+        }
         removed.is_some_and(|b| b.until > wall)
     }
 

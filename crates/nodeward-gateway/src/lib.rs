@@ -20,6 +20,7 @@ pub mod admin;
 pub mod ban;
 pub mod body;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod http1;
 pub mod listen;

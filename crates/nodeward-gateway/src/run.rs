@@ -48,6 +48,9 @@ pub enum GatewayError {
     /// The upstream pools could not be set up.
     #[error("{0}")]
     Upstream(String),
+    /// Cluster mode could not start (an unreadable secret file).
+    #[error("{0}")]
+    Cluster(String),
 }
 
 /// What the gateway process needs from its command line.
@@ -257,7 +260,11 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         ),
         admin_token_file: admin.as_ref().map(|a| a.4.clone()),
         ui: crate::admin::ui::UiState::default(),
+        cluster: std::sync::OnceLock::new(),
     });
+    if let Some(c) = &config.cluster {
+        crate::cluster::start(&shared, c).map_err(GatewayError::Cluster)?;
+    }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Certificates are ordered in the background: the other listeners serve
     // meanwhile, and an ACME listener refuses handshakes until it has one.

@@ -130,6 +130,8 @@ pub struct Shared {
     pub admin_token_file: Option<PathBuf>,
     /// The status page's sessions and login throttle.
     pub ui: crate::admin::ui::UiState,
+    /// Cluster mode, when `[cluster]` is configured (set once at start).
+    pub cluster: std::sync::OnceLock<Arc<nodeward_cluster::Cluster>>,
 }
 
 impl Shared {

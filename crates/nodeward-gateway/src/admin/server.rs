@@ -85,6 +85,9 @@ async fn handle(
             let mut text = shared.metrics.render();
             crate::acme::manager::render_metrics(&shared.acme, &mut text);
             super::pool_metrics::render(&shared.registry.pools(), &mut text);
+            if let Some(c) = shared.cluster.get() {
+                c.status().render(&mut text);
+            }
             reply(StatusCode::OK, "text/plain; version=0.0.4", text)
         }
         (&Method::GET, "/ready") => match super::pools::readiness(shared) {

@@ -62,5 +62,6 @@ pub fn status(shared: &Shared) -> Value {
             "active": shared.bans.list().len(),
             "tracked_sources": shared.bans.tracked(),
         },
+        "cluster": shared.cluster.get().map(|c| c.status()),
     })
 }

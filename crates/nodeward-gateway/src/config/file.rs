@@ -21,6 +21,8 @@ pub struct GatewayFile {
     pub upstream: Vec<UpstreamSection>,
     /// Routes: which requests go where and under which policy (`[[route]]`).
     pub route: Vec<RouteSection>,
+    /// Cluster mode on etcd (`[cluster]`; off when absent).
+    pub cluster: Option<nodeward_cluster::ClusterConfig>,
 }
 
 /// `[gateway]`: limits and options that apply to every listener.

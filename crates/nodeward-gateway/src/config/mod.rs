@@ -20,4 +20,6 @@ pub use validate::{
 };
 
 /// Top-level tables the gateway owns in the shared config file.
-pub const OWNED_TABLES: &[&str] = &["gateway", "listener", "admin", "upstream", "route"];
+pub const OWNED_TABLES: &[&str] = &[
+    "gateway", "listener", "admin", "upstream", "route", "cluster",
+];

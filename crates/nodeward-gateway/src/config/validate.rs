@@ -24,6 +24,8 @@ pub struct GatewayConfig {
     pub upstreams: Vec<Upstream>,
     /// Routes, longest path prefix first.
     pub routes: Vec<Route>,
+    /// Cluster mode (`[cluster]`), with file paths resolved.
+    pub cluster: Option<nodeward_cluster::ClusterConfig>,
 }
 
 /// Checked `[gateway]`.
@@ -499,7 +501,26 @@ impl Checker<'_> {
             routes.push(route);
         }
         routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+        let cluster = match file.cluster {
+            None => None,
+            Some(mut c) => {
+                c.validate().map_err(|m| self.err("cluster", m))?;
+                for p in [
+                    &mut c.password_file,
+                    &mut c.ca_file,
+                    &mut c.cert_file,
+                    &mut c.key_file,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    *p = self.relative(p);
+                }
+                Some(c)
+            }
+        };
         Ok(GatewayConfig {
+            cluster,
             source: self.path.to_path_buf(),
             global,
             listeners,

@@ -39,11 +39,21 @@ pub enum RegistryError {
     Store(String),
 }
 
+/// Told of every registration change made on this instance (cluster
+/// replication).
+pub trait RegistryHook: Send + Sync {
+    /// `reg` was registered or updated in `pool`.
+    fn registered(&self, pool: &str, reg: &Registration);
+    /// `id` was deregistered from `pool`.
+    fn deregistered(&self, pool: &str, id: &BackendId);
+}
+
 /// Every upstream pool.
 pub struct Registry {
     pools: ArcSwap<Vec<Arc<UpstreamPool>>>,
     store: Store,
     write: Mutex<()>,
+    hook: std::sync::OnceLock<Arc<dyn RegistryHook>>,
 }
 
 impl Registry {
@@ -56,6 +66,7 @@ impl Registry {
                 pools: ArcSwap::from_pointee(Vec::new()),
                 store,
                 write: Mutex::new(()),
+                hook: std::sync::OnceLock::new(),
             },
             warning,
         )
@@ -200,6 +211,41 @@ impl Registry {
     /// Registers (or updates) a backend, effective for the next request and
     /// saved for restarts. Returns whether it is new.
     pub fn register(&self, pool: &str, reg: Registration) -> Result<bool, RegistryError> {
+        let new = self.register_here(pool, reg.clone())?;
+        if let Some(h) = self.hook.get() {
+            h.registered(pool, &reg);
+        }
+        Ok(new)
+    }
+
+    /// Sets the hook told of local registration changes (once).
+    pub fn set_hook(&self, hook: Arc<dyn RegistryHook>) {
+        let _ = self.hook.set(hook);
+    }
+
+    /// Applies a registration made on another instance (the hook is not
+    /// told); nothing happens when it is already in force as given.
+    pub fn apply_remote(&self, pool: &str, reg: Registration) -> Result<(), RegistryError> {
+        if self.store.list(pool).iter().any(|r| r == &reg)
+            && self
+                .pool(pool)
+                .is_some_and(|p| p.balance.member(&reg.id).is_some())
+        {
+            return Ok(());
+        }
+        self.register_here(pool, reg).map(|_| ())
+    }
+
+    /// Applies a deregistration made on another instance (the hook is not
+    /// told); a backend already gone is fine.
+    pub fn remove_remote(&self, pool: &str, id: &BackendId) -> Result<(), RegistryError> {
+        match self.deregister_here(pool, id) {
+            Err(RegistryError::Pool(PoolError::NotFound(_))) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn register_here(&self, pool: &str, reg: Registration) -> Result<bool, RegistryError> {
         let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.registered_pool(pool)?;
         let existing = p.balance.member(&reg.id);
@@ -232,6 +278,14 @@ impl Registry {
 
     /// Deregisters a backend: no new requests; those in flight finish.
     pub fn deregister(&self, pool: &str, id: &BackendId) -> Result<(), RegistryError> {
+        self.deregister_here(pool, id)?;
+        if let Some(h) = self.hook.get() {
+            h.deregistered(pool, id);
+        }
+        Ok(())
+    }
+
+    fn deregister_here(&self, pool: &str, id: &BackendId) -> Result<(), RegistryError> {
         let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.registered_pool(pool)?;
         let m = p
@@ -260,12 +314,21 @@ impl Registry {
             .balance
             .member(id)
             .ok_or_else(|| PoolError::NotFound(id.clone()))?;
-        if m.core.spec.origin == Origin::Registered {
+        let registered = m.core.spec.origin == Origin::Registered;
+        if registered {
             self.store
                 .set_draining(pool, id, on)
                 .map_err(|e| RegistryError::Store(e.to_string()))?;
         }
         p.balance.drain(id, on)?;
+        if registered {
+            if let (Some(h), Some(reg)) = (
+                self.hook.get(),
+                self.store.list(pool).into_iter().find(|r| &r.id == id),
+            ) {
+                h.registered(pool, &reg);
+            }
+        }
         Ok(())
     }
 
