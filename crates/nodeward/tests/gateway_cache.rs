@@ -295,7 +295,6 @@ cache = "1s"
     );
     let ask = |version: &str| {
         let out = common_gateway::curl(&[
-            "-s",
             "-H",
             &format!("X-IOTA-API-Version: {version}"),
             "-d",
@@ -327,4 +326,77 @@ fn state_changing_calls_cannot_be_cached() {
     ));
     assert_ne!(code, Some(0));
     assert!(err.contains("immutable"), "{err}");
+}
+
+/// A shipped example with its addresses swapped for the test's placeholders.
+fn example(name: &str, listen: &str, backend: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(listen, "127.0.0.1:{port}")
+    .replace("127.0.0.1:9901", "127.0.0.1:{admin}")
+    .replace(backend, "{backend}")
+    .replace("/var/lib/nodeward", "{state}")
+}
+
+#[test]
+fn shipped_examples_cache_polled_calls_only() {
+    // JSON-RPC: eth_chainId from the cache, eth_sendRawTransaction never.
+    let node = TestNode::start("geth");
+    node.control(json!({"peers": 3}));
+    let gw = Gateway::start(
+        &example("jsonrpc.toml", "127.0.0.1:8545", "http://127.0.0.1:18545"),
+        &node.url(),
+    );
+    let rpc = |m: &str, id: u32| {
+        common_gateway::curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{m}","params":[]}}"#),
+            &gw.url(),
+        ])
+    };
+    let before = (
+        calls(&node, "eth_chainId"),
+        calls(&node, "eth_sendRawTransaction"),
+    );
+    for id in 0..5 {
+        let (s, body) = rpc("eth_chainId", id);
+        assert_eq!(s, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((&v["id"], &v["result"]), (&json!(id), &json!("0x1")));
+        rpc("eth_sendRawTransaction", id);
+    }
+    // Health checks may add one call of their own meanwhile.
+    assert!(calls(&node, "eth_chainId") - before.0 <= 2);
+    assert_eq!(calls(&node, "eth_sendRawTransaction") - before.1, 5);
+
+    // IRI: getTrytes from the cache, broadcastTransactions never.
+    let iri = TestNode::start("iri");
+    let gw = Gateway::start(
+        &example("iri.toml", "127.0.0.1:14265", "http://127.0.0.1:14266"),
+        &iri.url(),
+    );
+    let call = |body: &str| {
+        common_gateway::curl(&[
+            "-H",
+            "X-IOTA-API-Version: 1",
+            "--data-binary",
+            body,
+            &gw.url(),
+        ])
+    };
+    let trytes = r#"{"command":"getTrytes","hashes":["ABC"]}"#;
+    for _ in 0..5 {
+        assert_eq!(call(trytes).0, 200);
+        assert_eq!(
+            call(r#"{"command":"broadcastTransactions","trytes":["X"]}"#).0,
+            200
+        );
+    }
+    assert_eq!(calls(&iri, "getTrytes"), 1);
+    assert_eq!(calls(&iri, "broadcastTransactions"), 5);
 }

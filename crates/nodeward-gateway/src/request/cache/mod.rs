@@ -312,7 +312,7 @@ impl RouteCache {
             }
             _ => {
                 // IRI: a 200 with a JSON object that is not an error.
-                if status == StatusCode::OK && iri_ok(&bytes) {
+                if status == StatusCode::OK && iri_ok(key.command(), &bytes) {
                     self.store_answer(&key, bytes.clone());
                 }
                 bytes
@@ -424,11 +424,18 @@ impl RouteCache {
     }
 }
 
-/// Whether an IRI answer may be stored: a JSON object without `error`/`exception`.
-fn iri_ok(body: &[u8]) -> bool {
-    serde_json::from_slice::<BTreeMap<String, serde::de::IgnoredAny>>(body)
-        .is_ok_and(|m| !m.contains_key("error") && !m.contains_key("exception"))
+/// Whether an IRI answer may be stored: a JSON object without `error`/`exception`
+/// (and for `getTrytes`, no transaction the node does not know yet: IRI
+/// answers those with all-9 trytes, which later change).
+fn iri_ok(command: &str, body: &[u8]) -> bool {
+    let ok = serde_json::from_slice::<BTreeMap<String, serde::de::IgnoredAny>>(body)
+        .is_ok_and(|m| !m.contains_key("error") && !m.contains_key("exception"));
+    ok && !(command == "gettrytes" && memchr::memmem::find(body, UNKNOWN_TRYTES).is_some())
 }
+
+/// An unknown transaction's trytes: all 2673 are 9 (a known one has a
+/// trunk, branch and nonce, never all 9).
+const UNKNOWN_TRYTES: &[u8] = &[b'9'; 2673];
 
 /// The response for a stored (or shared) answer with the caller's id.
 fn answer_response(
