@@ -4,7 +4,8 @@
 //! immutable answers stay, ids are the caller's, batches come back in the
 //! caller's order, reordered JSON keys hit, 100 identical concurrent calls
 //! make one node call, errors and state-changing calls are never cached,
-//! purge through the admin API, and the bounds hold under a key flood.
+//! purge through the admin API, the bounds hold under a key flood, and
+//! blocks are cached only once confirmed below the pool's head.
 
 mod common_gateway;
 mod common_pool;
@@ -399,4 +400,72 @@ fn shipped_examples_cache_polled_calls_only() {
     }
     assert_eq!(calls(&iri, "getTrytes"), 1);
     assert_eq!(calls(&iri, "broadcastTransactions"), 5);
+}
+
+#[test]
+fn confirmed_blocks_are_immutable_tags_and_recent_blocks_are_not() {
+    let node = TestNode::start("e");
+    node.control(json!({"head": 100, "peers": 2}));
+    let gw = Gateway::start(
+        r#"
+[gateway]
+state_dir = "{state}"
+access_log = "stdout"
+[[listener]]
+bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:{admin}"
+[[upstream]]
+name = "evm"
+backends = ["{backend}"]
+[upstream.health]
+kind = "jsonrpc"
+interval = "100ms"
+timeout = "1s"
+min_peers = 0
+[[route]]
+protocol = "jsonrpc"
+upstream = "evm"
+[[route.command]]
+name = "eth_getBlockByNumber"
+cache = { confirmations = 10 }
+"#,
+        &node.url(),
+    );
+    // Until the pool knows its head nothing is confirmed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, status) = gw.admin("GET", "/status");
+        let v: Value = serde_json::from_str(&status).unwrap_or(Value::Null);
+        if v["upstreams"][0]["head"] == 100 || std::time::Instant::now() > deadline {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let block = |tag: &str| {
+        let (s, v) = post(
+            &gw,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{tag}",false]}}"#
+            ),
+        );
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    for _ in 0..3 {
+        assert_eq!(block("0x5")["result"]["number"], "0x5");
+    }
+    assert_eq!(
+        calls(&node, "eth_getBlockByNumber"),
+        1,
+        "90+ blocks deep: immutable"
+    );
+    for tag in ["latest", "pending", "0x60", "0x60"] {
+        block(tag);
+    }
+    assert_eq!(
+        calls(&node, "eth_getBlockByNumber"),
+        5,
+        "tags and recent blocks always asked"
+    );
 }

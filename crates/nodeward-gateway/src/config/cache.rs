@@ -18,28 +18,78 @@ pub enum CacheRule {
     /// For as long as the entry stays in the cache (answers that never change,
     /// e.g. `eth_chainId` or `getTrytes` of a hash).
     Immutable,
+    /// JSON-RPC calls naming a concrete block at least this many blocks below
+    /// the pool's head: immutable. Calls naming a tag (`latest`, `pending`,
+    /// `safe`, `finalized`), a hash or a recent block are not cached.
+    Confirmed(u64),
 }
 
 /// Longest TTL accepted (longer ones are a typo or want `"immutable"`).
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// Most confirmations accepted.
+const MAX_CONFIRMATIONS: u64 = 1_000_000;
+
 impl<'de> Deserialize<'de> for CacheRule {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        d.deserialize_any(RuleVisitor)
+    }
+}
+
+struct RuleVisitor;
+
+impl<'de> de::Visitor<'de> for RuleVisitor {
+    type Value = CacheRule;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a TTL (\"1s\"), \"immutable\" or { confirmations = N }")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<CacheRule, E> {
+        text_rule(text).map_err(E::custom)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<CacheRule, A::Error> {
+        let mut confirmations = None;
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "confirmations" if confirmations.is_none() => {
+                    confirmations = Some(map.next_value::<u64>()?)
+                }
+                other => return Err(de::Error::custom(format!(
+                    "unknown or repeated key {other:?} in a cache rule (expected `confirmations`)"
+                ))),
+            }
+        }
+        match confirmations {
+            Some(n) if (1..=MAX_CONFIRMATIONS).contains(&n) => Ok(CacheRule::Confirmed(n)),
+            Some(_) => Err(de::Error::custom(
+                "confirmations must be between 1 and 1000000",
+            )),
+            None => Err(de::Error::custom(
+                "a cache rule table needs `confirmations`",
+            )),
+        }
+    }
+}
+
+fn text_rule(text: &str) -> Result<CacheRule, String> {
+    {
         if text.eq_ignore_ascii_case("immutable") {
             return Ok(CacheRule::Immutable);
         }
-        match humantime::parse_duration(&text) {
-            Ok(t) if t.is_zero() => Err(de::Error::custom(
-                "a cache TTL must be longer than zero (leave `cache` out to not cache)",
-            )),
-            Ok(t) if t > MAX_TTL => Err(de::Error::custom(
-                "a cache TTL must be at most 24h (use \"immutable\" for answers that never change)",
-            )),
+        match humantime::parse_duration(text) {
+            Ok(t) if t.is_zero() => {
+                Err("a cache TTL must be longer than zero (leave `cache` out to not cache)".into())
+            }
+            Ok(t) if t > MAX_TTL => Err(
+                "a cache TTL must be at most 24h (use \"immutable\" for answers that never change)"
+                    .into(),
+            ),
             Ok(t) => Ok(CacheRule::Ttl(t)),
-            Err(_) => Err(de::Error::custom(format!(
+            Err(_) => Err(format!(
                 "{text:?} is neither a duration (\"1s\", \"500ms\") nor \"immutable\""
-            ))),
+            )),
         }
     }
 }
@@ -149,6 +199,14 @@ mod tests {
         assert!(rule("0s").unwrap_err().contains("longer than zero"));
         assert!(rule("forever").unwrap_err().contains("immutable"));
         assert!(rule("48h").unwrap_err().contains("24h"));
+        #[derive(Deserialize)]
+        struct T {
+            cache: CacheRule,
+        }
+        let t: T = toml::from_str("cache = { confirmations = 12 }").unwrap();
+        assert_eq!(t.cache, CacheRule::Confirmed(12));
+        assert!(toml::from_str::<T>("cache = { confirmations = 0 }").is_err());
+        assert!(toml::from_str::<T>("cache = { ttl = 1 }").is_err());
     }
 
     #[test]

@@ -549,6 +549,16 @@ impl Checker<'_> {
                         format!("{name} is not on the protocol's read-only list, so its answers are never cached"),
                     ));
                 }
+                if let super::CacheRule::Confirmed(_) = rule {
+                    if r.protocol != Protocol::Jsonrpc
+                        || !crate::request::extract::blocks::takes_block(&name)
+                    {
+                        return Err(self.err(
+                            cat("cache"),
+                            format!("{name} names no block: `confirmations` applies to JSON-RPC calls that take a block number"),
+                        ));
+                    }
+                }
                 cache_rules.insert(name.clone(), rule);
             }
             commands.push(CommandLimits {

@@ -412,8 +412,18 @@ where
             .iter()
             .map(|c| c.command.as_str())
             .collect();
-        c.prepare(route.protocol, &body, &commands, extraction.batch, &variant)
-            .map(|p| (c, p))
+        let head = (route.protocol == Protocol::Jsonrpc)
+            .then(|| rt.upstreams[admission.upstream].balance.health.head())
+            .flatten();
+        c.prepare(
+            route.protocol,
+            &body,
+            &commands,
+            extraction.batch,
+            &variant,
+            head,
+        )
+        .map(|p| (c, p))
     });
     let outbound = crate::upstream::Outbound {
         method: parts.method,

@@ -12,6 +12,9 @@ pub struct NodeAnswer {
     pub rest: Vec<u8>,
     /// Whether it carries a `result` and no `error` (only those are cached).
     pub ok: bool,
+    /// Whether the result is `null` ("not there yet" on a node behind, or a
+    /// pending transaction): never stored as immutable.
+    pub null: bool,
 }
 
 /// Splits one answer object; None when it is not an object.
@@ -19,8 +22,9 @@ pub fn split(raw: &RawValue) -> Option<NodeAnswer> {
     let mut map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).ok()?;
     let id = map.remove("id");
     let ok = map.contains_key("result") && !map.contains_key("error");
+    let null = map.get("result").is_some_and(|r| r.get().trim() == "null");
     let rest = serde_json::to_vec(&map).ok()?;
-    Some(NodeAnswer { id, rest, ok })
+    Some(NodeAnswer { id, rest, ok, null })
 }
 
 /// Writes `rest` (an object without `id`) with `id` put back in, to `out`.

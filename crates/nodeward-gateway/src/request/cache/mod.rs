@@ -122,7 +122,8 @@ impl RouteCache {
 
     /// Whether this request goes through the cache, and its keys. `commands`
     /// are the extracted (lowercase) commands in order; `variant` holds the
-    /// request headers and API key that change the answer.
+    /// request headers and API key that change the answer; `head` is the
+    /// pool's head block (JSON-RPC pools that track heads).
     pub fn prepare(
         &self,
         protocol: Protocol,
@@ -130,6 +131,7 @@ impl RouteCache {
         commands: &[&str],
         batch: bool,
         variant: &[u8],
+        head: Option<u64>,
     ) -> Option<Prepared> {
         let rules: Vec<Option<&CacheRule>> = commands.iter().map(|c| self.rules.get(*c)).collect();
         if rules.iter().all(Option::is_none) || (!batch && rules.len() != 1) {
@@ -143,6 +145,7 @@ impl RouteCache {
         if objects.len() != commands.len() {
             return None;
         }
+        let mut any = false;
         let mut keys = Vec::with_capacity(objects.len());
         let mut ids = Vec::with_capacity(objects.len());
         for ((obj, rule), command) in objects.iter().zip(&rules).zip(commands) {
@@ -158,16 +161,26 @@ impl RouteCache {
                 }
                 ids.push(id.get().to_string());
             }
+            let rule = match rule {
+                Some(CacheRule::Confirmed(n)) => {
+                    confirmed(obj, command, *n, head).then_some(CacheRule::Confirmed(*n))
+                }
+                other => other.copied(),
+            };
             keys.push(match rule {
                 Some(_) => {
                     let mut text = variant.to_vec();
                     text.push(0);
                     let skip = (protocol == Protocol::Jsonrpc).then_some("id");
                     key::object(obj, skip, &mut text).ok()?;
+                    any = true;
                     Some(Key::new(command, text))
                 }
                 None => None,
             });
+        }
+        if !any || (!batch && keys[0].is_none()) {
+            return None;
         }
         Some(Prepared {
             keys,
@@ -191,14 +204,19 @@ impl RouteCache {
 
     fn expiry(&self, key: &Key, now: Instant) -> Option<Option<Instant>> {
         match self.rules.get(key.command())? {
-            CacheRule::Immutable => Some(None),
+            CacheRule::Immutable | CacheRule::Confirmed(_) => Some(None),
             CacheRule::Ttl(t) => Some(Some(now + *t)),
         }
     }
 
-    fn store_answer(&self, key: &Key, body: Bytes) {
+    /// Stores an answer; a `null` result only under a TTL (a node behind
+    /// the head, or a transaction not mined yet, answers null for now).
+    fn store_answer(&self, key: &Key, body: Bytes, null: bool) {
         if body.len() > self.max_entry {
             self.stats().too_large.fetch_add(1, Relaxed);
+            return;
+        }
+        if null && !matches!(self.rules.get(key.command()), Some(CacheRule::Ttl(_))) {
             return;
         }
         if let Some(expires) = self.expiry(key, Instant::now()) {
@@ -295,7 +313,7 @@ impl RouteCache {
                     Some(a) => {
                         let rest = Bytes::from(a.rest);
                         if status == StatusCode::OK && a.ok {
-                            self.store_answer(&key, rest.clone());
+                            self.store_answer(&key, rest.clone(), a.null);
                         }
                         rest
                     }
@@ -313,7 +331,7 @@ impl RouteCache {
             _ => {
                 // IRI: a 200 with a JSON object that is not an error.
                 if status == StatusCode::OK && iri_ok(key.command(), &bytes) {
-                    self.store_answer(&key, bytes.clone());
+                    self.store_answer(&key, bytes.clone(), false);
                 }
                 bytes
             }
@@ -393,7 +411,7 @@ impl RouteCache {
                 }
                 let rest = Bytes::from(a.rest);
                 if let (true, true, Some(k)) = (status == StatusCode::OK, a.ok, &prep.keys[i]) {
-                    self.store_answer(k, rest.clone());
+                    self.store_answer(k, rest.clone(), a.null);
                 }
                 slots[i] = Some(rest);
             }
@@ -422,6 +440,25 @@ impl RouteCache {
             mark,
         })
     }
+}
+
+/// Whether a call under a `confirmations` rule names a concrete block at
+/// least `n` blocks below the pool's `head` (tags, hashes and recent blocks
+/// do not; nor does anything while the head is unknown).
+fn confirmed(
+    obj: &BTreeMap<String, Box<RawValue>>,
+    command: &str,
+    n: u64,
+    head: Option<u64>,
+) -> bool {
+    let (Some(head), Some(params)) = (head, obj.get("params")) else {
+        return false;
+    };
+    let Ok(params) = serde_json::from_str::<serde_json::Value>(params.get()) else {
+        return false;
+    };
+    crate::request::extract::blocks::named_block(command, &params)
+        .is_some_and(|b| b.saturating_add(n) <= head)
 }
 
 /// Whether an IRI answer may be stored: a JSON object without `error`/`exception`
