@@ -346,7 +346,8 @@ where
             return Err((r, Some(extraction)));
         }
     }
-    let key_name = key.map(|k| k.name.clone());
+    // Only the cache needs the key's name past this point.
+    let key_name = route.cache.as_ref().and(key).map(|k| k.name.clone());
     let key_permit = match &route.auth {
         Some(ring) => match ring.admit(key, extraction.calls.iter().map(|c| c.command.as_str())) {
             Ok(p) => p,
