@@ -45,6 +45,9 @@ pub struct AccessEntry<'a> {
     pub bytes_in: usize,
     /// The captured (redacted, capped) body, on routes with `[route.log_body]`.
     pub body: Option<&'a str>,
+    /// How the read cache made the answer (`hit`, `coalesced`, `miss`,
+    /// `partial`), when the request went through it.
+    pub cache: Option<&'a str>,
 }
 
 impl AccessEntry<'_> {
@@ -94,6 +97,10 @@ impl AccessEntry<'_> {
         if let Some(body) = self.body {
             out.extend_from_slice(b",\"body\":");
             json_str(out, body);
+        }
+        if let Some(mark) = self.cache {
+            out.extend_from_slice(b",\"cache\":");
+            json_str(out, mark);
         }
         out.push(b'}');
     }
@@ -333,6 +340,7 @@ mod tests {
             upstream_time: Some(Duration::from_micros(17)),
             bytes_in: 25,
             body: None,
+            cache: None,
         };
         let mut out = Vec::new();
         let mut ts = [0u8; 24];

@@ -88,6 +88,7 @@ async fn handle(
             if let Some(c) = shared.cluster.get() {
                 c.status().render(&mut text);
             }
+            crate::request::cache::report::render_metrics(&shared.runtime.load().routes, &mut text);
             reply(StatusCode::OK, "text/plain; version=0.0.4", text)
         }
         (&Method::GET, "/ready") => match super::pools::readiness(shared) {
@@ -122,7 +123,8 @@ async fn handle(
         (&Method::GET, "/bans") => reply(StatusCode::OK, "application/json", list_bans(shared)),
         (&Method::POST, "/bans") => add_ban(shared, req.uri().query()),
         (&Method::DELETE, "/bans") => remove_ban(shared, req.uri().query()),
-        (_, "/metrics" | "/status" | "/reload" | "/bans" | "/ready") => reply(
+        (&Method::POST, "/cache/purge") => purge_cache(shared, req.uri().query()),
+        (_, "/metrics" | "/status" | "/reload" | "/bans" | "/ready" | "/cache/purge") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "application/json",
             r#"{"error":"method not allowed"}"#,
@@ -132,6 +134,21 @@ async fn handle(
             "application/json",
             r#"{"error":"not found; try /ui (the status page), /metrics, /status, /ready, /bans, /upstreams or POST /reload"}"#,
         ),
+    }
+}
+
+/// `POST /cache/purge[?route=/path][&command=name]`: drops cached answers.
+fn purge_cache(shared: &Shared, query: Option<&str>) -> Response<Body> {
+    let rt = shared.runtime.load();
+    let route = query_param(query, "route");
+    let command = query_param(query, "command");
+    match crate::request::cache::report::purge(&rt.routes, route, command) {
+        Ok(n) => reply(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({"purged": n}).to_string(),
+        ),
+        Err(e) => bad(StatusCode::NOT_FOUND, e),
     }
 }
 

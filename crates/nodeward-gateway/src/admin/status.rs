@@ -22,6 +22,7 @@ pub fn status(shared: &Shared) -> Value {
                 "protocol": format!("{:?}", r.protocol).to_lowercase(),
                 "upstream": rt.upstreams[r.upstream].name(),
                 "max_body": r.max_body,
+                "cache": crate::request::cache::report::status(r),
             })
         })
         .collect();

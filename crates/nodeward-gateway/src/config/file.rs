@@ -500,6 +500,8 @@ pub struct RouteSection {
     /// Per-command settings.
     #[serde(default)]
     pub command: Vec<CommandSection>,
+    /// The read cache's switch and bounds (`[route.cache]`).
+    pub cache: Option<super::cache::RouteCacheSection>,
     /// Security headers added to every response of this route (`[route.response_headers]`).
     pub response_headers: Option<ResponseHeadersSection>,
     /// CORS for browser wallets (`[route.cors]`).
@@ -705,4 +707,6 @@ pub struct CommandSection {
     pub retry: Option<bool>,
     /// Whether this command is hedged when the pool hedges (default: when read-only).
     pub hedge: Option<bool>,
+    /// Serve this command's answers from the read cache: a TTL or `"immutable"`.
+    pub cache: Option<super::cache::CacheRule>,
 }

@@ -5,11 +5,13 @@
 //! and produces [`GatewayConfig`], the checked form the rest of the gateway
 //! builds its runtime from.
 
+mod cache;
 mod file;
 mod respond;
 mod upstream;
 mod validate;
 
+pub use cache::{CacheConfig, CacheRule, RouteCacheSection};
 pub use file::*;
 pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use upstream::{HedgeSettings, RetrySettings, Upstream};

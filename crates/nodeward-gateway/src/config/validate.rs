@@ -254,6 +254,8 @@ pub struct Route {
     pub log_body: Option<crate::request::capture::BodyCapture>,
     /// Regex rejects, when configured.
     pub reject: Option<crate::request::patterns::Rejects>,
+    /// The read cache, when some command is cached and the route's switch is on.
+    pub cache: Option<super::CacheConfig>,
 }
 
 /// Checked `[route.auth]` with the route's keys.
@@ -691,6 +693,7 @@ impl Checker<'_> {
             })?);
         }
         let mut commands: Vec<CommandLimits> = Vec::new();
+        let mut cache_rules = std::collections::HashMap::new();
         for (j, c) in r.command.iter().enumerate() {
             let cat = |k: &str| format!("route[{i}].command[{j}].{k}");
             let name = check_pattern(r.protocol, &c.name).map_err(|m| self.err(cat("name"), m))?;
@@ -735,6 +738,28 @@ impl Checker<'_> {
                 // A command with its own pool waits as long as that pool says.
                 None => own_upstream.map(|u| upstreams[u].timeout),
             };
+            if let Some(rule) = c.cache {
+                if r.protocol == Protocol::Rest {
+                    return Err(self.err(cat("cache"), "the cache serves iri and jsonrpc routes"));
+                }
+                if !r.protocol.is_read_only(&name) {
+                    return Err(self.err(
+                        cat("cache"),
+                        format!("{name} is not on the protocol's read-only list, so its answers are never cached"),
+                    ));
+                }
+                if let super::CacheRule::Confirmed(_) = rule {
+                    if r.protocol != Protocol::Jsonrpc
+                        || !crate::request::extract::blocks::takes_block(&name)
+                    {
+                        return Err(self.err(
+                            cat("cache"),
+                            format!("{name} names no block: `confirmations` applies to JSON-RPC calls that take a block number"),
+                        ));
+                    }
+                }
+                cache_rules.insert(name.clone(), rule);
+            }
             commands.push(CommandLimits {
                 name,
                 max_inflight: c.max_inflight,
@@ -821,7 +846,10 @@ impl Checker<'_> {
                 )
             }
         };
+        let cache = super::cache::check(r.cache.as_ref(), cache_rules)
+            .map_err(|(k, m)| self.err(at(&format!("cache.{k}")), m))?;
         Ok(Route {
+            cache,
             reject,
             log_body,
             security_headers,

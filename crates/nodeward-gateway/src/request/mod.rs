@@ -6,6 +6,7 @@
 //! extraction -> policy (lists, rates, in-flight caps) -> upstream.
 
 pub mod auth;
+pub mod cache;
 pub mod capture;
 pub mod extract;
 pub mod hygiene;
@@ -68,6 +69,7 @@ struct Outcome {
     upstream_time: Option<std::time::Duration>,
     bytes_in: usize,
     body: Option<String>,
+    cache: Option<cache::Mark>,
 }
 
 impl Outcome {
@@ -84,6 +86,7 @@ impl Outcome {
             upstream_time: None,
             bytes_in: 0,
             body: None,
+            cache: None,
         }
     }
 }
@@ -168,6 +171,7 @@ where
             upstream_time: outcome.upstream_time,
             bytes_in: outcome.bytes_in,
             body: outcome.body.as_deref(),
+            cache: outcome.cache.map(cache::Mark::as_str),
         });
     }
     Ok(outcome.response)
@@ -265,6 +269,7 @@ where
             upstream_time: None,
             bytes_in: 0,
             body: None,
+            cache: None,
         });
     }
     let (mut parts, incoming) = req.into_parts();
@@ -341,6 +346,8 @@ where
             return Err((r, Some(extraction)));
         }
     }
+    // Only the cache needs the key's name past this point.
+    let key_name = route.cache.as_ref().and(key).map(|k| k.name.clone());
     let key_permit = match &route.auth {
         Some(ring) => match ring.admit(key, extraction.calls.iter().map(|c| c.command.as_str())) {
             Ok(p) => p,
@@ -399,23 +406,69 @@ where
         (hedge_after, min_block)
     };
     let bytes_in = body.len();
+    let prepared = route.cache.as_ref().and_then(|c| {
+        let variant = cache_variant(&parts.headers, key_name.as_deref());
+        let commands: Vec<&str> = extraction
+            .calls
+            .iter()
+            .map(|c| c.command.as_str())
+            .collect();
+        let head = (route.protocol == Protocol::Jsonrpc)
+            .then(|| rt.upstreams[admission.upstream].balance.health.head())
+            .flatten();
+        c.prepare(
+            route.protocol,
+            &body,
+            &commands,
+            extraction.batch,
+            &variant,
+            head,
+        )
+        .map(|p| (c, p))
+    });
+    let outbound = crate::upstream::Outbound {
+        method: parts.method,
+        target: pq,
+        headers: parts.headers,
+        body,
+        timeout: admission.timeout,
+        permits: admission.permits,
+        read_only: admission.read_only,
+        hedge_after,
+        jsonrpc: route.protocol == Protocol::Jsonrpc,
+        min_block,
+    };
     let inflight = InflightGauge::new(&entry.stats);
-    let result = crate::upstream::forward(
-        pool,
-        crate::upstream::Outbound {
-            method: parts.method,
-            target: pq,
-            headers: parts.headers,
-            body,
-            timeout: admission.timeout,
-            permits: admission.permits,
-            read_only: admission.read_only,
-            hedge_after,
-            jsonrpc: route.protocol == Protocol::Jsonrpc,
-            min_block,
-        },
-    )
-    .await;
+    if let Some((cache, prepared)) = prepared {
+        // The read cache's one hook: it answers, shares or forwards.
+        let served = cache.serve(prepared, pool.clone(), outbound).await;
+        drop(inflight);
+        return match served {
+            Ok(s) => {
+                if let Some(t) = s.upstream_time {
+                    entry.stats.upstream_latency.observe(t);
+                }
+                Ok(Outcome {
+                    response: s.response,
+                    reason: None,
+                    route: None,
+                    stats: Some(entry.stats.clone()),
+                    command: Some(extraction.calls[0].command.clone()),
+                    calls: extraction.calls.len(),
+                    backend: s.backend.map(|b| (upstream, b)),
+                    upstream_time: s.upstream_time,
+                    bytes_in,
+                    body: None,
+                    cache: Some(s.mark),
+                })
+            }
+            Err((reject, backend)) => {
+                notes.backend = backend.map(|b| (upstream, b));
+                Err((reject, Some(extraction)))
+            }
+        };
+    }
+    let result = crate::upstream::forward(pool, outbound).await;
     drop(inflight);
     match result {
         Ok(f) => {
@@ -431,6 +484,7 @@ where
                 upstream_time: Some(f.upstream_time),
                 bytes_in,
                 body: None,
+                cache: None,
             })
         }
         Err(e) => {
@@ -440,6 +494,22 @@ where
             Err((reject, Some(extraction)))
         }
     }
+}
+
+/// The request's parts that change a cached answer besides the call: the
+/// API key's identity (keys may select pools or limits) and the IRI API
+/// version header.
+fn cache_variant(headers: &http::HeaderMap, key: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(k) = key {
+        out.extend_from_slice(b"key=");
+        out.extend_from_slice(k.as_bytes());
+    }
+    for v in headers.get_all("x-iota-api-version") {
+        out.extend_from_slice(b"\x01v=");
+        out.extend_from_slice(v.as_bytes());
+    }
+    out
 }
 
 /// Latency observations a command needs before its quantile decides hedging.

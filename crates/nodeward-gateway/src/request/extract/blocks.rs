@@ -56,6 +56,18 @@ fn named_in(call: &Value, at: &BlockAt) -> Option<u64> {
     }
 }
 
+/// Whether `method` (lowercase) takes a block parameter.
+pub fn takes_block(method: &str) -> bool {
+    block_at(method).is_some()
+}
+
+/// The concrete block number one call of `method` (lowercase) names in
+/// `params`, if any (tags and hashes name none).
+pub fn named_block(method: &str, params: &Value) -> Option<u64> {
+    let call = serde_json::json!({ "params": params });
+    named_in(&call, &block_at(method)?)
+}
+
 /// The highest block number the calls of `body` name, if any. The body is
 /// parsed again only when a call's method takes a block.
 pub fn highest_block(body: &[u8], calls: &[Call]) -> Option<u64> {

@@ -130,6 +130,8 @@ pub struct RoutePolicy {
     pub log_body: Option<crate::request::capture::BodyCapture>,
     /// Regex rejects, when configured.
     pub reject: Option<crate::request::patterns::Rejects>,
+    /// The read cache, when the route caches some command.
+    pub cache: Option<Arc<crate::request::cache::RouteCache>>,
 }
 
 impl RoutePolicy {
@@ -194,6 +196,10 @@ impl RoutePolicy {
             auth: route.auth.as_ref().map(crate::request::auth::KeyRing::new),
             log_body: route.log_body.clone(),
             reject: route.reject.clone(),
+            cache: route
+                .cache
+                .as_ref()
+                .map(|c| Arc::new(crate::request::cache::RouteCache::new(c))),
         }
     }
 

@@ -1,0 +1,471 @@
+//! End-to-end: the gateway's read cache and request coalescing in front of the
+//! real test node (`nodeward-testnode`, JSON-RPC and IRI on 127.0.0.1),
+//! counting the calls that reach the node: hits never do, TTLs expire,
+//! immutable answers stay, ids are the caller's, batches come back in the
+//! caller's order, reordered JSON keys hit, 100 identical concurrent calls
+//! make one node call, errors and state-changing calls are never cached,
+//! purge through the admin API, the bounds hold under a key flood, and
+//! blocks are cached only once confirmed below the pool's head.
+
+mod common_gateway;
+mod common_pool;
+
+use common_gateway::Gateway;
+use common_pool::{http, TestNode};
+use serde_json::{json, Value};
+use std::thread;
+use std::time::Duration;
+
+fn config(extra: &str) -> String {
+    format!(
+        r#"
+[gateway]
+state_dir = "{{state}}"
+access_log = "stdout"
+
+[[listener]]
+bind = "127.0.0.1:{{port}}"
+
+[admin]
+bind = "127.0.0.1:{{admin}}"
+
+[[upstream]]
+name = "node"
+timeout = "5s"
+backends = ["{{backend}}"]
+
+[[route]]
+protocol = "jsonrpc"
+upstream = "node"
+
+[[route.command]]
+name = "eth_chainId"
+cache = "immutable"
+
+[[route.command]]
+name = "eth_blockNumber"
+cache = "300ms"
+
+[[route.command]]
+name = "eth_getBalance"
+cache = "immutable"
+
+[[route.command]]
+name = "eth_getBlockByNumber"
+cache = "immutable"
+{extra}
+"#
+    )
+}
+
+fn post(gw: &Gateway, body: &str) -> (u16, Value) {
+    let r = http(gw.addr(), "POST", "/", body.as_bytes()).expect("gateway answers");
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+fn calls(node: &TestNode, method: &str) -> u64 {
+    node.stats()["by_command"][method].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn hits_ttl_ids_batches_keys_errors_and_purge() {
+    let node = TestNode::start("a");
+    let gw = Gateway::start(&config(""), &node.url());
+
+    // Immutable: the second call is a hit, served with the caller's id.
+    let (s, a) = post(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#);
+    assert_eq!((s, &a["result"], &a["id"]), (200, &json!("0x1"), &json!(1)));
+    let (_, b) = post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":"x-7","method":"eth_chainId"}"#,
+    );
+    assert_eq!((&b["result"], &b["id"]), (&json!("0x1"), &json!("x-7")));
+    let (_, c) = post(&gw, r#"{"jsonrpc":"2.0","id":null,"method":"eth_chainId"}"#);
+    assert_eq!((&c["result"], &c["id"]), (&json!("0x1"), &Value::Null));
+    assert_eq!(calls(&node, "eth_chainId"), 1);
+
+    // Canonical keys: reordered keys, whitespace and escapes hit the same entry;
+    // different arguments do not.
+    let addr = "0x00000000000000000000000000000000000000aa";
+    post(
+        &gw,
+        &format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["{addr}","0x1"]}}"#
+        ),
+    );
+    let (_, r) = post(
+        &gw,
+        &format!(
+            r#"{{ "params" : [ "{}" , "0x\u0031" ], "id" : 2, "method":"eth_getBalance", "jsonrpc":"2.0" }}"#,
+            addr
+        ),
+    );
+    assert_eq!(r["id"], 2);
+    assert_eq!(calls(&node, "eth_getBalance"), 1);
+    post(
+        &gw,
+        &format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["{addr}","0x2"]}}"#
+        ),
+    );
+    assert_eq!(calls(&node, "eth_getBalance"), 2);
+
+    // TTL: a hit within 300 ms, a miss after.
+    node.control(json!({"head": 100}));
+    let (_, h1) = post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"#,
+    );
+    node.control(json!({"head": 101}));
+    let (_, h2) = post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"#,
+    );
+    assert_eq!(h1["result"], h2["result"], "served from the cache");
+    assert_eq!(calls(&node, "eth_blockNumber"), 1);
+    thread::sleep(Duration::from_millis(400));
+    let (_, h3) = post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"#,
+    );
+    assert_eq!(h3["result"], "0x65", "expired, asked again");
+    assert_eq!(calls(&node, "eth_blockNumber"), 2);
+
+    // Errors are never cached: a block past the head is an error the node
+    // answers each time; a node error status too.
+    for _ in 0..2 {
+        let (_, e) = post(
+            &gw,
+            r#"{"jsonrpc":"2.0","id":5,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000bb","0x999"]}"#,
+        );
+        assert!(e["error"].is_object(), "{e}");
+        assert_eq!(e["id"], 5);
+    }
+    assert_eq!(calls(&node, "eth_getBalance"), 4);
+
+    // Uncached (state-changing or unconfigured) calls always reach the node.
+    for _ in 0..2 {
+        post(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"net_peerCount"}"#);
+    }
+    assert_eq!(calls(&node, "net_peerCount"), 2);
+
+    // A batch mixing cached, uncached and new calls, with duplicate and odd
+    // ids: one smaller batch reaches the node, the answer is in order.
+    node.reset_stats();
+    let batch = r#"[
+        {"jsonrpc":"2.0","id":"a","method":"eth_chainId"},
+        {"jsonrpc":"2.0","id":9,"method":"net_peerCount"},
+        {"jsonrpc":"2.0","id":9,"method":"eth_getBlockByNumber","params":["0x3",false]},
+        {"jsonrpc":"2.0","id":[1],"method":"eth_chainId"}
+    ]"#;
+    let (s, arr) = post(&gw, batch);
+    assert_eq!(s, 200);
+    let arr = arr.as_array().expect("a batch answer").clone();
+    assert_eq!(arr.len(), 4);
+    assert_eq!(arr[0]["id"], "a");
+    assert_eq!(arr[0]["result"], "0x1");
+    assert_eq!(arr[1]["id"], 9);
+    assert!(arr[1]["result"].is_string());
+    assert_eq!(arr[2]["id"], 9);
+    assert_eq!(arr[2]["result"]["number"], "0x3");
+    assert_eq!(arr[3]["id"], json!([1]));
+    assert_eq!(calls(&node, "eth_chainId"), 0, "both from the cache");
+    assert_eq!(calls(&node, "net_peerCount"), 1);
+    assert_eq!(calls(&node, "eth_getBlockByNumber"), 1);
+    let (_, again) = post(&gw, batch);
+    assert_eq!(again[2]["result"]["number"], "0x3");
+    assert_eq!(calls(&node, "eth_getBlockByNumber"), 1, "now cached");
+
+    // The access log marks cached answers.
+    let log = gw.wait_log_lines(15);
+    assert!(log.iter().any(|l| l["cache"] == "hit"), "{log:?}");
+    assert!(log.iter().any(|l| l["cache"] == "partial"), "{log:?}");
+
+    // Purge one command through the admin API, then everything.
+    let (code, body) = gw.admin("POST", "/cache/purge?command=eth_chainId");
+    assert_eq!(code, 200, "{body}");
+    post(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#);
+    assert_eq!(calls(&node, "eth_chainId"), 1);
+    post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x3",false]}"#,
+    );
+    assert_eq!(calls(&node, "eth_getBlockByNumber"), 1);
+    let (code, _) = gw.admin("POST", "/cache/purge");
+    assert_eq!(code, 200);
+    post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x3",false]}"#,
+    );
+    assert_eq!(calls(&node, "eth_getBlockByNumber"), 2);
+    let (code, _) = gw.admin("POST", "/cache/purge?route=/nope");
+    assert_eq!(code, 404);
+
+    // Figures in /metrics and /status.
+    assert!(gw.metric("nodeward_cache_hits_total{route=\"/\"}") >= 5.0);
+    assert!(gw.metric("nodeward_cache_entries{route=\"/\"}") >= 1.0);
+    let (_, status) = gw.admin("GET", "/status");
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert!(status["routes"][0]["cache"]["hits"].as_u64().unwrap() >= 5);
+}
+
+#[test]
+fn coalescing_shares_one_node_call_and_its_failure() {
+    let node = TestNode::start("b");
+    let gw = Gateway::start(&config(""), &node.url());
+    node.control(json!({"delay_ms": {"eth_getBalance": 600}}));
+    let body = r#"{"jsonrpc":"2.0","id":3,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000cc","0x1"]}"#;
+    let answers: Vec<(u16, Value)> = thread::scope(|s| {
+        let hs: Vec<_> = (0..100).map(|_| s.spawn(|| post(&gw, body))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (s, a) in &answers {
+        assert_eq!(*s, 200, "{a}");
+        assert_eq!(a["id"], 3);
+        assert!(a["result"].is_string(), "{a}");
+    }
+    assert_eq!(
+        calls(&node, "eth_getBalance"),
+        1,
+        "100 callers, one node call"
+    );
+    assert!(gw.metric("nodeward_cache_coalesced_total{route=\"/\"}") >= 50.0);
+
+    // A failed shared call fails its waiters with the same refusal, and is
+    // not cached: the next call goes to the node again.
+    node.reset_stats();
+    node.control(json!({"delay_ms": {"eth_chainId": 400}, "status": {"eth_chainId": 503}}));
+    let body = r#"{"jsonrpc":"2.0","id":4,"method":"eth_chainId"}"#;
+    let answers: Vec<(u16, Value)> = thread::scope(|s| {
+        let hs: Vec<_> = (0..20).map(|_| s.spawn(|| post(&gw, body))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first = answers[0].0;
+    assert!(first >= 500, "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == first), "{answers:?}");
+    assert_eq!(calls(&node, "eth_chainId"), 1);
+    node.control(json!({"delay_ms": {}, "status": {}}));
+    let (s, a) = post(&gw, body);
+    assert_eq!((s, &a["result"]), (200, &json!("0x1")));
+    assert_eq!(calls(&node, "eth_chainId"), 2);
+}
+
+#[test]
+fn bounds_hold_under_a_key_flood_and_iri_is_cached() {
+    let node = TestNode::start("c");
+    let gw = Gateway::start(
+        &config("\n[route.cache]\nmax_entries = 50\nmax_bytes = \"64KiB\"\nmax_entry = \"2KiB\"\n"),
+        &node.url(),
+    );
+    for i in 0..400u32 {
+        post(
+            &gw,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x{i:040x}","0x1"]}}"#
+            ),
+        );
+    }
+    let entries = gw.metric("nodeward_cache_entries{route=\"/\"}");
+    assert!(entries <= 60.0, "{entries} entries held");
+    assert!(gw.metric("nodeward_cache_bytes{route=\"/\"}") <= 65536.0);
+    assert!(gw.metric("nodeward_cache_evictions_total{route=\"/\"}") >= 300.0);
+
+    // IRI: getNodeInfo cached with a TTL, keyed with X-IOTA-API-Version.
+    let iri = TestNode::start("d");
+    let gw2 = Gateway::start(
+        r#"
+[gateway]
+state_dir = "{state}"
+access_log = "stdout"
+[[listener]]
+bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:{admin}"
+[[upstream]]
+name = "iri"
+backends = ["{backend}"]
+[[route]]
+protocol = "iri"
+upstream = "iri"
+[[route.command]]
+name = "getNodeInfo"
+cache = "1s"
+"#,
+        &iri.url(),
+    );
+    let ask = |version: &str| {
+        let out = common_gateway::curl(&[
+            "-H",
+            &format!("X-IOTA-API-Version: {version}"),
+            "-d",
+            r#"{"command":"getNodeInfo"}"#,
+            &gw2.url(),
+        ]);
+        assert_eq!(out.0, 200, "{}", out.1);
+    };
+    ask("1");
+    ask("1");
+    assert_eq!(calls(&iri, "getNodeInfo"), 1);
+    ask("2");
+    assert_eq!(
+        calls(&iri, "getNodeInfo"),
+        2,
+        "another API version is another entry"
+    );
+}
+
+#[test]
+fn state_changing_calls_cannot_be_cached() {
+    let (code, err) = common_gateway::config_check(&config(
+        "\n[[route.command]]\nname = \"eth_sendRawTransaction\"\ncache = \"1s\"\n",
+    ));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("read-only"), "{err}");
+    let (code, err) = common_gateway::config_check(&config(
+        "\n[[route.command]]\nname = \"eth_call\"\ncache = \"forever\"\n",
+    ));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("immutable"), "{err}");
+}
+
+/// A shipped example with its addresses swapped for the test's placeholders.
+fn example(name: &str, listen: &str, backend: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(listen, "127.0.0.1:{port}")
+    .replace("127.0.0.1:9901", "127.0.0.1:{admin}")
+    .replace(backend, "{backend}")
+    .replace("/var/lib/nodeward", "{state}")
+}
+
+#[test]
+fn shipped_examples_cache_polled_calls_only() {
+    // JSON-RPC: eth_chainId from the cache, eth_sendRawTransaction never.
+    let node = TestNode::start("geth");
+    node.control(json!({"peers": 3}));
+    let gw = Gateway::start(
+        &example("jsonrpc.toml", "127.0.0.1:8545", "http://127.0.0.1:18545"),
+        &node.url(),
+    );
+    let rpc = |m: &str, id: u32| {
+        common_gateway::curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{m}","params":[]}}"#),
+            &gw.url(),
+        ])
+    };
+    let before = (
+        calls(&node, "eth_chainId"),
+        calls(&node, "eth_sendRawTransaction"),
+    );
+    for id in 0..5 {
+        let (s, body) = rpc("eth_chainId", id);
+        assert_eq!(s, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((&v["id"], &v["result"]), (&json!(id), &json!("0x1")));
+        rpc("eth_sendRawTransaction", id);
+    }
+    // Health checks may add one call of their own meanwhile.
+    assert!(calls(&node, "eth_chainId") - before.0 <= 2);
+    assert_eq!(calls(&node, "eth_sendRawTransaction") - before.1, 5);
+
+    // IRI: getTrytes from the cache, broadcastTransactions never.
+    let iri = TestNode::start("iri");
+    let gw = Gateway::start(
+        &example("iri.toml", "127.0.0.1:14265", "http://127.0.0.1:14266"),
+        &iri.url(),
+    );
+    let call = |body: &str| {
+        common_gateway::curl(&[
+            "-H",
+            "X-IOTA-API-Version: 1",
+            "--data-binary",
+            body,
+            &gw.url(),
+        ])
+    };
+    let trytes = r#"{"command":"getTrytes","hashes":["ABC"]}"#;
+    for _ in 0..5 {
+        assert_eq!(call(trytes).0, 200);
+        assert_eq!(
+            call(r#"{"command":"broadcastTransactions","trytes":["X"]}"#).0,
+            200
+        );
+    }
+    assert_eq!(calls(&iri, "getTrytes"), 1);
+    assert_eq!(calls(&iri, "broadcastTransactions"), 5);
+}
+
+#[test]
+fn confirmed_blocks_are_immutable_tags_and_recent_blocks_are_not() {
+    let node = TestNode::start("e");
+    node.control(json!({"head": 100, "peers": 2}));
+    let gw = Gateway::start(
+        r#"
+[gateway]
+state_dir = "{state}"
+access_log = "stdout"
+[[listener]]
+bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:{admin}"
+[[upstream]]
+name = "evm"
+backends = ["{backend}"]
+[upstream.health]
+kind = "jsonrpc"
+interval = "100ms"
+timeout = "1s"
+min_peers = 0
+[[route]]
+protocol = "jsonrpc"
+upstream = "evm"
+[[route.command]]
+name = "eth_getBlockByNumber"
+cache = { confirmations = 10 }
+"#,
+        &node.url(),
+    );
+    // Until the pool knows its head nothing is confirmed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, status) = gw.admin("GET", "/status");
+        let v: Value = serde_json::from_str(&status).unwrap_or(Value::Null);
+        if v["upstreams"][0]["head"] == 100 || std::time::Instant::now() > deadline {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let block = |tag: &str| {
+        let (s, v) = post(
+            &gw,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{tag}",false]}}"#
+            ),
+        );
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    for _ in 0..3 {
+        assert_eq!(block("0x5")["result"]["number"], "0x5");
+    }
+    assert_eq!(
+        calls(&node, "eth_getBlockByNumber"),
+        1,
+        "90+ blocks deep: immutable"
+    );
+    for tag in ["latest", "pending", "0x60", "0x60"] {
+        block(tag);
+    }
+    assert_eq!(
+        calls(&node, "eth_getBlockByNumber"),
+        5,
+        "tags and recent blocks always asked"
+    );
+}
