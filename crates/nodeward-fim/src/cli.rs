@@ -7,8 +7,9 @@ use crate::entry::{display_path, Content, Entry};
 use crate::error::FimError;
 use crate::findings;
 use crate::key;
+use crate::progress::Progress;
 use crate::rules::RuleSet;
-use crate::scan::{scan, Scan, ScanOptions};
+use crate::scan::{scan_counted, Scan, ScanOptions};
 use crate::severity::classify;
 use clap::{Args, Subcommand};
 use nodeward_report::render::{render, stdout_wants_color, Format, RenderOptions};
@@ -168,7 +169,16 @@ fn take(
 ) -> Result<(RuleSet, Scan), FimError> {
     let rules = RuleSet::from_config(cfg);
     let options = ScanOptions::from_config(cfg, paranoid);
-    let s = scan(&rules, &options, previous).map_err(FimError::Usage)?;
+    // A bar on a terminal only; dropped (and cleared) before anything is printed.
+    let progress = Progress::on_terminal();
+    let s = scan_counted(
+        &rules,
+        &options,
+        previous,
+        progress.as_ref().map(|p| p.counters()),
+    )
+    .map_err(FimError::Usage)?;
+    drop(progress);
     Ok((rules, s))
 }
 

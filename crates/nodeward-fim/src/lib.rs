@@ -6,7 +6,7 @@
 //! [`hash`] its content (on every core, [`scan`]), [`baseline`] stores the result
 //! sealed with an HMAC whose key ([`key`]) lives elsewhere, [`diff`] compares two
 //! states, [`severity`] says how much each change matters and [`findings`] turns
-//! them into the shared report.
+//! them into the shared report. [`progress`] draws a bar on a terminal.
 
 pub mod baseline;
 pub mod cli;
@@ -19,6 +19,7 @@ pub mod findings;
 pub mod hash;
 pub mod inspect;
 pub mod key;
+pub mod progress;
 pub mod rules;
 pub mod scan;
 pub mod severity;

@@ -3,6 +3,7 @@
 
 use crate::rules::RuleSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most entries one baseline may hold (bounds memory on a runaway tree).
 pub const MAX_ENTRIES: usize = 20_000_000;
@@ -20,6 +21,12 @@ pub struct Listing {
 
 /// Walks every root of `rules`.
 pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
+    walk_counted(rules, None)
+}
+
+/// Walks every root of `rules`, storing the number of entries listed so far
+/// in `listed` (for a progress bar).
+pub fn walk_counted(rules: &RuleSet, listed: Option<&AtomicUsize>) -> Result<Listing, String> {
     let mut out = Listing::default();
     for root in rules.walk_roots() {
         match std::fs::symlink_metadata(&root) {
@@ -50,6 +57,9 @@ pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
                 .map(|m| m.file_type().is_dir())
                 .unwrap_or(false);
             out.paths.push((path.clone(), rule));
+            if let Some(n) = listed {
+                n.store(out.paths.len(), Ordering::Relaxed);
+            }
             if !is_dir {
                 continue;
             }
