@@ -43,8 +43,10 @@ pub fn walk_counted(rules: &RuleSet, listed: Option<&AtomicUsize>) -> Result<Lis
         if rules.excluded(&root) {
             continue;
         }
-        let mut stack = vec![root];
-        while let Some(path) = stack.pop() {
+        // Each path with whether it is a directory, when the listing already
+        // said so (d_type: no lstat per entry); `None` asks the file system.
+        let mut stack: Vec<(PathBuf, Option<bool>)> = vec![(root, None)];
+        while let Some((path, known_dir)) = stack.pop() {
             let Some(rule) = rules.rule_index(&path) else {
                 continue;
             };
@@ -53,9 +55,11 @@ pub fn walk_counted(rules: &RuleSet, listed: Option<&AtomicUsize>) -> Result<Lis
                     "more than {MAX_ENTRIES} entries under the configured paths: narrow [fim] paths or add excludes"
                 ));
             }
-            let is_dir = std::fs::symlink_metadata(&path)
-                .map(|m| m.file_type().is_dir())
-                .unwrap_or(false);
+            let is_dir = known_dir.unwrap_or_else(|| {
+                std::fs::symlink_metadata(&path)
+                    .map(|m| m.file_type().is_dir())
+                    .unwrap_or(false)
+            });
             out.paths.push((path.clone(), rule));
             if let Some(n) = listed {
                 n.store(out.paths.len(), Ordering::Relaxed);
@@ -65,20 +69,22 @@ pub fn walk_counted(rules: &RuleSet, listed: Option<&AtomicUsize>) -> Result<Lis
             }
             match std::fs::read_dir(&path) {
                 Ok(rd) => {
-                    let mut children: Vec<PathBuf> = Vec::new();
+                    let mut children: Vec<(PathBuf, Option<bool>)> = Vec::new();
                     for item in rd {
                         match item {
                             Ok(e) => {
                                 let p = e.path();
                                 if !rules.excluded(&p) {
-                                    children.push(p);
+                                    // file_type() never follows a symlink.
+                                    let dir = e.file_type().ok().map(|t| t.is_dir());
+                                    children.push((p, dir));
                                 }
                             }
                             Err(e) => out.problems.push((path.clone(), e.to_string())),
                         }
                     }
                     // Reverse order on the stack: entries come out sorted.
-                    children.sort_unstable_by(|a, b| b.cmp(a));
+                    children.sort_unstable_by(|a, b| b.0.cmp(&a.0));
                     stack.extend(children);
                 }
                 Err(e) => out
