@@ -8,8 +8,9 @@ use crate::error::FimError;
 use crate::findings;
 use crate::key;
 use crate::packages::PackageIndex;
+use crate::progress::Progress;
 use crate::rules::RuleSet;
-use crate::scan::{scan, Scan, ScanOptions};
+use crate::scan::{scan_counted, Scan, ScanOptions};
 use crate::severity::classify;
 use crate::vouch::Vouch;
 use clap::{Args, Subcommand};
@@ -179,7 +180,16 @@ fn take(
     let mut options = ScanOptions::from_config(cfg, paranoid);
     let index = crate::packages_cli::load_index(cfg, &rules);
     options.packages = index.clone();
-    let s = scan(&rules, &options, previous).map_err(FimError::Usage)?;
+    // A bar on a terminal only; dropped (and cleared) before anything is printed.
+    let progress = Progress::on_terminal();
+    let s = scan_counted(
+        &rules,
+        &options,
+        previous,
+        progress.as_ref().map(|p| p.counters()),
+    )
+    .map_err(FimError::Usage)?;
+    drop(progress);
     Ok((rules, s, index))
 }
 

@@ -7,7 +7,8 @@
 //! sealed with an HMAC whose key ([`key`]) lives elsewhere, [`diff`] compares two
 //! states, [`severity`] says how much each change matters — lowered or raised by
 //! [`vouch`] with what the package database ([`packages`]) says — and
-//! [`findings`] turns them into the shared report.
+//! [`findings`] turns them into the shared report. [`progress`] draws a bar on a
+//! terminal.
 
 pub mod baseline;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod inspect;
 pub mod key;
 pub mod packages;
 mod packages_cli;
+pub mod progress;
 pub mod rules;
 pub mod scan;
 pub mod severity;

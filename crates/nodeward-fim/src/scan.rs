@@ -7,8 +7,9 @@ use crate::baseline::Baseline;
 use crate::config::{FimConfig, HashAlgo, Rehash};
 use crate::entry::{Attr, Content, Entry, Kind};
 use crate::inspect::{inspect, InspectError};
+use crate::progress::Counters;
 use crate::rules::RuleSet;
-use crate::walk::{walk, Listing};
+use crate::walk::{walk_counted, Listing};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -67,11 +68,25 @@ pub fn scan(
     options: &ScanOptions,
     previous: Option<&Baseline>,
 ) -> Result<Scan, String> {
+    scan_counted(rules, options, previous, None)
+}
+
+/// [`scan`], reporting its progress in `counters` (relaxed atomics, one
+/// update per entry).
+pub fn scan_counted(
+    rules: &RuleSet,
+    options: &ScanOptions,
+    previous: Option<&Baseline>,
+    counters: Option<&Counters>,
+) -> Result<Scan, String> {
     let Listing {
         paths,
         problems,
         missing_roots,
-    } = walk(rules)?;
+    } = walk_counted(rules, counters.map(|c| &c.listed))?;
+    if let Some(c) = counters {
+        c.start_inspecting(paths.len());
+    }
     let threads = if options.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -135,6 +150,12 @@ pub fn scan(
                                                 all.push((e.path.clone(), v));
                                             }
                                         }
+                                        if let Some(c) = counters {
+                                            c.hashed.fetch_add(1, Ordering::Relaxed);
+                                            if matches!(content, Content::Hashed(_)) {
+                                                c.bytes.fetch_add(e.size, Ordering::Relaxed);
+                                            }
+                                        }
                                         content
                                     }
                                 };
@@ -143,6 +164,9 @@ pub fn scan(
                         });
                         if let Ok(mut slot) = slots[i].lock() {
                             *slot = Some(result);
+                        }
+                        if let Some(c) = counters {
+                            c.inspected.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }

@@ -3,6 +3,7 @@
 
 use crate::rules::RuleSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most entries one baseline may hold (bounds memory on a runaway tree).
 pub const MAX_ENTRIES: usize = 20_000_000;
@@ -20,6 +21,12 @@ pub struct Listing {
 
 /// Walks every root of `rules`.
 pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
+    walk_counted(rules, None)
+}
+
+/// Walks every root of `rules`, storing the number of entries listed so far
+/// in `listed` (for a progress bar).
+pub fn walk_counted(rules: &RuleSet, listed: Option<&AtomicUsize>) -> Result<Listing, String> {
     let mut out = Listing::default();
     for root in rules.walk_roots() {
         match std::fs::symlink_metadata(&root) {
@@ -36,8 +43,10 @@ pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
         if rules.excluded(&root) {
             continue;
         }
-        let mut stack = vec![root];
-        while let Some(path) = stack.pop() {
+        // Each path with whether it is a directory, when the listing already
+        // said so (d_type: no lstat per entry); `None` asks the file system.
+        let mut stack: Vec<(PathBuf, Option<bool>)> = vec![(root, None)];
+        while let Some((path, known_dir)) = stack.pop() {
             let Some(rule) = rules.rule_index(&path) else {
                 continue;
             };
@@ -46,29 +55,36 @@ pub fn walk(rules: &RuleSet) -> Result<Listing, String> {
                     "more than {MAX_ENTRIES} entries under the configured paths: narrow [fim] paths or add excludes"
                 ));
             }
-            let is_dir = std::fs::symlink_metadata(&path)
-                .map(|m| m.file_type().is_dir())
-                .unwrap_or(false);
+            let is_dir = known_dir.unwrap_or_else(|| {
+                std::fs::symlink_metadata(&path)
+                    .map(|m| m.file_type().is_dir())
+                    .unwrap_or(false)
+            });
             out.paths.push((path.clone(), rule));
+            if let Some(n) = listed {
+                n.store(out.paths.len(), Ordering::Relaxed);
+            }
             if !is_dir {
                 continue;
             }
             match std::fs::read_dir(&path) {
                 Ok(rd) => {
-                    let mut children: Vec<PathBuf> = Vec::new();
+                    let mut children: Vec<(PathBuf, Option<bool>)> = Vec::new();
                     for item in rd {
                         match item {
                             Ok(e) => {
                                 let p = e.path();
                                 if !rules.excluded(&p) {
-                                    children.push(p);
+                                    // file_type() never follows a symlink.
+                                    let dir = e.file_type().ok().map(|t| t.is_dir());
+                                    children.push((p, dir));
                                 }
                             }
                             Err(e) => out.problems.push((path.clone(), e.to_string())),
                         }
                     }
                     // Reverse order on the stack: entries come out sorted.
-                    children.sort_unstable_by(|a, b| b.cmp(a));
+                    children.sort_unstable_by(|a, b| b.0.cmp(&a.0));
                     stack.extend(children);
                 }
                 Err(e) => out

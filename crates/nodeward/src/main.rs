@@ -12,9 +12,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 mod allocator;
-mod report_cmd;
 mod generate;
 mod init;
+mod report_cmd;
 
 /// nodeward hardens, guards and watches servers that run blockchain and payment nodes.
 #[derive(Parser)]

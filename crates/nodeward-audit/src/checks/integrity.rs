@@ -1,4 +1,5 @@
-//! Integrity and malware tools (INT-001 … INT-003).
+//! Integrity and malware tools (INT-001 … INT-003). INT-001 judges a
+//! `nodeward fim` baseline when there is one ([`super::fim_state`]), else AIDE's.
 
 use super::{Check, Ctx, Outcome};
 use nodeward_report::Severity;
@@ -22,7 +23,10 @@ fn newest(ctx: &Ctx, paths: &[String]) -> Option<(String, i64)> {
 }
 
 fn baseline(ctx: &Ctx) -> Outcome {
-    let mut candidates: Vec<String> = [
+    if let Some(verdict) = super::fim_state::judge(ctx) {
+        return verdict;
+    }
+    let candidates: Vec<String> = [
         "/var/lib/aide/aide.db",
         "/var/lib/aide/aide.db.gz",
         "/var/lib/aide/aide.db.new",
@@ -31,13 +35,6 @@ fn baseline(ctx: &Ctx) -> Outcome {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    if let Ok(names) = ctx.host.list_dir("/var/lib/nodeward/fim") {
-        candidates.extend(
-            names
-                .into_iter()
-                .map(|n| format!("/var/lib/nodeward/fim/{n}")),
-        );
-    }
     match newest(ctx, &candidates) {
         Some((path, mtime)) => {
             let age = (ctx.host.now() - mtime).max(0) / 86400;
@@ -57,7 +54,8 @@ fn baseline(ctx: &Ctx) -> Outcome {
             } else if aide {
                 Outcome::fail("AIDE installed but no baseline database in /var/lib/aide")
             } else {
-                Outcome::fail("no AIDE database in /var/lib/aide")
+                Outcome::fail(format!("no nodeward baseline ({}) and no AIDE database in /var/lib/aide", super::fim_state::DEFAULT_DATABASE))
+                    .fix("`nodeward fim init`, then `systemctl enable --now nodeward-fim-check.timer` (see docs/fim.md); or AIDE: `apt install aide aide-common && aideinit -y -f`.")
             }
         }
     }
@@ -118,9 +116,9 @@ pub const CHECKS: &[Check] = &[
         id: "INT-001",
         area: "integrity",
         severity: Severity::Medium,
-        title: "A file-integrity baseline (AIDE) exists and is recent",
-        remediation: "Debian/Ubuntu: `apt install aide aide-common && aideinit -y -f` (aideinit and the default /etc/aide/aide.conf come from aide-common; it also schedules the daily check). RHEL: `dnf install aide && aide --init && mv /var/lib/aide/aide.db.new.gz /var/lib/aide/aide.db.gz` and a daily `aide --check`. Refresh the baseline after each reviewed change.",
-        references: &["CIS Debian 12 6.1", "aide(1)"],
+        title: "A file-integrity baseline (nodeward fim or AIDE) exists, is recent and checked",
+        remediation: "`nodeward fim init` and `systemctl enable --now nodeward-fim-check.timer` (daily `nodeward fim check`); or AIDE on Debian/Ubuntu: `apt install aide aide-common && aideinit -y -f` (aideinit and the default /etc/aide/aide.conf come from aide-common; it also schedules the daily check). RHEL: `dnf install aide && aide --init && mv /var/lib/aide/aide.db.new.gz /var/lib/aide/aide.db.gz` and a daily `aide --check`. Refresh the baseline after each reviewed change.",
+        references: &["CIS Debian 12 6.1", "aide(1)", "docs/fim.md"],
         run: baseline,
     },
     Check {

@@ -7,6 +7,7 @@ mod bruteforce;
 mod context;
 mod coredumps;
 mod filesystems;
+mod fim_state;
 mod firewall;
 mod ilp;
 mod integrity;

@@ -1,7 +1,8 @@
 //! The parts of nodeward's own config file (/etc/nodeward/nodeward.toml on the
 //! audited host) the audit needs to judge nodeward's firewall and bans: the SSH
 //! port and open ports of `[firewall]`, the log sources of `[ban]`, and the
-//! gateway's public listeners and autoban. Read leniently (other keys are left
+//! gateway's public listeners and autoban, and where `[fim]` keeps its
+//! baseline. Read leniently (other keys are left
 //! to `nodeward config check`), and a file that does not parse is reported with
 //! its reason, never a panic or an audit failure.
 
@@ -25,6 +26,16 @@ pub struct NodewardConf {
     pub gateway: GatewayPart,
     /// `[[listener]]`.
     pub listener: Vec<ListenerPart>,
+    /// `[fim]`, when present.
+    pub fim: Option<FimPart>,
+}
+
+/// `[fim]` keys the audit uses.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct FimPart {
+    /// `database`: where `nodeward fim` keeps its baseline.
+    pub database: Option<String>,
 }
 
 /// `[firewall]` keys the audit uses.

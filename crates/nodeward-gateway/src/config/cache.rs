@@ -56,9 +56,11 @@ impl<'de> de::Visitor<'de> for RuleVisitor {
                 "confirmations" if confirmations.is_none() => {
                     confirmations = Some(map.next_value::<u64>()?)
                 }
-                other => return Err(de::Error::custom(format!(
+                other => {
+                    return Err(de::Error::custom(format!(
                     "unknown or repeated key {other:?} in a cache rule (expected `confirmations`)"
-                ))),
+                )))
+                }
             }
         }
         match confirmations {
