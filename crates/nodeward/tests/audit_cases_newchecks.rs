@@ -316,8 +316,30 @@ impl Drop for Child {
 
 #[test]
 fn live_audit_names_a_process_whose_binary_was_deleted() {
-    // Not under /tmp: deleted files there count as scratch space.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Not under /tmp or /var/tmp: deleted files there count as scratch space,
+    // and a checkout (hence CARGO_TARGET_TMPDIR) may itself live under /tmp.
+    let scratch = |p: &str| {
+        ["/tmp/", "/var/tmp/", "/dev/shm/"]
+            .iter()
+            .any(|s| p.starts_with(s))
+    };
+    let base = ["/var/lib", env!("CARGO_TARGET_TMPDIR")]
+        .into_iter()
+        .find(|b| {
+            !scratch(&format!("{b}/"))
+                && tempfile::Builder::new()
+                    .prefix("nodeward-rst-probe")
+                    .tempdir_in(b)
+                    .is_ok()
+        });
+    let Some(base) = base else {
+        eprintln!("no writable directory outside scratch space (run as root): skipped");
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("nodeward-rst-test")
+        .tempdir_in(base)
+        .unwrap();
     let stale = dir.path().join("nodeward-stale-sleep");
     let kept = dir.path().join("nodeward-kept-sleep");
     let sleep = ["/bin/sleep", "/usr/bin/sleep"]
