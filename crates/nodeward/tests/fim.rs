@@ -153,6 +153,14 @@ fn a_fresh_baseline_checks_clean_and_is_private() {
     let again = f.run(&["init"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again).contains("fim update"), "{}", text(&again));
+    // A report to a device is written into it, never renamed over it.
+    let to_null = f.run(&["check", "-o", "/dev/null"]);
+    assert_eq!(to_null.status.code(), Some(0), "{}", text(&to_null));
+    let null = fs::metadata("/dev/null").unwrap();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()),
+        "/dev/null is no longer a device"
+    );
     // The last result is kept for the audit.
     let last = fs::read_to_string(format!("{}.last-check", f.database.display())).unwrap();
     assert!(last.contains("\"passed\":true"), "{last}");
