@@ -405,19 +405,40 @@ fn rhel9_bad_metadata_and_rpmdb_are_errors_naming_the_file() {
 }
 
 #[test]
-fn centos7_berkeleydb_is_skipped_naming_the_format() {
+fn centos7_berkeleydb_and_yum_sqlite_metadata_give_pending_updates() {
+    // A real BerkeleyDB hash database (written by BerkeleyDB 5.3's db_load, headers
+    // on overflow pages) and yum's primary_db.sqlite; CentOS ships no advisories.
     let run = audit_case("centos7-berkeleydb", "UPD-001,UPD-002");
-    for id in ["UPD-001", "UPD-002"] {
-        let f = run.finding(id);
-        assert_eq!(f["status"], "skip", "{f}");
-        assert!(
-            f["evidence"]
-                .as_str()
-                .unwrap()
-                .starts_with("/var/lib/rpm/Packages: a BerkeleyDB rpm database"),
-            "{f}"
-        );
-    }
+    let f = run.finding("UPD-001");
+    assert_eq!(f["status"], "fail", "{f}");
+    let ev = f["evidence"].as_str().unwrap();
+    assert!(
+        ev.contains("openssl.x86_64 1:3.0.7-24.el9 -> 1:3.0.7-27.el9"),
+        "{ev}"
+    );
+    let f = run.finding("UPD-002");
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("from base, which has no updateinfo"),
+        "{f}"
+    );
+}
+
+#[test]
+fn centos8_berkeleydb_with_dnf_advisories_fails_security() {
+    let run = audit_case("centos8-berkeleydb", "UPD-001,UPD-002");
+    let f = run.finding("UPD-002");
+    assert_eq!(f["status"], "fail", "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("openssl.x86_64 [RHSA-2024:2447] 1:3.0.7-24.el9 -> 1:3.0.7-27.el9"),
+        "{f}"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! rpm's on-disk package records: header blobs ([`header`]), the SQLite
-//! database holding them ([`sqlite`]) and version ordering ([`vercmp`]).
+//! database holding them ([`sqlite`]; RHEL 9, Fedora) or the BerkeleyDB one
+//! ([`bdb`]; CentOS/RHEL 7 and 8), and version ordering ([`vercmp`]).
 
+pub mod bdb;
 pub mod header;
 pub mod sqlite;
 pub mod vercmp;

@@ -73,6 +73,19 @@ pub fn find(host: &dyn Host) -> Vec<Repo> {
             if name == "repodata" {
                 let parent = dir.rsplit('/').next().unwrap_or("");
                 repos.push(describe(host, &path, repo_id(parent)));
+            } else if name == "gen" && host.exists(&format!("{path}/{YUM_PRIMARY_DB}")) {
+                // yum (CentOS/RHEL 7) keeps the primary metadata as SQLite:
+                // /var/cache/yum/<arch>/<release>/<repo>/gen/primary_db.sqlite.
+                let parent = dir.rsplit('/').next().unwrap_or("");
+                let primary = format!("{path}/{YUM_PRIMARY_DB}");
+                let mtime = host.metadata(&primary).ok().map(|m| m.mtime);
+                repos.push(Repo {
+                    id: repo_id(parent),
+                    primary: Some(primary),
+                    updateinfo: None,
+                    unreadable: Vec::new(),
+                    mtime,
+                });
             } else if depth < MAX_DEPTH {
                 queue.push((path, depth + 1));
             }
@@ -214,8 +227,67 @@ enum XmlItem<'a> {
     Close(&'a str),
 }
 
-/// The newest version `primary.xml` offers for each wanted name and arch,
-/// merged into `newest` with the repository ID.
+/// yum's SQLite primary metadata, in a repository's `gen/` directory.
+const YUM_PRIMARY_DB: &str = "primary_db.sqlite";
+
+/// Offers `name`.`arch` at `evr` from `repo`, kept when newer than what `newest` has.
+fn offer(
+    newest: &mut HashMap<NameArch, (Evr, String)>,
+    name: String,
+    arch: String,
+    evr: Evr,
+    repo: &str,
+) {
+    let key = (name, arch);
+    if newest.get(&key).is_none_or(|(have, _)| evr > *have) {
+        newest.insert(key, (evr, repo.to_string()));
+    }
+}
+
+/// The packages of yum's `primary_db.sqlite` (table `packages`), merged into `newest`.
+fn scan_primary_sqlite(
+    host: &dyn Host,
+    path: &str,
+    repo: &str,
+    wanted: &HashSet<&str>,
+    newest: &mut HashMap<NameArch, (Evr, String)>,
+) -> Fact<()> {
+    let bad = |what: String| Unavailable::error(format!("{path}: {what}"));
+    let bytes = host.read_bytes(path, MAX_FILE_BYTES)?;
+    let conn = nodeward_pkgdb::rpm::sqlite::open(bytes).map_err(bad)?;
+    let mut stmt = conn
+        .prepare("SELECT name, arch, epoch, version, release FROM packages")
+        .map_err(|e| bad(format!("not yum primary metadata: {e}")))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(|e| bad(format!("cannot read the packages table: {e}")))?;
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| bad(format!("cannot read the packages table: {e}")))?
+    {
+        let text = |i: usize| {
+            row.get::<_, Option<String>>(i)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        let (name, arch) = (text(0), text(1));
+        if !wanted.contains(name.as_str()) || arch == "src" {
+            continue;
+        }
+        let epoch = text(2);
+        let evr = Evr::new(
+            Some(epoch.as_str()).filter(|e| !e.is_empty()),
+            &text(3),
+            &text(4),
+        );
+        offer(newest, name, arch, evr, repo);
+    }
+    Ok(())
+}
+
+/// The newest version `primary.xml` (or yum's `primary_db.sqlite`) offers for
+/// each wanted name and arch, merged into `newest` with the repository ID.
 pub fn scan_primary(
     host: &dyn Host,
     path: &str,
@@ -223,6 +295,9 @@ pub fn scan_primary(
     wanted: &HashSet<&str>,
     newest: &mut HashMap<NameArch, (Evr, String)>,
 ) -> Fact<()> {
+    if path.ends_with(".sqlite") {
+        return scan_primary_sqlite(host, path, repo, wanted, newest);
+    }
     let src = open(host, path)?;
     let mut pkg_depth = None;
     let (mut name, mut arch, mut evr) = (String::new(), String::new(), None);

@@ -3,8 +3,9 @@
 //! RHEL 9 and Fedora keep it in SQLite (`rpmdb.sqlite`, table `Packages`:
 //! one header blob per package). The file is read through the audit's
 //! [`Host`] (bounded), opened in memory read-only, and every blob parsed with
-//! [`super::header`]. Older databases — BerkeleyDB `Packages` (CentOS/RHEL 7
-//! and 8) and SUSE's `Packages.db` — are recognised and skipped by name.
+//! [`super::header`]. CentOS/RHEL 7 and 8 keep the same blobs in a BerkeleyDB
+//! hash database (`Packages`), read with nodeward-pkgdb's read-only reader.
+//! SUSE's `Packages.db` (ndb) is recognised and skipped by name.
 
 use super::header::{self, PackageId};
 use crate::host::{Fact, Host, Unavailable};
@@ -56,9 +57,8 @@ pub fn read(host: &dyn Host) -> Fact<RpmDb> {
         return read_sqlite(path, bytes);
     }
     if let Some(path) = BDB_PATHS.iter().find(|p| host.exists(p)) {
-        return Err(Unavailable::skip(format!(
-            "{path}: a BerkeleyDB rpm database (CentOS/RHEL 7 and 8), which nodeward does not read (it reads the SQLite rpmdb of RHEL 9 and Fedora); run `yum check-update` / `dnf check-update`"
-        )));
+        let bytes = host.read_bytes(path, MAX_DB_BYTES)?;
+        return read_bdb(path, &bytes);
     }
     if let Some(path) = NDB_PATHS.iter().find(|p| host.exists(p)) {
         return Err(Unavailable::skip(format!(
@@ -81,6 +81,36 @@ pub fn read_sqlite(path: &str, bytes: Vec<u8>) -> Fact<RpmDb> {
             packages,
             unreadable,
         })
+}
+
+/// Parses the bytes of a BerkeleyDB `Packages` file named `path` (CentOS/RHEL 7
+/// and 8): every value of the hash database is a header blob, except rpm's own
+/// 4-byte bookkeeping record.
+pub fn read_bdb(path: &str, bytes: &[u8]) -> Fact<RpmDb> {
+    let bad = |what: String| Unavailable::error(format!("{path}: {what}"));
+    let values = nodeward_pkgdb::rpm::bdb::hash_values(bytes, MAX_PACKAGES + 1)
+        .map_err(|e| bad(e.to_string()))?;
+    let (mut packages, mut unreadable, mut first_bad) = (Vec::new(), 0usize, None);
+    for v in values.iter().filter(|v| v.len() > 8) {
+        match header::parse(v) {
+            Ok(p) => packages.push(p),
+            Err(e) => {
+                unreadable += 1;
+                first_bad.get_or_insert(e.to_string());
+            }
+        }
+    }
+    if packages.is_empty() {
+        return Err(bad(match first_bad {
+            Some(e) => format!("none of its {unreadable} package headers is readable (first: {e})"),
+            None => "a BerkeleyDB database with no package headers".into(),
+        }));
+    }
+    Ok(RpmDb {
+        path: path.to_string(),
+        packages,
+        unreadable: first_bad.map(|e| (unreadable, e)),
+    })
 }
 
 type Parsed = (Vec<PackageId>, Option<(usize, String)>);
