@@ -99,40 +99,7 @@ fn save_latest(state_dir: &Path, report: &nodeward_report::Report) -> Result<(),
             .create(&dir)
             .map_err(err)?;
     }
-    write_atomically(&path, &report.to_json()).map_err(err)
-}
-
-fn write_atomically(path: &Path, data: &str) -> std::io::Result<()> {
-    // A device or pipe (`-o /dev/null`, `/dev/stdout`) is written in place:
-    // renaming over it would replace the device with a regular file.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return std::fs::write(path, data.as_bytes());
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        // The report lists the host's weaknesses: readable by its owner only.
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    nodeward_files::write_output(&path, report.to_json().as_bytes()).map_err(err)
 }
 
 fn list_checks(format: Format) -> String {
@@ -194,9 +161,11 @@ pub fn run(args: AuditArgs) -> Result<u8, AuditError> {
     let color = args.output.is_none() && args.format == Format::Text && stdout_wants_color();
     let text = render(&report, args.format, RenderOptions { color });
     match &args.output {
-        Some(path) => write_atomically(path, &text).map_err(|source| AuditError::Write {
-            path: path.display().to_string(),
-            source,
+        Some(path) => nodeward_files::write_output(path, text.as_bytes()).map_err(|source| {
+            AuditError::Write {
+                path: path.display().to_string(),
+                source,
+            }
         })?,
         None => {
             let mut out = std::io::stdout().lock();

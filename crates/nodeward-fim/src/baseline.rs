@@ -11,8 +11,6 @@ use crate::entry::Entry;
 use crate::error::FimError;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 const MAGIC: &[u8; 6] = b"NWFIM\n";
@@ -191,41 +189,7 @@ pub fn load(path: &Path, key: &[u8; 32], key_path: &Path) -> Result<Baseline, Fi
 /// directory, synced, renamed over, and the directory synced. Missing parent
 /// directories are created with mode 0700.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FimError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| FimError::io(dir, e))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // The rename itself must survive a crash.
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(FimError::io(path, e));
-    }
-    // An existing file renamed over keeps the new 0600 mode; be explicit anyway.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    Ok(())
+    nodeward_files::write_private(path, bytes).map_err(|e| FimError::io(path, e))
 }
 
 #[cfg(test)]

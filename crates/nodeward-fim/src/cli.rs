@@ -334,14 +334,7 @@ fn compare(cfg: &FimConfig, paranoid: bool) -> Result<Compared, FimError> {
 /// since renaming over it would replace the device with a regular file; a
 /// regular file atomically.
 fn write_out(path: &Path, text: &str) -> Result<(), FimError> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| FimError::io(path, e));
-    }
-    baseline::write_atomically(path, text.as_bytes())
+    nodeward_files::write_output(path, text.as_bytes()).map_err(|e| FimError::io(path, e))
 }
 
 fn check(args: CheckArgs) -> Result<u8, FimError> {

@@ -389,7 +389,7 @@ impl BanTable {
             })
             .collect();
         let text = serde_json::json!({"version": 1, "bans": entries}).to_string();
-        if let Err(e) = write_atomic(&self.path, text.as_bytes()) {
+        if let Err(e) = nodeward_files::write_private(&self.path, text.as_bytes()) {
             self.dirty.store(true, Relaxed);
             tracing::error!(file = %self.path.display(), error = %e, "cannot save the bans");
         }
@@ -484,26 +484,6 @@ fn parse(bytes: &[u8], max_bans: usize) -> Result<HashMap<IpAddr, Ban>, String> 
         );
     }
     Ok(out)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! one self-contained HTML file, with nodeward-report's HTML renderer.
 
 use nodeward_report::Report;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The largest JSON report read.
@@ -117,9 +116,11 @@ pub fn run(args: ReportArgs) -> Result<u8, ReportError> {
         &reports,
         &notes,
     );
-    write_atomically(&args.output, html.as_bytes()).map_err(|source| ReportError::Write {
-        path: args.output.display().to_string(),
-        source,
+    nodeward_files::write_output(&args.output, html.as_bytes()).map_err(|source| {
+        ReportError::Write {
+            path: args.output.display().to_string(),
+            source,
+        }
     })?;
     eprintln!(
         "nodeward: wrote {} ({} reports)",
@@ -127,37 +128,4 @@ pub fn run(args: ReportArgs) -> Result<u8, ReportError> {
         reports.len()
     );
     Ok(0)
-}
-
-/// Writes `bytes` to a temporary file next to `path` (0600) and renames it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // A device or pipe (`-o /dev/null`, `/dev/stdout`) is written in place:
-    // renaming over it would replace the device with a regular file.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return std::fs::write(path, bytes);
-    }
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.html".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -6,7 +6,6 @@
 use crate::backend::{Address, BackendId, BackendSpec, HealthOverrides, Origin};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -226,40 +225,9 @@ fn read(path: &Path) -> Result<Option<File>, String> {
 }
 
 fn write_atomic(path: &Path, file: &File) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let data = serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("backends.json"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&data)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut data = serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?;
+    data.push(b'\n');
+    nodeward_files::write_private(path, &data)
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The admin bearer token: created once (random, mode 0600, written
 //! atomically), compared in constant time, never logged.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Why the token could not be read or created.
@@ -56,21 +55,7 @@ pub fn load_or_create(path: &Path) -> Result<String, TokenError> {
             let mut raw = [0u8; 32];
             getrandom::fill(&mut raw).map_err(|e| io(std::io::Error::other(e.to_string())))?;
             let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            let tmp = path.with_extension("tmp");
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io)?;
-            f.write_all(token.as_bytes()).map_err(io)?;
-            f.write_all(b"\n").map_err(io)?;
-            f.sync_all().map_err(io)?;
-            std::fs::rename(&tmp, path).map_err(io)?;
+            nodeward_files::write_private(path, format!("{token}\n").as_bytes()).map_err(io)?;
             tracing::info!(file = %path.display(), "created a new admin token");
             Ok(token)
         }
