@@ -111,7 +111,14 @@ impl Cluster {
     pub fn status(&self) -> crate::status::Snapshot {
         let mut s = self.status.snapshot();
         s.pending_writes = MAX_PENDING - self.tx.capacity();
+        s.health = s.effective_health().to_string();
         s
+    }
+
+    /// The link's shared state: the gateway records there the pushed
+    /// revision it runs and its health (republished in etcd on change).
+    pub fn link(&self) -> &Status {
+        &self.status
     }
 
     /// Stops the tasks (the instance's lease then expires in etcd).
@@ -181,16 +188,11 @@ impl Session {
             .await
             .map_err(err("lease grant"))?
             .id();
-        let me = serde_json::json!({
-            "name": self.name,
-            "pid": std::process::id(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "health": "ok",
-        });
+        let me_key = keys::key(&self.cfg.prefix, Kind::Instance, &self.name);
         client
             .put(
-                keys::key(&self.cfg.prefix, Kind::Instance, &self.name),
-                me.to_string(),
+                me_key.as_str(),
+                self.registration(),
                 Some(PutOptions::new().with_lease(lease)),
             )
             .await
@@ -209,7 +211,7 @@ impl Session {
         for kv in snap.kvs() {
             let Ok(key) = kv.key_str() else { continue };
             if let Some((kind, name)) = keys::split(&self.cfg.prefix, key) {
-                if Kind::REPLICATED.contains(&kind) {
+                if keys::replicated(kind, name) {
                     entries.push((kind, name.to_string(), kv.value().to_vec()));
                 }
             }
@@ -243,6 +245,12 @@ impl Session {
         loop {
             tokio::select! {
                 _ = tick.tick() => keeper.keep_alive().await.map_err(err("lease keep-alive"))?,
+                _ = self.status.changed.notified() => {
+                    client
+                        .put(me_key.as_str(), self.registration(), Some(PutOptions::new().with_lease(lease)))
+                        .await
+                        .map_err(err("update instance"))?;
+                }
                 m = alive.message() => match m.map_err(err("lease keep-alive"))? {
                     Some(r) if r.ttl() <= 0 => return Err("the instance lease expired".into()),
                     Some(_) => {}
@@ -263,7 +271,7 @@ impl Session {
                             continue;
                         };
                         let Some((kind, name)) = keys::split(&self.cfg.prefix, key) else { continue };
-                        if !Kind::REPLICATED.contains(&kind) {
+                        if !keys::replicated(kind, name) {
                             continue;
                         }
                         let change = match ev.event_type() {
@@ -282,12 +290,30 @@ impl Session {
         }
     }
 
+    /// What this instance registers under `instances/`: who it is, the
+    /// pushed revision it runs and its health.
+    fn registration(&self) -> String {
+        let s = self.status.snapshot();
+        let health = s.effective_health();
+        serde_json::json!({
+            "name": self.name,
+            "pid": std::process::id(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "health": health,
+            "revision": s.policy.as_ref().map(|p| p.revision),
+            "digest": s.policy.as_ref().map(|p| p.digest.clone()),
+            "policy_error": s.policy_error,
+        })
+        .to_string()
+    }
+
     fn apply(&self, change: Change) {
         let (kind, name, result) = match &change {
             Change::Put(k, n, v) => (*k, n, self.sink.put(*k, n, v)),
             Change::Delete(k, n) => (*k, n, self.sink.delete(*k, n)),
         };
         if let Err(e) = result {
+            self.status.lock().rejected_changes += 1;
             tracing::warn!(key = %keys::key(&self.cfg.prefix, kind, name), error = %e, "cluster: change from etcd not applied");
         }
     }

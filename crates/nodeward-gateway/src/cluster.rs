@@ -8,7 +8,8 @@ use crate::state::Shared;
 use crate::upstream::registry::RegistryHook;
 use nodeward_balance::discovery::store::Registration;
 use nodeward_balance::BackendId;
-use nodeward_cluster::{Cluster, ClusterConfig, Kind, Sink};
+use nodeward_cluster::policy::Revision;
+use nodeward_cluster::{Cluster, ClusterConfig, Kind, Running, Sink};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -77,6 +78,50 @@ impl RegistryHook for Publish {
     }
 }
 
+/// Applies the pushed revision in `value` as a reload does; a refusal is
+/// recorded for `/status`, the metrics and `cluster status`, and the running
+/// configuration stays.
+fn apply_policy(shared: &Shared, name: &str, value: &[u8]) -> Result<(), String> {
+    if name != nodeward_cluster::policy::CURRENT {
+        return Ok(());
+    }
+    let Some(cluster) = shared.cluster.get() else {
+        return Ok(());
+    };
+    let fail = |e: String| {
+        cluster.link().policy_failed(e.clone());
+        Err(e)
+    };
+    let rev = match Revision::parse(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(format!(
+                "pushed revision unreadable, keeping the running configuration: {e}"
+            ))
+        }
+    };
+    let running = cluster.link().snapshot().policy;
+    if running
+        .as_ref()
+        .is_some_and(|r| r.revision == rev.number && rev.digest.starts_with(&r.digest))
+    {
+        return Ok(());
+    }
+    let info = Running {
+        revision: rev.number,
+        digest: rev.short_digest().to_string(),
+        by: rev.by.clone(),
+        pushed_at: rev.at,
+    };
+    match shared.apply_revision(rev) {
+        Ok(_) => {
+            cluster.link().policy_applied(info);
+            Ok(())
+        }
+        Err(e) => fail(format!("{e}; keeping the running configuration")),
+    }
+}
+
 /// Applies replicated changes to this instance's tables.
 struct Apply {
     shared: Weak<Shared>,
@@ -130,6 +175,7 @@ impl Sink for Apply {
                 );
                 Ok(())
             }
+            Kind::Policy => apply_policy(&shared, name, value),
             Kind::Instance => Ok(()),
         }
     }
@@ -148,6 +194,10 @@ impl Sink for Apply {
             }
             Kind::Ban => {
                 shared.bans.end_remote(ban_name(name)?);
+                Ok(())
+            }
+            Kind::Policy => {
+                tracing::warn!(key = name, "cluster: the pushed revision was deleted from etcd; keeping the running configuration");
                 Ok(())
             }
             Kind::Instance => Ok(()),

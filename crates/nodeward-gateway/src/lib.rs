@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod minutes;
 pub mod pem;
 pub mod protocol;
+pub mod pushed;
 pub mod refusal;
 pub mod request;
 pub mod run;

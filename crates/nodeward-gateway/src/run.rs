@@ -261,6 +261,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         admin_token_file: admin.as_ref().map(|a| a.4.clone()),
         ui: crate::admin::ui::UiState::default(),
         cluster: std::sync::OnceLock::new(),
+        pushed: Mutex::new(None),
     });
     if let Some(c) = &config.cluster {
         crate::cluster::start(&shared, c).map_err(GatewayError::Cluster)?;
@@ -379,5 +380,10 @@ async fn sweep(shared: Arc<Shared>) {
             }
         }
         shared.bans.sweep(rt.global.autoban.as_ref());
+        if let Some(c) = shared.cluster.get() {
+            let ready = crate::admin::pools::readiness(&shared).is_ok();
+            c.link()
+                .set_health(if ready { "ready" } else { "degraded" });
+        }
     }
 }
