@@ -3,6 +3,8 @@
 //! - `{prefix}/registrations/{pool}/{id}`: a registered backend (JSON);
 //! - `{prefix}/bans/{address}`: a ban, on a lease with the ban's TTL;
 //! - `{prefix}/instances/{name}`: a live instance, on its own lease;
+//! - `{prefix}/verdicts/{instance}/{pool}/{id}`: a backend this instance's
+//!   own checks judge critical, on the instance's lease;
 //! - `{prefix}/policy/current`: the pushed config revision every instance
 //!   runs, and `{prefix}/policy/history/{n}` the last few (see `policy`).
 
@@ -17,6 +19,8 @@ pub enum Kind {
     Instance,
     /// A pushed config revision; the name is `current` or `history/{n}`.
     Policy,
+    /// A critical verdict; the name is `{instance}/{pool}/{id}`.
+    Verdict,
 }
 
 impl Kind {
@@ -27,6 +31,7 @@ impl Kind {
             Kind::Ban => "bans",
             Kind::Instance => "instances",
             Kind::Policy => "policy",
+            Kind::Verdict => "verdicts",
         }
     }
 }
@@ -35,9 +40,8 @@ impl Kind {
 /// policy keys only `current`: the history is for `cluster revisions`).
 pub fn replicated(kind: Kind, name: &str) -> bool {
     match kind {
-        Kind::Registration | Kind::Ban => true,
+        Kind::Registration | Kind::Ban | Kind::Instance | Kind::Verdict => true,
         Kind::Policy => name == crate::policy::CURRENT,
-        Kind::Instance => false,
     }
 }
 
@@ -51,9 +55,15 @@ pub fn key(prefix: &str, kind: Kind, name: &str) -> String {
 pub fn split<'a>(prefix: &str, key: &'a str) -> Option<(Kind, &'a str)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
     let (seg, name) = rest.split_once('/')?;
-    let kind = [Kind::Registration, Kind::Ban, Kind::Instance, Kind::Policy]
-        .into_iter()
-        .find(|k| k.segment() == seg)?;
+    let kind = [
+        Kind::Registration,
+        Kind::Ban,
+        Kind::Instance,
+        Kind::Policy,
+        Kind::Verdict,
+    ]
+    .into_iter()
+    .find(|k| k.segment() == seg)?;
     (!name.is_empty()).then_some((kind, name))
 }
 
@@ -79,6 +89,6 @@ mod tests {
         );
         assert!(replicated(Kind::Policy, "current"));
         assert!(!replicated(Kind::Policy, "history/0000000003"));
-        assert!(!replicated(Kind::Instance, "gw-a"));
+        assert!(replicated(Kind::Instance, "gw-a"));
     }
 }

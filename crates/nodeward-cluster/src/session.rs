@@ -35,6 +35,8 @@ struct Op {
     value: Option<Vec<u8>>,
     /// The key's lifetime from `at` (bans).
     ttl: Option<Duration>,
+    /// Written on this instance's lease (gone when the instance is).
+    on_instance_lease: bool,
     at: Instant,
 }
 
@@ -79,6 +81,22 @@ impl Cluster {
             name: name.to_string(),
             value: Some(value),
             ttl,
+            on_instance_lease: false,
+            at: Instant::now(),
+        });
+    }
+
+    /// Publishes `name` of `kind` with `value` on this instance's lease: the
+    /// key ends with the instance (its lease expires) and is written again
+    /// under the new lease by the caller after a resync (`Snapshot::lease`
+    /// changes). Never waits.
+    pub fn put_on_lease(&self, kind: Kind, name: &str, value: Vec<u8>) {
+        self.enqueue(Op {
+            kind,
+            name: name.to_string(),
+            value: Some(value),
+            ttl: None,
+            on_instance_lease: true,
             at: Instant::now(),
         });
     }
@@ -90,6 +108,7 @@ impl Cluster {
             name: name.to_string(),
             value: None,
             ttl: None,
+            on_instance_lease: false,
             at: Instant::now(),
         });
     }
@@ -139,7 +158,7 @@ struct Session {
     name: String,
     sink: Arc<dyn Sink>,
     status: Arc<Status>,
-    client_tx: watch::Sender<Option<Client>>,
+    client_tx: watch::Sender<Option<(Client, i64)>>,
 }
 
 impl Session {
@@ -239,7 +258,7 @@ impl Session {
             s.resyncs += 1;
         }
         self.status.set_connected(true, None);
-        let _ = self.client_tx.send(Some(client.clone()));
+        let _ = self.client_tx.send(Some((client.clone(), lease)));
         tracing::info!(revision, changes = n, keys = mirror.len(), instance = %self.name, "cluster: synced with etcd, watching");
         let mut tick = tokio::time::interval(Duration::from_secs((ttl as u64 / 3).max(1)));
         loop {
@@ -324,7 +343,7 @@ impl Session {
 async fn write_loop(
     prefix: String,
     mut rx: mpsc::Receiver<Op>,
-    mut client: watch::Receiver<Option<Client>>,
+    mut client: watch::Receiver<Option<(Client, i64)>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -335,7 +354,7 @@ async fn write_loop(
         let key = keys::key(&prefix, op.kind, &op.name);
         loop {
             let current = client.borrow().clone();
-            let Some(mut c) = current else {
+            let Some((mut c, instance_lease)) = current else {
                 tokio::select! {
                     _ = client.changed() => continue,
                     _ = stop.changed() => return,
@@ -345,7 +364,7 @@ async fn write_loop(
             if left.is_some_and(|l| l < Duration::from_secs(1)) {
                 break;
             }
-            match write(&mut c, &key, &op, left).await {
+            match write(&mut c, &key, &op, left, instance_lease).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(key = %key, error = %e, "cluster: write to etcd failed; retrying");
@@ -364,6 +383,7 @@ async fn write(
     key: &str,
     op: &Op,
     ttl: Option<Duration>,
+    instance_lease: i64,
 ) -> Result<(), etcd_client::Error> {
     match &op.value {
         None => {
@@ -377,6 +397,7 @@ async fn write(
                     let lease = c.lease_grant(secs, None).await?.id();
                     Some(PutOptions::new().with_lease(lease))
                 }
+                None if op.on_instance_lease => Some(PutOptions::new().with_lease(instance_lease)),
                 None => None,
             };
             c.put(key, v.clone(), opts).await?;

@@ -4,6 +4,7 @@
 //! session, watch, resync, write queue) lives in `nodeward-cluster`.
 
 use crate::ban::{Ban, BanHook};
+use crate::majority::Majority;
 use crate::state::Shared;
 use crate::upstream::registry::RegistryHook;
 use nodeward_balance::discovery::store::Registration;
@@ -33,6 +34,7 @@ const MAX_REMOTE_BAN: u64 = 366 * 24 * 3600;
 pub fn start(shared: &Arc<Shared>, cfg: &ClusterConfig) -> Result<(), String> {
     let sink = Arc::new(Apply {
         shared: Arc::downgrade(shared),
+        majority: Majority::default(),
     });
     let cluster = Arc::new(Cluster::start(cfg, sink).map_err(|e| e.to_string())?);
     shared.bans.set_hook(Arc::new(Publish(cluster.clone())));
@@ -125,6 +127,7 @@ fn apply_policy(shared: &Shared, name: &str, value: &[u8]) -> Result<(), String>
 /// Applies replicated changes to this instance's tables.
 struct Apply {
     shared: Weak<Shared>,
+    majority: Majority,
 }
 
 fn registration_name(name: &str) -> Result<(&str, BackendId), String> {
@@ -176,7 +179,11 @@ impl Sink for Apply {
                 Ok(())
             }
             Kind::Policy => apply_policy(&shared, name, value),
-            Kind::Instance => Ok(()),
+            Kind::Verdict => self.majority.verdict(&shared, name, Some(value)),
+            Kind::Instance => {
+                self.majority.instance(&shared, name, true);
+                Ok(())
+            }
         }
     }
 
@@ -200,7 +207,11 @@ impl Sink for Apply {
                 tracing::warn!(key = name, "cluster: the pushed revision was deleted from etcd; keeping the running configuration");
                 Ok(())
             }
-            Kind::Instance => Ok(()),
+            Kind::Verdict => self.majority.verdict(&shared, name, None),
+            Kind::Instance => {
+                self.majority.instance(&shared, name, false);
+                Ok(())
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod http1;
 pub mod listen;
 pub mod log;
+pub mod majority;
 pub mod metrics;
 pub mod minutes;
 pub mod pem;

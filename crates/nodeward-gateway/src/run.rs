@@ -369,6 +369,7 @@ fn spawn_worker(
 async fn sweep(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut ticks: u64 = 0;
+    let mut published = crate::majority::Published::default();
     loop {
         tick.tick().await;
         crate::minutes::tick();
@@ -384,6 +385,7 @@ async fn sweep(shared: Arc<Shared>) {
             let ready = crate::admin::pools::readiness(&shared).is_ok();
             c.link()
                 .set_health(if ready { "ready" } else { "degraded" });
+            crate::majority::publish(&shared, c, &mut published);
         }
     }
 }

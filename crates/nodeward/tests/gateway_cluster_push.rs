@@ -329,3 +329,120 @@ fn etcd_over_tls_with_client_certificates_and_a_wrong_ca_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     eprintln!("no client certificate: {err}");
 }
+
+/// A pool of two backends, `b1` at `b1` and `b2` at `{backend}`, checked
+/// over TCP every 200 ms, on `etcd` as instance `name`.
+fn two_backend_config(etcd: &Etcd, name: &str, b1: &str) -> String {
+    format!(
+        r#"
+[gateway]
+state_dir = "{{state}}"
+
+[[listener]]
+bind = "127.0.0.1:{{port}}"
+
+[admin]
+bind = "127.0.0.1:{{admin}}"
+
+[[upstream]]
+name = "iri"
+timeout = "5s"
+
+[[upstream.backend]]
+id = "b1"
+address = "{b1}"
+
+[[upstream.backend]]
+id = "b2"
+address = "{{backend}}"
+
+[upstream.health]
+kind = "tcp"
+interval = "200ms"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[route]]
+protocol = "iri"
+upstream = "iri"
+
+[cluster]
+etcd = ["{}"]
+prefix = "/test"
+name = "{name}"
+lease_ttl = "2s"
+"#,
+        etcd.url()
+    )
+}
+
+/// b1's entry in `gw`'s `/status`.
+fn b1(gw: &Gateway) -> Value {
+    status(gw)["upstreams"][0]["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "b1")
+        .cloned()
+        .unwrap()
+}
+
+fn b1_reasons(gw: &Gateway) -> Vec<String> {
+    b1(gw)["last_check"]["exclusions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["level"] == "critical")
+                .map(|x| x["reason"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_backend_a_majority_judges_critical_is_ejected_everywhere_until_the_majority_goes() {
+    let etcd = Etcd::start();
+    let first = Backend::start();
+    let second = Backend::start();
+    // A and B reach b1 at an address nobody listens on (their own checks
+    // judge it critical); C reaches it at a live one.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let mut a = Gateway::start(&two_backend_config(&etcd, "gw-a", &dead), &second.url());
+    let b = Gateway::start(&two_backend_config(&etcd, "gw-b", &dead), &second.url());
+    let c = Gateway::start(
+        &two_backend_config(&etcd, "gw-c", &first.url()),
+        &second.url(),
+    );
+    for gw in [&a, &b, &c] {
+        wait_until("the gateway to sync with etcd", secs(10), || {
+            cluster(gw)["connected"] == true
+        });
+    }
+    // C's own check passes, yet two of three judge b1 critical: C takes it
+    // out with reason cluster_majority, and sends everything to b2.
+    wait_until("C to eject b1 by majority", secs(10), || {
+        b1_reasons(&c) == ["cluster_majority"]
+    });
+    let x = &b1(&c)["last_check"]["exclusions"][0];
+    assert!(
+        x["value"].as_str().unwrap().contains("2 of 3 instances"),
+        "{x}"
+    );
+    assert_eq!(b1(&c)["serving"], false, "{}", b1(&c));
+    let before = first.count();
+    for _ in 0..6 {
+        assert_eq!(from(&c, "127.0.0.1"), 200);
+    }
+    assert_eq!(first.count(), before, "C still sent traffic to b1");
+    // A stops: its lease ends, one of two is no majority, C puts b1 back.
+    a.stop();
+    wait_until("C to put b1 back", secs(15), || b1_reasons(&c).is_empty());
+    wait_until("C to use b1 again", secs(5), || {
+        assert_eq!(from(&c, "127.0.0.1"), 200);
+        first.count() > before
+    });
+    // B still ejects it on its own check (unreachable), never by majority.
+    assert!(b1_reasons(&b).contains(&"unreachable".to_string()));
+    assert!(!b1_reasons(&b).contains(&"cluster_majority".to_string()));
+}
