@@ -11,6 +11,7 @@ use crate::health::{Active, HealthCell, HealthConfig};
 use crate::member::{Member, MemberCore};
 use crate::selection::{Candidate, Selection, Strategy};
 use arc_swap::ArcSwap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -233,6 +234,10 @@ pub struct Pool<E> {
     pub health: PoolHealth,
     /// Woken when a backend joins, so it is checked at once.
     pub(crate) joined: tokio::sync::Notify,
+    /// Backends a majority of the cluster's live instances judge critical
+    /// (cluster mode), with a description; the next check round adds a
+    /// `cluster_majority` exclusion for each (capped like any reason).
+    cluster_critical: Mutex<HashMap<BackendId, String>>,
 }
 
 impl<E> std::fmt::Debug for Pool<E> {
@@ -255,7 +260,30 @@ impl<E> Pool<E> {
             write: Mutex::new(()),
             health: PoolHealth::default(),
             joined: tokio::sync::Notify::new(),
+            cluster_critical: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sets the backends a majority of the cluster judges critical; when the
+    /// set changed, a check round runs at once.
+    pub fn set_cluster_critical(&self, critical: HashMap<BackendId, String>) {
+        let mut cur = self
+            .cluster_critical
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *cur != critical {
+            *cur = critical;
+            drop(cur);
+            self.joined.notify_one();
+        }
+    }
+
+    /// The backends a majority of the cluster judges critical.
+    pub fn cluster_critical(&self) -> HashMap<BackendId, String> {
+        self.cluster_critical
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The pool's name.

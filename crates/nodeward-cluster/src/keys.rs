@@ -2,7 +2,11 @@
 //!
 //! - `{prefix}/registrations/{pool}/{id}`: a registered backend (JSON);
 //! - `{prefix}/bans/{address}`: a ban, on a lease with the ban's TTL;
-//! - `{prefix}/instances/{name}`: a live instance, on its own lease.
+//! - `{prefix}/instances/{name}`: a live instance, on its own lease;
+//! - `{prefix}/verdicts/{instance}/{pool}/{id}`: a backend this instance's
+//!   own checks judge critical, on the instance's lease;
+//! - `{prefix}/policy/current`: the pushed config revision every instance
+//!   runs, and `{prefix}/policy/history/{n}` the last few (see `policy`).
 
 /// What a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,6 +17,10 @@ pub enum Kind {
     Ban,
     /// A live instance; the name is the instance's.
     Instance,
+    /// A pushed config revision; the name is `current` or `history/{n}`.
+    Policy,
+    /// A critical verdict; the name is `{instance}/{pool}/{id}`.
+    Verdict,
 }
 
 impl Kind {
@@ -22,11 +30,19 @@ impl Kind {
             Kind::Registration => "registrations",
             Kind::Ban => "bans",
             Kind::Instance => "instances",
+            Kind::Policy => "policy",
+            Kind::Verdict => "verdicts",
         }
     }
+}
 
-    /// The kinds replicated into the gateway's tables.
-    pub const REPLICATED: [Kind; 2] = [Kind::Registration, Kind::Ban];
+/// Whether `name` of `kind` is replicated into the gateway's tables (of the
+/// policy keys only `current`: the history is for `cluster revisions`).
+pub fn replicated(kind: Kind, name: &str) -> bool {
+    match kind {
+        Kind::Registration | Kind::Ban | Kind::Instance | Kind::Verdict => true,
+        Kind::Policy => name == crate::policy::CURRENT,
+    }
 }
 
 /// The full key of `name` of `kind`.
@@ -39,9 +55,15 @@ pub fn key(prefix: &str, kind: Kind, name: &str) -> String {
 pub fn split<'a>(prefix: &str, key: &'a str) -> Option<(Kind, &'a str)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
     let (seg, name) = rest.split_once('/')?;
-    let kind = [Kind::Registration, Kind::Ban, Kind::Instance]
-        .into_iter()
-        .find(|k| k.segment() == seg)?;
+    let kind = [
+        Kind::Registration,
+        Kind::Ban,
+        Kind::Instance,
+        Kind::Policy,
+        Kind::Verdict,
+    ]
+    .into_iter()
+    .find(|k| k.segment() == seg)?;
     (!name.is_empty()).then_some((kind, name))
 }
 
@@ -61,5 +83,12 @@ mod tests {
         assert_eq!(split("/nw", "/nw2/bans/x"), None);
         assert_eq!(split("/nw", "/nw/other/x"), None);
         assert_eq!(split("/nw", "/nw/bans/"), None);
+        assert_eq!(
+            split("/nw", "/nw/policy/history/0000000003"),
+            Some((Kind::Policy, "history/0000000003"))
+        );
+        assert!(replicated(Kind::Policy, "current"));
+        assert!(!replicated(Kind::Policy, "history/0000000003"));
+        assert!(replicated(Kind::Instance, "gw-a"));
     }
 }

@@ -11,13 +11,14 @@ pub mod cli;
 pub mod config;
 pub mod keys;
 pub mod mirror;
+pub mod policy;
 mod session;
 pub mod status;
 
 pub use config::ClusterConfig;
 pub use keys::Kind;
 pub use session::{Cluster, Sink};
-pub use status::Status;
+pub use status::{Running, Status};
 
 /// Why the cluster could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,8 @@ struct Op {
     value: Option<Vec<u8>>,
     /// The key's lifetime from `at` (bans).
     ttl: Option<Duration>,
+    /// Written on this instance's lease (gone when the instance is).
+    on_instance_lease: bool,
     at: Instant,
 }
 
@@ -79,6 +81,22 @@ impl Cluster {
             name: name.to_string(),
             value: Some(value),
             ttl,
+            on_instance_lease: false,
+            at: Instant::now(),
+        });
+    }
+
+    /// Publishes `name` of `kind` with `value` on this instance's lease: the
+    /// key ends with the instance (its lease expires) and is written again
+    /// under the new lease by the caller after a resync (`Snapshot::lease`
+    /// changes). Never waits.
+    pub fn put_on_lease(&self, kind: Kind, name: &str, value: Vec<u8>) {
+        self.enqueue(Op {
+            kind,
+            name: name.to_string(),
+            value: Some(value),
+            ttl: None,
+            on_instance_lease: true,
             at: Instant::now(),
         });
     }
@@ -90,6 +108,7 @@ impl Cluster {
             name: name.to_string(),
             value: None,
             ttl: None,
+            on_instance_lease: false,
             at: Instant::now(),
         });
     }
@@ -111,7 +130,14 @@ impl Cluster {
     pub fn status(&self) -> crate::status::Snapshot {
         let mut s = self.status.snapshot();
         s.pending_writes = MAX_PENDING - self.tx.capacity();
+        s.health = s.effective_health().to_string();
         s
+    }
+
+    /// The link's shared state: the gateway records there the pushed
+    /// revision it runs and its health (republished in etcd on change).
+    pub fn link(&self) -> &Status {
+        &self.status
     }
 
     /// Stops the tasks (the instance's lease then expires in etcd).
@@ -132,7 +158,7 @@ struct Session {
     name: String,
     sink: Arc<dyn Sink>,
     status: Arc<Status>,
-    client_tx: watch::Sender<Option<Client>>,
+    client_tx: watch::Sender<Option<(Client, i64)>>,
 }
 
 impl Session {
@@ -181,16 +207,11 @@ impl Session {
             .await
             .map_err(err("lease grant"))?
             .id();
-        let me = serde_json::json!({
-            "name": self.name,
-            "pid": std::process::id(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "health": "ok",
-        });
+        let me_key = keys::key(&self.cfg.prefix, Kind::Instance, &self.name);
         client
             .put(
-                keys::key(&self.cfg.prefix, Kind::Instance, &self.name),
-                me.to_string(),
+                me_key.as_str(),
+                self.registration(),
                 Some(PutOptions::new().with_lease(lease)),
             )
             .await
@@ -209,7 +230,7 @@ impl Session {
         for kv in snap.kvs() {
             let Ok(key) = kv.key_str() else { continue };
             if let Some((kind, name)) = keys::split(&self.cfg.prefix, key) {
-                if Kind::REPLICATED.contains(&kind) {
+                if keys::replicated(kind, name) {
                     entries.push((kind, name.to_string(), kv.value().to_vec()));
                 }
             }
@@ -237,12 +258,18 @@ impl Session {
             s.resyncs += 1;
         }
         self.status.set_connected(true, None);
-        let _ = self.client_tx.send(Some(client.clone()));
+        let _ = self.client_tx.send(Some((client.clone(), lease)));
         tracing::info!(revision, changes = n, keys = mirror.len(), instance = %self.name, "cluster: synced with etcd, watching");
         let mut tick = tokio::time::interval(Duration::from_secs((ttl as u64 / 3).max(1)));
         loop {
             tokio::select! {
                 _ = tick.tick() => keeper.keep_alive().await.map_err(err("lease keep-alive"))?,
+                _ = self.status.changed.notified() => {
+                    client
+                        .put(me_key.as_str(), self.registration(), Some(PutOptions::new().with_lease(lease)))
+                        .await
+                        .map_err(err("update instance"))?;
+                }
                 m = alive.message() => match m.map_err(err("lease keep-alive"))? {
                     Some(r) if r.ttl() <= 0 => return Err("the instance lease expired".into()),
                     Some(_) => {}
@@ -263,7 +290,7 @@ impl Session {
                             continue;
                         };
                         let Some((kind, name)) = keys::split(&self.cfg.prefix, key) else { continue };
-                        if !Kind::REPLICATED.contains(&kind) {
+                        if !keys::replicated(kind, name) {
                             continue;
                         }
                         let change = match ev.event_type() {
@@ -282,12 +309,30 @@ impl Session {
         }
     }
 
+    /// What this instance registers under `instances/`: who it is, the
+    /// pushed revision it runs and its health.
+    fn registration(&self) -> String {
+        let s = self.status.snapshot();
+        let health = s.effective_health();
+        serde_json::json!({
+            "name": self.name,
+            "pid": std::process::id(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "health": health,
+            "revision": s.policy.as_ref().map(|p| p.revision),
+            "digest": s.policy.as_ref().map(|p| p.digest.clone()),
+            "policy_error": s.policy_error,
+        })
+        .to_string()
+    }
+
     fn apply(&self, change: Change) {
         let (kind, name, result) = match &change {
             Change::Put(k, n, v) => (*k, n, self.sink.put(*k, n, v)),
             Change::Delete(k, n) => (*k, n, self.sink.delete(*k, n)),
         };
         if let Err(e) = result {
+            self.status.lock().rejected_changes += 1;
             tracing::warn!(key = %keys::key(&self.cfg.prefix, kind, name), error = %e, "cluster: change from etcd not applied");
         }
     }
@@ -298,7 +343,7 @@ impl Session {
 async fn write_loop(
     prefix: String,
     mut rx: mpsc::Receiver<Op>,
-    mut client: watch::Receiver<Option<Client>>,
+    mut client: watch::Receiver<Option<(Client, i64)>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -309,7 +354,7 @@ async fn write_loop(
         let key = keys::key(&prefix, op.kind, &op.name);
         loop {
             let current = client.borrow().clone();
-            let Some(mut c) = current else {
+            let Some((mut c, instance_lease)) = current else {
                 tokio::select! {
                     _ = client.changed() => continue,
                     _ = stop.changed() => return,
@@ -319,7 +364,7 @@ async fn write_loop(
             if left.is_some_and(|l| l < Duration::from_secs(1)) {
                 break;
             }
-            match write(&mut c, &key, &op, left).await {
+            match write(&mut c, &key, &op, left, instance_lease).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(key = %key, error = %e, "cluster: write to etcd failed; retrying");
@@ -338,6 +383,7 @@ async fn write(
     key: &str,
     op: &Op,
     ttl: Option<Duration>,
+    instance_lease: i64,
 ) -> Result<(), etcd_client::Error> {
     match &op.value {
         None => {
@@ -351,6 +397,7 @@ async fn write(
                     let lease = c.lease_grant(secs, None).await?.id();
                     Some(PutOptions::new().with_lease(lease))
                 }
+                None if op.on_instance_lease => Some(PutOptions::new().with_lease(instance_lease)),
                 None => None,
             };
             c.put(key, v.clone(), opts).await?;

@@ -4,11 +4,13 @@
 //! session, watch, resync, write queue) lives in `nodeward-cluster`.
 
 use crate::ban::{Ban, BanHook};
+use crate::majority::Majority;
 use crate::state::Shared;
 use crate::upstream::registry::RegistryHook;
 use nodeward_balance::discovery::store::Registration;
 use nodeward_balance::BackendId;
-use nodeward_cluster::{Cluster, ClusterConfig, Kind, Sink};
+use nodeward_cluster::policy::Revision;
+use nodeward_cluster::{Cluster, ClusterConfig, Kind, Running, Sink};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -32,6 +34,7 @@ const MAX_REMOTE_BAN: u64 = 366 * 24 * 3600;
 pub fn start(shared: &Arc<Shared>, cfg: &ClusterConfig) -> Result<(), String> {
     let sink = Arc::new(Apply {
         shared: Arc::downgrade(shared),
+        majority: Majority::default(),
     });
     let cluster = Arc::new(Cluster::start(cfg, sink).map_err(|e| e.to_string())?);
     shared.bans.set_hook(Arc::new(Publish(cluster.clone())));
@@ -77,9 +80,54 @@ impl RegistryHook for Publish {
     }
 }
 
+/// Applies the pushed revision in `value` as a reload does; a refusal is
+/// recorded for `/status`, the metrics and `cluster status`, and the running
+/// configuration stays.
+fn apply_policy(shared: &Shared, name: &str, value: &[u8]) -> Result<(), String> {
+    if name != nodeward_cluster::policy::CURRENT {
+        return Ok(());
+    }
+    let Some(cluster) = shared.cluster.get() else {
+        return Ok(());
+    };
+    let fail = |e: String| {
+        cluster.link().policy_failed(e.clone());
+        Err(e)
+    };
+    let rev = match Revision::parse(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(format!(
+                "pushed revision unreadable, keeping the running configuration: {e}"
+            ))
+        }
+    };
+    let running = cluster.link().snapshot().policy;
+    if running
+        .as_ref()
+        .is_some_and(|r| r.revision == rev.number && rev.digest.starts_with(&r.digest))
+    {
+        return Ok(());
+    }
+    let info = Running {
+        revision: rev.number,
+        digest: rev.short_digest().to_string(),
+        by: rev.by.clone(),
+        pushed_at: rev.at,
+    };
+    match shared.apply_revision(rev) {
+        Ok(_) => {
+            cluster.link().policy_applied(info);
+            Ok(())
+        }
+        Err(e) => fail(format!("{e}; keeping the running configuration")),
+    }
+}
+
 /// Applies replicated changes to this instance's tables.
 struct Apply {
     shared: Weak<Shared>,
+    majority: Majority,
 }
 
 fn registration_name(name: &str) -> Result<(&str, BackendId), String> {
@@ -130,7 +178,12 @@ impl Sink for Apply {
                 );
                 Ok(())
             }
-            Kind::Instance => Ok(()),
+            Kind::Policy => apply_policy(&shared, name, value),
+            Kind::Verdict => self.majority.verdict(&shared, name, Some(value)),
+            Kind::Instance => {
+                self.majority.instance(&shared, name, true);
+                Ok(())
+            }
         }
     }
 
@@ -150,7 +203,15 @@ impl Sink for Apply {
                 shared.bans.end_remote(ban_name(name)?);
                 Ok(())
             }
-            Kind::Instance => Ok(()),
+            Kind::Policy => {
+                tracing::warn!(key = name, "cluster: the pushed revision was deleted from etcd; keeping the running configuration");
+                Ok(())
+            }
+            Kind::Verdict => self.majority.verdict(&shared, name, None),
+            Kind::Instance => {
+                self.majority.instance(&shared, name, false);
+                Ok(())
+            }
         }
     }
 }

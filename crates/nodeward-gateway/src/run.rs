@@ -261,6 +261,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         admin_token_file: admin.as_ref().map(|a| a.4.clone()),
         ui: crate::admin::ui::UiState::default(),
         cluster: std::sync::OnceLock::new(),
+        pushed: Mutex::new(None),
     });
     if let Some(c) = &config.cluster {
         crate::cluster::start(&shared, c).map_err(GatewayError::Cluster)?;
@@ -368,6 +369,7 @@ fn spawn_worker(
 async fn sweep(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut ticks: u64 = 0;
+    let mut published = crate::majority::Published::default();
     loop {
         tick.tick().await;
         crate::minutes::tick();
@@ -379,5 +381,11 @@ async fn sweep(shared: Arc<Shared>) {
             }
         }
         shared.bans.sweep(rt.global.autoban.as_ref());
+        if let Some(c) = shared.cluster.get() {
+            let ready = crate::admin::pools::readiness(&shared).is_ok();
+            c.link()
+                .set_health(if ready { "ready" } else { "degraded" });
+            crate::majority::publish(&shared, c, &mut published);
+        }
     }
 }

@@ -132,13 +132,34 @@ pub struct Shared {
     pub ui: crate::admin::ui::UiState,
     /// Cluster mode, when `[cluster]` is configured (set once at start).
     pub cluster: std::sync::OnceLock<Arc<nodeward_cluster::Cluster>>,
+    /// The pushed config revision running (`cluster push`), if any; its lock
+    /// also keeps two reloads from interleaving.
+    pub pushed: Mutex<Option<nodeward_cluster::policy::Revision>>,
 }
 
 impl Shared {
     /// Re-reads the config file and swaps in the new runtime and certificates.
     /// On any error the running configuration stays as it was.
     pub fn reload(&self) -> Result<String, String> {
-        let result = self.try_reload();
+        self.record(self.try_reload(None))
+    }
+
+    /// Applies pushed revision `rev` exactly as a reload does: merged with
+    /// this instance's own tables (see `pushed`), all-or-nothing, the running
+    /// configuration kept on error.
+    pub fn apply_revision(
+        &self,
+        rev: nodeward_cluster::policy::Revision,
+    ) -> Result<String, String> {
+        let n = rev.number;
+        self.record(
+            self.try_reload(Some(rev))
+                .map(|m| format!("revision {n}: {m}"))
+                .map_err(|e| format!("revision {n}: {e}")),
+        )
+    }
+
+    fn record(&self, result: Result<String, String>) -> Result<String, String> {
         let (ok, message) = match &result {
             Ok(m) => (true, m.clone()),
             Err(e) => (false, e.clone()),
@@ -162,8 +183,26 @@ impl Shared {
         result
     }
 
-    fn try_reload(&self) -> Result<String, String> {
-        let config = config::load(&self.config_path).map_err(|e| e.to_string())?;
+    fn try_reload(
+        &self,
+        incoming: Option<nodeward_cluster::policy::Revision>,
+    ) -> Result<String, String> {
+        let mut pushed = self.pushed.lock().unwrap_or_else(|p| p.into_inner());
+        let local =
+            nodeward_config::read_config_file(&self.config_path).map_err(|e| e.to_string())?;
+        let config = match incoming.as_ref().or(pushed.as_ref()) {
+            None => config::load_from_str(&self.config_path, &local).map_err(|e| e.to_string())?,
+            Some(rev) => crate::pushed::effective(&self.config_path, &local, rev)?,
+        };
+        let message = self.apply_config(config)?;
+        if let Some(rev) = incoming {
+            *pushed = Some(rev);
+        }
+        Ok(message)
+    }
+
+    /// Swaps in a checked config; nothing changes on error.
+    fn apply_config(&self, config: config::GatewayConfig) -> Result<String, String> {
         let mut notes = Vec::new();
         let same_listeners = config.listeners.len() == self.listeners.len()
             && config.listeners.iter().zip(&self.listeners).all(|(a, b)| {

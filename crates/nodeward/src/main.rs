@@ -54,7 +54,7 @@ enum Command {
     Fim(nodeward_fim::cli::FimArgs),
     /// Render the latest audit, scan and fim results into one self-contained HTML file.
     Report(report_cmd::ReportArgs),
-    /// Cluster mode: list the gateways sharing an etcd prefix (`status`).
+    /// Cluster mode: the gateways sharing an etcd prefix (`status`), pushed config revisions (`push`, `revisions`).
     Cluster(nodeward_cluster::cli::ClusterArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
@@ -159,7 +159,15 @@ fn main() -> ExitCode {
         Command::Check(args) => nodeward_scan::run_check(args).map_err(|e| e.to_string()),
         Command::Fim(args) => nodeward_fim::cli::run(args).map_err(|e| e.to_string()),
         Command::Report(args) => report_cmd::run(args).map_err(|e| e.to_string()),
-        Command::Cluster(args) => nodeward_cluster::cli::run(args).map_err(|e| e.to_string()),
+        Command::Cluster(args) => {
+            // A pushed config is checked by the very code a gateway reload runs.
+            let validate = |path: &std::path::Path, text: &str| {
+                nodeward_gateway::config::load_from_str(path, text)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            };
+            nodeward_cluster::cli::run(args, &validate).map_err(|e| e.to_string())
+        }
         Command::Config(ConfigCommand::Check(args)) => config_check(&args.config),
         Command::Init(args) => init::run(args, config_problems),
         Command::Generate(args) => generate::run(args, <Cli as clap::CommandFactory>::command()),

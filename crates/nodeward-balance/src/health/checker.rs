@@ -7,11 +7,15 @@
 use super::checks::{self, Target};
 use super::judge::{self, Input, LagLimits};
 use super::state::{CheckReport, Transition};
-use super::{HealthConfig, Observation};
+use super::{Exclusion, HealthConfig, Observation};
 use crate::pool::Pool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
+
+/// The reason of an exclusion taken from the cluster's majority verdict,
+/// not from this instance's own check.
+pub const CLUSTER_MAJORITY: &str = "cluster_majority";
 
 /// Extra time a check gets beyond its own deadline before it is abandoned.
 const GRACE: Duration = Duration::from_millis(250);
@@ -72,14 +76,22 @@ pub async fn round<E: Send + Sync + 'static>(pool: &Pool<E>) {
         }
     }
     let mut inputs = Vec::with_capacity(members.len());
+    let cluster = pool.cluster_critical();
     for (i, m) in members.iter().enumerate() {
-        let observation = observations[i].take().unwrap_or_else(|| {
+        let mut observation = observations[i].take().unwrap_or_else(|| {
             Observation::failed(
                 "unreachable",
                 "the check task ended early".into(),
                 Duration::ZERO,
             )
         });
+        if let Some(why) = cluster.get(&m.core.spec.id) {
+            observation.findings.push(Exclusion::critical(
+                CLUSTER_MAJORITY,
+                why.clone(),
+                "a strict majority of live instances",
+            ));
+        }
         inputs.push(Input {
             lag: LagLimits::for_backend(&h.kind, &m.core.spec),
             observation,

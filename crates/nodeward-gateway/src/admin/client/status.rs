@@ -35,6 +35,29 @@ pub fn status(config: &GatewayConfig, json: bool) -> Result<u8, ClientError> {
             r.get("message").and_then(Value::as_str).unwrap_or("")
         );
     }
+    if let Some(c) = v["cluster"].as_object() {
+        let revision = match v["cluster"]["policy"]["revision"].as_u64() {
+            Some(n) => format!(
+                "revision {n} ({})",
+                v["cluster"]["policy"]["digest"].as_str().unwrap_or("?")
+            ),
+            None => "the local file (no revision pushed)".into(),
+        };
+        println!(
+            "cluster: {} as {}  etcd {}  running {}",
+            c.get("instance").and_then(Value::as_str).unwrap_or("?"),
+            c.get("health").and_then(Value::as_str).unwrap_or("?"),
+            if c.get("connected") == Some(&Value::Bool(true)) {
+                "connected"
+            } else {
+                "LOST"
+            },
+            revision
+        );
+        if let Some(e) = c.get("policy_error").and_then(Value::as_str) {
+            println!("cluster: last pushed revision refused: {e}");
+        }
+    }
     println!();
     let pools = v["upstreams"].as_array().cloned().unwrap_or_default();
     print!("{}", pools_table(&pools));
