@@ -32,6 +32,7 @@ const MAX_REMOTE_BAN: u64 = 366 * 24 * 3600;
 pub fn start(shared: &Arc<Shared>, cfg: &ClusterConfig) -> Result<(), String> {
     let sink = Arc::new(Apply {
         shared: Arc::downgrade(shared),
+        instances: Default::default(),
     });
     let cluster = Arc::new(Cluster::start(cfg, sink).map_err(|e| e.to_string())?);
     shared.bans.set_hook(Arc::new(Publish(cluster.clone())));
@@ -80,6 +81,23 @@ impl RegistryHook for Publish {
 /// Applies replicated changes to this instance's tables.
 struct Apply {
     shared: Weak<Shared>,
+    /// Live instances (registered with a lease): N for the limits' `split`.
+    instances: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Apply {
+    /// Records an instance joining or leaving; tells the shared limits.
+    fn instance(&self, name: &str, live: bool) {
+        let mut set = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        if live {
+            set.insert(name.to_string());
+        } else {
+            set.remove(name);
+        }
+        if let Some(limits) = crate::request::policy::cluster_rate::engine() {
+            limits.set_live_instances(u32::try_from(set.len()).unwrap_or(u32::MAX));
+        }
+    }
 }
 
 fn registration_name(name: &str) -> Result<(&str, BackendId), String> {
@@ -130,7 +148,10 @@ impl Sink for Apply {
                 );
                 Ok(())
             }
-            Kind::Instance => Ok(()),
+            Kind::Instance => {
+                self.instance(name, true);
+                Ok(())
+            }
         }
     }
 
@@ -150,7 +171,10 @@ impl Sink for Apply {
                 shared.bans.end_remote(ban_name(name)?);
                 Ok(())
             }
-            Kind::Instance => Ok(()),
+            Kind::Instance => {
+                self.instance(name, false);
+                Ok(())
+            }
         }
     }
 }
