@@ -151,6 +151,18 @@ fn spread(gws: &[Gateway], source: &str, n: usize) -> usize {
         .count()
 }
 
+/// `threads` clients per gateway at once, `each` calls each; admitted count.
+fn burst(gws: &[Gateway], source: &str, threads: usize, each: usize) -> usize {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = gws
+            .iter()
+            .flat_map(|gw| (0..threads).map(move |_| gw))
+            .map(|gw| s.spawn(move || (0..each).filter(|_| call(gw, source).0 == 200).count()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
+}
+
 #[test]
 fn a_cluster_limit_holds_across_three_gateways_and_each_fail_mode_applies() {
     let mut redis = Redis::start(&[]);
@@ -183,6 +195,19 @@ fn a_cluster_limit_holds_across_three_gateways_and_each_fail_mode_applies() {
         "{admitted} admitted: over the bound"
     );
     assert!(gws[0].metric("nodeward_cluster_limit_refills_total") > 0.0);
+    // A concurrent burst on a fresh key (credit is used before Redis answers).
+    let start = Instant::now();
+    let admitted = burst(&gws, "127.0.0.6", 6, 10);
+    let refilled = (start.elapsed().as_secs_f64() / 2.0).ceil() as usize;
+    eprintln!("burst: {admitted} of 180 admitted for a limit of 30 (bound +6, refill +{refilled})");
+    assert!(
+        admitted <= 30 + 6 + refilled,
+        "{admitted} admitted: over the bound"
+    );
+    assert!(
+        admitted >= 20,
+        "{admitted} admitted: the limit under-admits"
+    );
 
     // Redis killed: each gateway applies its fail mode.
     redis.kill();
@@ -217,9 +242,14 @@ fn a_cluster_limit_holds_across_three_gateways_and_each_fail_mode_applies() {
             status(gw)["redis_up"] == true
         });
     }
+    let start = Instant::now();
     let admitted = spread(&gws, "127.0.0.4", 60);
+    let refilled = (start.elapsed().as_secs_f64() / 2.0).ceil() as usize;
     eprintln!("shared again: {admitted} of 60 admitted for a limit of 30");
-    assert!((24..=38).contains(&admitted), "{admitted} admitted");
+    assert!(
+        (24..=30 + 6 + refilled).contains(&admitted),
+        "{admitted} admitted"
+    );
     assert!(gws[1].stderr().contains("limits are shared"));
 }
 
