@@ -1,5 +1,6 @@
 //! The `[cluster]` config table: where etcd is, how to log in to it, and
-//! which key prefix this cluster owns. Off (absent) by default.
+//! which key prefix this cluster owns. Off (absent) by default. The Redis
+//! keys (cluster-wide rate limits) are checked in `limits::settings`.
 
 use crate::ClusterError;
 use nodeward_config::Duration;
@@ -10,7 +11,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// etcd v3 endpoints, `http://host:2379` or `https://...`.
+    /// etcd v3 endpoints, `http://host:2379` or `https://...` (may be empty
+    /// when only `redis` is set).
+    #[serde(default)]
     pub etcd: Vec<String>,
     /// The key prefix this cluster owns (several clusters can share one etcd).
     #[serde(default = "default_prefix")]
@@ -36,6 +39,42 @@ pub struct ClusterConfig {
     /// Key (PEM) of `cert_file`.
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// Redis URL for cluster-wide rate limits (`redis://` or `rediss://`).
+    #[serde(default)]
+    pub redis: Option<String>,
+    /// Redis ACL user (with `redis_password_file`).
+    #[serde(default)]
+    pub redis_user: Option<String>,
+    /// File holding the Redis password (first line).
+    #[serde(default)]
+    pub redis_password_file: Option<PathBuf>,
+    /// CA certificate (PEM) that signed Redis's server certificate.
+    #[serde(default)]
+    pub redis_ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for Redis's `tls-auth-clients`.
+    #[serde(default)]
+    pub redis_cert_file: Option<PathBuf>,
+    /// Key (PEM) of `redis_cert_file`.
+    #[serde(default)]
+    pub redis_key_file: Option<PathBuf>,
+    /// Prefix of the Redis keys (default: `prefix`).
+    #[serde(default)]
+    pub redis_prefix: Option<String>,
+    /// How long a Redis answer may take before Redis counts as down.
+    #[serde(default = "crate::limits::settings::default_timeout")]
+    pub redis_timeout: Duration,
+    /// Tokens an instance takes from Redis per refill (default: limit/20, 1 to 100).
+    #[serde(default)]
+    pub limit_batch: Option<u32>,
+    /// What a cluster-wide limit does while Redis is unreachable.
+    #[serde(default)]
+    pub limit_fail: crate::limits::FailMode,
+    /// Per-rule fail modes, by rule name (as in `/metrics`).
+    #[serde(default)]
+    pub limit_fail_rules: std::collections::BTreeMap<String, crate::limits::FailMode>,
+    /// Instances sharing the limits, for `split` when etcd is not set.
+    #[serde(default)]
+    pub instances: Option<u32>,
 }
 
 fn default_prefix() -> String {
@@ -49,9 +88,10 @@ fn default_lease() -> Duration {
 impl ClusterConfig {
     /// Checks what serde cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        if self.etcd.is_empty() {
-            return Err("cluster.etcd: at least one endpoint is needed".into());
+        if self.etcd.is_empty() && self.redis.is_none() {
+            return Err("cluster.etcd: at least one endpoint is needed (or cluster.redis)".into());
         }
+        crate::limits::settings::validate(self)?;
         for e in &self.etcd {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
                 return Err(format!(
@@ -166,5 +206,36 @@ mod tests {
         assert!(parse("etcd = [\"http://a:1\"]\nbogus = 1")
             .unwrap_err()
             .contains("bogus"));
+    }
+
+    #[test]
+    fn redis_keys() {
+        let c = parse("redis = \"redis://127.0.0.1:6379\"\ninstances = 3").unwrap();
+        assert!(c.etcd.is_empty());
+        assert_eq!(c.limit_fail, crate::limits::FailMode::Split);
+        assert!(parse("redis = \"http://a:1\"\ninstances = 3")
+            .unwrap_err()
+            .contains("cluster.redis"));
+        assert!(parse("redis = \"redis://a:1\"")
+            .unwrap_err()
+            .contains("cluster.instances"));
+        assert!(
+            parse("redis = \"redis://a:1\"\ninstances = 2\nredis_user = \"u\"")
+                .unwrap_err()
+                .contains("redis_password_file")
+        );
+        assert!(
+            parse("redis = \"redis://a:1\"\ninstances = 2\nredis_ca_file = \"ca\"")
+                .unwrap_err()
+                .contains("rediss://")
+        );
+        assert!(
+            parse("redis = \"redis://a:1\"\ninstances = 2\nlimit_fail = \"maybe\"")
+                .unwrap_err()
+                .contains("maybe")
+        );
+        assert!(parse("redis = \"redis://u:pw@a:1\"\ninstances = 2")
+            .unwrap_err()
+            .contains("redis_password_file"));
     }
 }

@@ -6,10 +6,12 @@
 //! The crate knows keys and values, not the gateway's types: the gateway
 //! hands it a [`Sink`] that applies what arrives, and calls
 //! [`Cluster::put`]/[`Cluster::delete`] for what it changes locally.
+//! Cluster-wide rate limits live on Redis ([`limits`]).
 
 pub mod cli;
 pub mod config;
 pub mod keys;
+pub mod limits;
 pub mod mirror;
 pub mod policy;
 mod session;

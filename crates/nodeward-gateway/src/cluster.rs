@@ -35,6 +35,7 @@ pub fn start(shared: &Arc<Shared>, cfg: &ClusterConfig) -> Result<(), String> {
     let sink = Arc::new(Apply {
         shared: Arc::downgrade(shared),
         majority: Majority::default(),
+        instances: Default::default(),
     });
     let cluster = Arc::new(Cluster::start(cfg, sink).map_err(|e| e.to_string())?);
     shared.bans.set_hook(Arc::new(Publish(cluster.clone())));
@@ -128,6 +129,23 @@ fn apply_policy(shared: &Shared, name: &str, value: &[u8]) -> Result<(), String>
 struct Apply {
     shared: Weak<Shared>,
     majority: Majority,
+    /// Live instances (registered with a lease): N for the limits' `split`.
+    instances: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Apply {
+    /// Records an instance joining or leaving; tells the shared limits.
+    fn instance(&self, name: &str, live: bool) {
+        let mut set = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        if live {
+            set.insert(name.to_string());
+        } else {
+            set.remove(name);
+        }
+        if let Some(limits) = crate::request::policy::cluster_rate::engine() {
+            limits.set_live_instances(u32::try_from(set.len()).unwrap_or(u32::MAX));
+        }
+    }
 }
 
 fn registration_name(name: &str) -> Result<(&str, BackendId), String> {
@@ -182,6 +200,7 @@ impl Sink for Apply {
             Kind::Verdict => self.majority.verdict(&shared, name, Some(value)),
             Kind::Instance => {
                 self.majority.instance(&shared, name, true);
+                self.instance(name, true);
                 Ok(())
             }
         }
@@ -210,6 +229,7 @@ impl Sink for Apply {
             Kind::Verdict => self.majority.verdict(&shared, name, None),
             Kind::Instance => {
                 self.majority.instance(&shared, name, false);
+                self.instance(name, false);
                 Ok(())
             }
         }

@@ -211,6 +211,13 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     for p in &pools {
         nodeward_balance::health::checker::first_round(&p.balance).await;
     }
+    // Cluster-wide limits first: routes compiled below take their shared rules.
+    if let Some(c) = config.cluster.as_ref().filter(|c| c.redis.is_some()) {
+        let limits = nodeward_cluster::limits::Limits::start(c)
+            .await
+            .map_err(|e| GatewayError::Cluster(e.to_string()))?;
+        crate::request::policy::cluster_rate::install(limits);
+    }
     let runtime = Runtime::build(&config, &metrics, pools);
     // Client listeners are bound last: once a client can connect, the admin
     // token exists (tests and scripts wait for the client port).
@@ -263,7 +270,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         cluster: std::sync::OnceLock::new(),
         pushed: Mutex::new(None),
     });
-    if let Some(c) = &config.cluster {
+    if let Some(c) = config.cluster.as_ref().filter(|c| !c.etcd.is_empty()) {
         crate::cluster::start(&shared, c).map_err(GatewayError::Cluster)?;
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);

@@ -88,6 +88,9 @@ async fn handle(
             if let Some(c) = shared.cluster.get() {
                 c.status().render(&mut text);
             }
+            if let Some(l) = crate::request::policy::cluster_rate::engine() {
+                l.render_metrics(&mut text);
+            }
             crate::request::cache::report::render_metrics(&shared.runtime.load().routes, &mut text);
             reply(StatusCode::OK, "text/plain; version=0.0.4", text)
         }

@@ -64,5 +64,6 @@ pub fn status(shared: &Shared) -> Value {
             "tracked_sources": shared.bans.tracked(),
         },
         "cluster": shared.cluster.get().map(|c| c.status()),
+        "cluster_limits": crate::request::policy::cluster_rate::engine().map(|l| l.status()),
     })
 }

@@ -512,6 +512,10 @@ impl Checker<'_> {
                     &mut c.ca_file,
                     &mut c.cert_file,
                     &mut c.key_file,
+                    &mut c.redis_password_file,
+                    &mut c.redis_ca_file,
+                    &mut c.redis_cert_file,
+                    &mut c.redis_key_file,
                 ]
                 .into_iter()
                 .flatten()

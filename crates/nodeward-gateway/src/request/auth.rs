@@ -137,7 +137,9 @@ impl ApiKey {
             name: k.name.clone(),
             hash: k.hash.clone(),
             commands: k.commands.as_ref().map(|c| CommandSet::new(c)),
-            rate: k.rate.map(rate::Global::new),
+            rate: k
+                .rate
+                .map(|r| rate::Global::named(r, &format!("key {}", k.name))),
             inflight: k.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
         }
     }

@@ -5,6 +5,7 @@
 //! runs per request and either refuses with a [`Reject`] or returns an
 //! [`Admission`] whose permits are held until the response is complete.
 
+pub mod cluster_rate;
 pub mod commands;
 pub mod rate;
 
@@ -161,8 +162,12 @@ impl RoutePolicy {
             let limits = CommandLimitsRt {
                 inflight: c.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
                 timeout: c.timeout,
-                rate: c.rate.map(rate::Global::new),
-                per_ip: c.per_ip_rate.map(rate::PerSource::new),
+                rate: c
+                    .rate
+                    .map(|r| rate::Global::named(r, &format!("{} {} rate", route.path, c.name))),
+                per_ip: c.per_ip_rate.map(|r| {
+                    rate::PerSource::named(r, &format!("{} {} per_ip", route.path, c.name))
+                }),
                 max_body: c.max_body,
                 upstream: c.upstream,
                 retry: c.retry,
@@ -183,7 +188,9 @@ impl RoutePolicy {
             deny_ips: route.deny_ips.clone(),
             deny,
             allow,
-            per_ip: route.per_ip_rate.map(rate::PerSource::new),
+            per_ip: route
+                .per_ip_rate
+                .map(|r| rate::PerSource::named(r, &format!("{} per_ip", route.path))),
             inflight: route.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
             timeout: route.timeout,
             entries,

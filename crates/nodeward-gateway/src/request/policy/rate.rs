@@ -2,7 +2,10 @@
 //!
 //! A `count/period` rate allows a burst of `count` and refills one request
 //! every `period / count`, like HAProxy's `http_req_rate` over the period.
+//! With `[cluster] redis` a limiter built with a rule name defers to the
+//! shared rule instead (see `cluster_rate`); without it, nothing changes.
 
+use super::cluster_rate;
 use arc_swap::ArcSwap;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -11,6 +14,9 @@ use governor::{Quota, RateLimiter};
 use nodeward_config::Rate;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+
+type Shared = Option<Arc<nodeward_cluster::limits::Rule>>;
 
 /// Most sources a keyed limiter tracks before it is cleared (bounded memory).
 pub const MAX_TRACKED_SOURCES: usize = 200_000;
@@ -27,6 +33,7 @@ fn quota(rate: Rate) -> Quota {
 pub struct PerSource {
     quota: Quota,
     limiter: ArcSwap<Keyed>,
+    shared: Shared,
 }
 
 type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
@@ -38,11 +45,24 @@ impl PerSource {
         PerSource {
             quota,
             limiter: ArcSwap::from_pointee(RateLimiter::keyed(quota)),
+            shared: None,
+        }
+    }
+
+    /// A per-source limiter for `rate`, cluster-wide as rule `name` when
+    /// `[cluster] redis` is set.
+    pub fn named(rate: Rate, name: &str) -> Self {
+        PerSource {
+            shared: cluster_rate::rule(name, rate),
+            ..PerSource::new(rate)
         }
     }
 
     /// Takes `n` requests' worth for `key`; false when over the limit.
     pub fn allow(&self, key: IpAddr, n: u32) -> bool {
+        if let Some(rule) = &self.shared {
+            return rule.allow(key, n);
+        }
         let Some(n) = NonZeroU32::new(n) else {
             return true;
         };
@@ -52,6 +72,9 @@ impl PerSource {
     /// Forgets sources whose limit has fully refilled; clears everything if
     /// more than [`MAX_TRACKED_SOURCES`] remain. Called periodically.
     pub fn sweep(&self) {
+        if let Some(rule) = &self.shared {
+            rule.sweep();
+        }
         let limiter = self.limiter.load();
         limiter.retain_recent();
         if limiter.len() > MAX_TRACKED_SOURCES {
@@ -70,6 +93,7 @@ impl PerSource {
 /// A limit shared by every source.
 pub struct Global {
     limiter: RateLimiter<NotKeyed, InMemoryState, DefaultClock>,
+    shared: Shared,
 }
 
 impl Global {
@@ -77,11 +101,24 @@ impl Global {
     pub fn new(rate: Rate) -> Self {
         Global {
             limiter: RateLimiter::direct(quota(rate)),
+            shared: None,
+        }
+    }
+
+    /// A global limiter for `rate`, cluster-wide as rule `name` when
+    /// `[cluster] redis` is set.
+    pub fn named(rate: Rate, name: &str) -> Self {
+        Global {
+            shared: cluster_rate::rule(name, rate),
+            ..Global::new(rate)
         }
     }
 
     /// Takes `n` requests' worth; false when over the limit.
     pub fn allow(&self, n: u32) -> bool {
+        if let Some(rule) = &self.shared {
+            return rule.allow(IpAddr::from([0u8; 4]), n);
+        }
         let Some(n) = NonZeroU32::new(n) else {
             return true;
         };
