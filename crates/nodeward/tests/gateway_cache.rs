@@ -402,70 +402,190 @@ fn shipped_examples_cache_polled_calls_only() {
     assert_eq!(calls(&iri, "broadcastTransactions"), 5);
 }
 
-#[test]
-fn confirmed_blocks_are_immutable_tags_and_recent_blocks_are_not() {
-    let node = TestNode::start("e");
-    node.control(json!({"head": 100, "peers": 2}));
-    let gw = Gateway::start(
-        r#"
+/// A gateway in front of `backends` (JSON-RPC, health-checked every
+/// `interval`) caching `eth_getBlockByNumber` with 10 confirmations and
+/// `eth_blockNumber` for 5 s.
+fn finality_gateway(backends: &[String], interval: &str) -> Gateway {
+    let list: Vec<String> = backends.iter().map(|b| format!("{b:?}")).collect();
+    Gateway::start(
+        &format!(
+            r#"
 [gateway]
-state_dir = "{state}"
+state_dir = "{{state}}"
 access_log = "stdout"
 [[listener]]
-bind = "127.0.0.1:{port}"
+bind = "127.0.0.1:{{port}}"
 [admin]
-bind = "127.0.0.1:{admin}"
+bind = "127.0.0.1:{{admin}}"
 [[upstream]]
 name = "evm"
-backends = ["{backend}"]
+backends = [{}]
 [upstream.health]
 kind = "jsonrpc"
-interval = "100ms"
-timeout = "1s"
+interval = "{interval}"
+timeout = "2s"
 min_peers = 0
+max_lag = 1000
 [[route]]
 protocol = "jsonrpc"
 upstream = "evm"
 [[route.command]]
 name = "eth_getBlockByNumber"
-cache = { confirmations = 10 }
+cache = {{ confirmations = 10 }}
+[[route.command]]
+name = "eth_blockNumber"
+cache = "5s"
 "#,
-        &node.url(),
-    );
-    // Until the pool knows its head nothing is confirmed.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            list.join(", ")
+        ),
+        &backends[0],
+    )
+}
+
+/// Waits until the gateway's pool reports `head`.
+fn wait_for_head(gw: &Gateway, head: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, status) = gw.admin("GET", "/status");
         let v: Value = serde_json::from_str(&status).unwrap_or(Value::Null);
-        if v["upstreams"][0]["head"] == 100 || std::time::Instant::now() > deadline {
-            break;
+        if v["upstreams"][0]["head"] == head {
+            return;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool never reported head {head}: {status}"
+        );
         thread::sleep(Duration::from_millis(50));
     }
-    let block = |tag: &str| {
-        let (s, v) = post(
-            &gw,
-            &format!(
-                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{tag}",false]}}"#
-            ),
-        );
-        assert_eq!(s, 200, "{v}");
-        v
-    };
+}
+
+fn block(gw: &Gateway, tag: &str) -> Value {
+    let (s, v) = post(
+        gw,
+        &format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{tag}",false]}}"#
+        ),
+    );
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+#[test]
+fn confirmed_blocks_are_immutable_latest_and_recent_blocks_pinned_to_their_hash() {
+    let node = TestNode::start("e");
+    node.control(json!({"head": 100, "peers": 2}));
+    // One check round at start (the pool learns head 100 and its hash), no
+    // more during the test, so the node's counters are the clients' calls.
+    let gw = finality_gateway(&[node.url()], "1h");
+    wait_for_head(&gw, 100);
+    let before = calls(&node, "eth_getBlockByNumber");
+    let asked = || calls(&node, "eth_getBlockByNumber") - before;
     for _ in 0..3 {
-        assert_eq!(block("0x5")["result"]["number"], "0x5");
+        assert_eq!(block(&gw, "0x5")["result"]["number"], "0x5");
     }
-    assert_eq!(
-        calls(&node, "eth_getBlockByNumber"),
-        1,
-        "90+ blocks deep: immutable"
-    );
-    for tag in ["latest", "pending", "0x60", "0x60"] {
-        block(tag);
+    assert_eq!(asked(), 1, "90+ blocks deep: immutable");
+    // latest resolves to block 100 with the hash the tracker saw: cached.
+    let l1 = block(&gw, "latest");
+    let l2 = block(&gw, "latest");
+    assert_eq!(l1["result"]["number"], "0x64");
+    assert_eq!(l1, l2);
+    assert_eq!(asked(), 2, "latest pinned to its hash");
+    // 99 is known (the head's parent): pinned. 96's hash is unknown, and
+    // pending is never resolved: asked every time.
+    for tag in ["0x63", "0x63", "0x60", "0x60", "pending", "pending"] {
+        block(&gw, tag);
     }
-    assert_eq!(
-        calls(&node, "eth_getBlockByNumber"),
-        5,
-        "tags and recent blocks always asked"
+    assert_eq!(asked(), 2 + 1 + 2 + 2);
+}
+
+#[test]
+fn a_reorg_drops_the_cached_latest_block_and_serves_the_new_one() {
+    let node = TestNode::start("r");
+    node.control(json!({"head": 100, "peers": 2}));
+    let gw = finality_gateway(&[node.url()], "100ms");
+    wait_for_head(&gw, 100);
+    let old = block(&gw, "latest")["result"]["hash"].clone();
+    // Served from the cache while the chain stands.
+    let hits = gw.metric("nodeward_cache_hits_total{route=\"/\"}");
+    assert_eq!(block(&gw, "latest")["result"]["hash"], old);
+    assert!(gw.metric("nodeward_cache_hits_total{route=\"/\"}") > hits);
+    // Another block at height 100: a reorg. Once the tracker has seen it,
+    // the old entry is gone (before any TTL: it has none) and the new block
+    // is served.
+    node.control(json!({"fork_seed": 7, "fork_from": 100}));
+    let direct = node.post(
+        &json!({"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest", false]}),
     );
+    let new = direct.json()["result"]["hash"].clone();
+    assert_ne!(new, old);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = block(&gw, "latest")["result"]["hash"].clone();
+        if got == new {
+            break;
+        }
+        assert_eq!(got, old, "only the old or the new block");
+        assert!(std::time::Instant::now() < deadline, "never saw the reorg");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.metric("nodeward_cache_evictions_total{route=\"/\"}") >= 1.0);
+    // And the new block is cached in turn.
+    let stores = gw.metric("nodeward_cache_stores_total{route=\"/\"}");
+    assert_eq!(block(&gw, "latest")["result"]["hash"], new);
+    assert_eq!(
+        gw.metric("nodeward_cache_stores_total{route=\"/\"}"),
+        stores
+    );
+    // A reorg seen through the parent hash (block 101 on yet another branch).
+    let reorgs_before = gw.metric("nodeward_cache_evictions_total{route=\"/\"}");
+    node.control(json!({"fork_seed": 9, "fork_from": 100, "head": 101}));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = block(&gw, "latest")["result"].clone();
+        if got["number"] == "0x65" {
+            let direct = node.post(&json!({"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x64", false]}));
+            assert_eq!(
+                block(&gw, "0x64")["result"]["hash"],
+                direct.json()["result"]["hash"]
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never saw block 101");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.metric("nodeward_cache_evictions_total{route=\"/\"}") > reorgs_before);
+}
+
+#[test]
+fn answers_from_a_node_behind_the_pool_head_are_not_stored() {
+    let ahead = TestNode::start("ahead");
+    let behind = TestNode::start("behind");
+    ahead.control(json!({"head": 100, "peers": 2}));
+    behind.control(json!({"head": 90, "peers": 2}));
+    let gw = finality_gateway(&[ahead.url(), behind.url()], "1h");
+    wait_for_head(&gw, 100);
+    let base = (
+        calls(&ahead, "eth_blockNumber"),
+        calls(&behind, "eth_blockNumber"),
+    );
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        let (_, v) = post(
+            &gw,
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"#,
+        );
+        answers.push(v["result"].as_str().unwrap_or("?").to_string());
+    }
+    let to_behind = calls(&behind, "eth_blockNumber") - base.1;
+    let to_ahead = calls(&ahead, "eth_blockNumber") - base.0;
+    // The node behind is asked only until the node at the head answers
+    // once; its answer is passed on but never stored.
+    assert_eq!(to_ahead, 1, "{answers:?}");
+    assert!(to_behind <= 1, "{answers:?}");
+    assert_eq!(
+        gw.metric("nodeward_cache_not_current_total{route=\"/\"}"),
+        to_behind as f64
+    );
+    let last = answers.iter().rev().take(8 - to_behind as usize - 1);
+    assert!(last.into_iter().all(|a| a == "0x64"), "{answers:?}");
 }

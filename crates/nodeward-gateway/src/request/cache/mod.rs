@@ -5,9 +5,13 @@
 //! stored without their `id` and served with the caller's ([`answer`]); a
 //! batch is answered from cached elements plus one smaller batch to the node,
 //! in the caller's order. Identical single calls in flight at once share one
-//! node call ([`flight`]). Errors are never stored.
+//! node call ([`flight`]). Errors are never stored. Calls naming `latest` or
+//! a recent block are pinned to its hash ([`finality`]); a reorg seen by the
+//! pool's chain tracker drops them; a node behind the pool head is never
+//! stored from.
 
 pub mod answer;
+pub mod finality;
 pub mod flight;
 pub mod key;
 pub mod report;
@@ -18,8 +22,10 @@ use crate::config::{CacheConfig, CacheRule, Protocol};
 use crate::refusal::{Reason, Reject};
 use crate::upstream::{Outbound, UpstreamPool};
 use bytes::Bytes;
+use finality::{Pin, Resolved};
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
+use nodeward_balance::pool::PoolHealth;
 use nodeward_balance::MemberCore;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +85,8 @@ pub struct RouteCache {
     rules: HashMap<String, CacheRule>,
     max_entry: usize,
     flights: flight::Flights,
+    /// The pool's reorg count when pinned entries were last checked.
+    reorgs_seen: std::sync::atomic::AtomicU64,
 }
 
 /// A request the cache can take: per call its key (None: not cacheable) and
@@ -89,8 +97,20 @@ pub struct Prepared {
     objects: Vec<BTreeMap<String, Box<RawValue>>>,
     /// Per call: the caller's `id` as raw JSON (JSON-RPC).
     ids: Vec<String>,
+    /// Per call: the not-yet-final block it was pinned to.
+    pins: Vec<Option<Pin>>,
+    /// The pool head when the request came (JSON-RPC pools tracking heads):
+    /// answers from a node behind it are not stored.
+    head: Option<u64>,
     batch: bool,
     protocol: Protocol,
+}
+
+/// What decides whether one node answer may be stored.
+#[derive(Clone, Copy)]
+struct Guard {
+    pin: Option<Pin>,
+    head: Option<u64>,
 }
 
 impl RouteCache {
@@ -101,6 +121,7 @@ impl RouteCache {
             rules: config.rules.clone(),
             max_entry: config.max_entry,
             flights: flight::Flights::new(config.max_waiters),
+            reorgs_seen: Default::default(),
         }
     }
 
@@ -122,8 +143,8 @@ impl RouteCache {
 
     /// Whether this request goes through the cache, and its keys. `commands`
     /// are the extracted (lowercase) commands in order; `variant` holds the
-    /// request headers and API key that change the answer; `head` is the
-    /// pool's head block (JSON-RPC pools that track heads).
+    /// request headers and API key that change the answer; `chain` is the
+    /// pool's health (head and recent block hashes; JSON-RPC pools).
     pub fn prepare(
         &self,
         protocol: Protocol,
@@ -131,12 +152,16 @@ impl RouteCache {
         commands: &[&str],
         batch: bool,
         variant: &[u8],
-        head: Option<u64>,
+        chain: Option<&PoolHealth>,
     ) -> Option<Prepared> {
         let rules: Vec<Option<&CacheRule>> = commands.iter().map(|c| self.rules.get(*c)).collect();
         if rules.iter().all(Option::is_none) || (!batch && rules.len() != 1) {
             return None;
         }
+        if let Some(c) = chain {
+            self.forget_reorged(c);
+        }
+        let head = chain.and_then(PoolHealth::head);
         let objects: Vec<BTreeMap<String, Box<RawValue>>> = if batch {
             serde_json::from_slice(body).ok()?
         } else {
@@ -148,6 +173,7 @@ impl RouteCache {
         let mut any = false;
         let mut keys = Vec::with_capacity(objects.len());
         let mut ids = Vec::with_capacity(objects.len());
+        let mut pins = Vec::with_capacity(objects.len());
         for ((obj, rule), command) in objects.iter().zip(&rules).zip(commands) {
             if protocol == Protocol::Jsonrpc {
                 // Notifications get no answer, and an id spelled in another
@@ -161,10 +187,16 @@ impl RouteCache {
                 }
                 ids.push(id.get().to_string());
             }
+            let mut pin = None;
             let rule = match rule {
-                Some(CacheRule::Confirmed(n)) => {
-                    confirmed(obj, command, *n, head).then_some(CacheRule::Confirmed(*n))
-                }
+                Some(CacheRule::Confirmed(n)) => match finality::resolve(obj, command, *n, chain) {
+                    Resolved::Final => Some(CacheRule::Confirmed(*n)),
+                    Resolved::Pinned(p) => {
+                        pin = Some(p);
+                        Some(CacheRule::Confirmed(*n))
+                    }
+                    Resolved::Uncached => None,
+                },
                 other => other.copied(),
             };
             keys.push(match rule {
@@ -173,11 +205,15 @@ impl RouteCache {
                     text.push(0);
                     let skip = (protocol == Protocol::Jsonrpc).then_some("id");
                     key::object(obj, skip, &mut text).ok()?;
+                    if let Some(p) = &pin {
+                        finality::key_suffix(p, &mut text);
+                    }
                     any = true;
                     Some(Key::new(command, text))
                 }
                 None => None,
             });
+            pins.push(pin);
         }
         if !any || (!batch && keys[0].is_none()) {
             return None;
@@ -186,9 +222,24 @@ impl RouteCache {
             keys,
             objects,
             ids,
+            pins,
+            head,
             batch,
             protocol,
         })
+    }
+
+    /// Drops the entries pinned to not-yet-final blocks once the pool's
+    /// chain tracker has seen a reorg since the last look.
+    fn forget_reorged(&self, chain: &PoolHealth) {
+        let now = chain.chain.reorgs();
+        if self.reorgs_seen.swap(now, Relaxed) != now {
+            let n = self.store.drop_pinned();
+            tracing::info!(
+                dropped = n,
+                "the chain reorganised: cached answers for blocks that were not final are dropped"
+            );
+        }
     }
 
     fn lookup(&self, key: &Key, now: Instant) -> Option<Entry> {
@@ -210,8 +261,10 @@ impl RouteCache {
     }
 
     /// Stores an answer; a `null` result only under a TTL (a node behind
-    /// the head, or a transaction not mined yet, answers null for now).
-    fn store_answer(&self, key: &Key, body: Bytes, null: bool) {
+    /// the head, or a transaction not mined yet, answers null for now). An
+    /// answer from a node behind the pool head, or (pinned calls) about
+    /// another block than the pinned one, is not stored.
+    fn store_answer(&self, key: &Key, body: Bytes, null: bool, guard: Guard, backend: &MemberCore) {
         if body.len() > self.max_entry {
             self.stats().too_large.fetch_add(1, Relaxed);
             return;
@@ -219,8 +272,29 @@ impl RouteCache {
         if null && !matches!(self.rules.get(key.command()), Some(CacheRule::Ttl(_))) {
             return;
         }
+        let behind = match (guard.head, backend.head()) {
+            (Some(pool), Some(node)) => node < pool,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if behind
+            || guard
+                .pin
+                .is_some_and(|p| !finality::answer_matches(&p, &body))
+        {
+            self.stats().not_current.fetch_add(1, Relaxed);
+            return;
+        }
         if let Some(expires) = self.expiry(key, Instant::now()) {
-            self.store.insert(key.clone(), Entry { body, expires });
+            let height = guard.pin.map(|p| p.height);
+            self.store.insert(
+                key.clone(),
+                Entry {
+                    body,
+                    expires,
+                    height,
+                },
+            );
         }
     }
 
@@ -257,13 +331,17 @@ impl RouteCache {
             });
         }
         let timeout = out.timeout;
+        let guard = Guard {
+            pin: prep.pins[0],
+            head: prep.head,
+        };
         let (shared, leader) = self
             .flights
             .join(&key, timeout, {
                 let me = self.clone();
                 let key = key.clone();
                 let protocol = prep.protocol;
-                move || async move { me.fetch_one(key, protocol, pool, out).await }
+                move || async move { me.fetch_one(key, guard, protocol, pool, out).await }
             })
             .await
             .map_err(|mut r| {
@@ -293,6 +371,7 @@ impl RouteCache {
     async fn fetch_one(
         self: Arc<Self>,
         key: Key,
+        guard: Guard,
         protocol: Protocol,
         pool: Arc<UpstreamPool>,
         out: Outbound,
@@ -313,7 +392,7 @@ impl RouteCache {
                     Some(a) => {
                         let rest = Bytes::from(a.rest);
                         if status == StatusCode::OK && a.ok {
-                            self.store_answer(&key, rest.clone(), a.null);
+                            self.store_answer(&key, rest.clone(), a.null, guard, &f.backend);
                         }
                         rest
                     }
@@ -331,7 +410,7 @@ impl RouteCache {
             _ => {
                 // IRI: a 200 with a JSON object that is not an error.
                 if status == StatusCode::OK && iri_ok(key.command(), &bytes) {
-                    self.store_answer(&key, bytes.clone(), false);
+                    self.store_answer(&key, bytes.clone(), false, guard, &f.backend);
                 }
                 bytes
             }
@@ -411,7 +490,11 @@ impl RouteCache {
                 }
                 let rest = Bytes::from(a.rest);
                 if let (true, true, Some(k)) = (status == StatusCode::OK, a.ok, &prep.keys[i]) {
-                    self.store_answer(k, rest.clone(), a.null);
+                    let guard = Guard {
+                        pin: prep.pins[i],
+                        head: prep.head,
+                    };
+                    self.store_answer(k, rest.clone(), a.null, guard, &f.backend);
                 }
                 slots[i] = Some(rest);
             }
@@ -440,25 +523,6 @@ impl RouteCache {
             mark,
         })
     }
-}
-
-/// Whether a call under a `confirmations` rule names a concrete block at
-/// least `n` blocks below the pool's `head` (tags, hashes and recent blocks
-/// do not; nor does anything while the head is unknown).
-fn confirmed(
-    obj: &BTreeMap<String, Box<RawValue>>,
-    command: &str,
-    n: u64,
-    head: Option<u64>,
-) -> bool {
-    let (Some(head), Some(params)) = (head, obj.get("params")) else {
-        return false;
-    };
-    let Ok(params) = serde_json::from_str::<serde_json::Value>(params.get()) else {
-        return false;
-    };
-    crate::request::extract::blocks::named_block(command, &params)
-        .is_some_and(|b| b.saturating_add(n) <= head)
 }
 
 /// Whether an IRI answer may be stored: a JSON object without `error`/`exception`
