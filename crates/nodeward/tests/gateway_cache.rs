@@ -589,3 +589,127 @@ fn answers_from_a_node_behind_the_pool_head_are_not_stored() {
     let last = answers.iter().rev().take(8 - to_behind as usize - 1);
     assert!(last.into_iter().all(|a| a == "0x64"), "{answers:?}");
 }
+
+const NEGATIVE: &str = r#"
+[gateway]
+state_dir = "{state}"
+access_log = "stdout"
+[[listener]]
+bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:{admin}"
+[[upstream]]
+name = "node"
+timeout = "5s"
+backends = ["{backend}"]
+[[route]]
+protocol = "jsonrpc"
+upstream = "node"
+[[route.command]]
+name = "eth_getBalance"
+negative_cache = { ttl = "500ms", codes = [-32000] }
+[[route.command]]
+name = "eth_call"
+negative_cache = { ttl = "500ms", codes = [-32000] }
+"#;
+
+#[test]
+fn the_negative_cache_keeps_listed_node_errors_briefly_and_nothing_else() {
+    let node = TestNode::start("neg");
+    node.control(json!({"missing_trie": true}));
+    let gw = Gateway::start(NEGATIVE, &node.url());
+    let balance = |id: &str| {
+        post(
+            &gw,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aa","0x1"]}}"#
+            ),
+        )
+    };
+    // A listed code (-32000, missing trie node): one node call, each caller
+    // gets the error with its own id.
+    for id in ["1", "\"b\"", "null"] {
+        let (s, v) = balance(id);
+        assert_eq!(s, 200);
+        assert_eq!(v["error"]["code"], -32000, "{v}");
+        assert_eq!(v["id"], serde_json::from_str::<Value>(id).unwrap());
+    }
+    assert_eq!(calls(&node, "eth_getBalance"), 1);
+    assert_eq!(
+        gw.metric("nodeward_cache_negative_stores_total{route=\"/\"}"),
+        1.0
+    );
+    // Short TTL: asked again once it has passed.
+    thread::sleep(Duration::from_millis(600));
+    balance("2");
+    assert_eq!(calls(&node, "eth_getBalance"), 2);
+    // A code not listed (3, a revert) is never cached.
+    for _ in 0..2 {
+        let (_, v) = post(
+            &gw,
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"data":"0xrevert"},"0x1"]}"#,
+        );
+        assert_eq!(v["error"]["code"], 3, "{v}");
+    }
+    assert_eq!(calls(&node, "eth_call"), 2);
+    // Nor are successes (the command has no `cache` rule), 5xx answers or
+    // garbage.
+    thread::sleep(Duration::from_millis(600));
+    node.control(json!({"missing_trie": false}));
+    for _ in 0..2 {
+        assert_eq!(balance("3").1["result"], "0x0");
+    }
+    assert_eq!(calls(&node, "eth_getBalance"), 4);
+    node.control(json!({"status": {"eth_getBalance": 500}}));
+    for _ in 0..2 {
+        balance("4");
+    }
+    assert_eq!(calls(&node, "eth_getBalance"), 6);
+    node.control(json!({"status": {}, "garbage": ["eth_getBalance"]}));
+    for _ in 0..2 {
+        balance("5");
+    }
+    assert_eq!(calls(&node, "eth_getBalance"), 8);
+    assert_eq!(
+        gw.metric("nodeward_cache_negative_stores_total{route=\"/\"}"),
+        2.0
+    );
+
+    // Checked config: JSON-RPC read-only commands only, a short TTL.
+    for (bad, says) in [
+        (
+            NEGATIVE.replace("name = \"eth_call\"", "name = \"eth_sendRawTransaction\""),
+            "read-only",
+        ),
+        (
+            NEGATIVE.replace(
+                "ttl = \"500ms\", codes = [-32000] }\n[[route.command]]\nname = \"eth_call\"",
+                "ttl = \"2m\", codes = [-32000] }\n[[route.command]]\nname = \"eth_call\"",
+            ),
+            "60s",
+        ),
+        (
+            NEGATIVE.replace(
+                "codes = [-32000] }\n[[route.command]]",
+                "codes = [] }\n[[route.command]]",
+            ),
+            "codes",
+        ),
+        (
+            NEGATIVE.replace(
+                "codes = [-32000] }\n[[route.command]]",
+                "codes = [1], stale = \"1s\" }\n[[route.command]]",
+            ),
+            "stale",
+        ),
+    ] {
+        let (code, err) = common_gateway::config_check(&bad);
+        assert_ne!(code, Some(0), "{bad}");
+        assert!(err.contains(says), "{err}");
+        // Named by key, or (unknown keys) by file:line.
+        assert!(
+            err.contains("negative_cache") || err.contains("c.toml:18:"),
+            "{err}"
+        );
+    }
+}

@@ -5,7 +5,8 @@
 //! stored without their `id` and served with the caller's ([`answer`]); a
 //! batch is answered from cached elements plus one smaller batch to the node,
 //! in the caller's order. Identical single calls in flight at once share one
-//! node call ([`flight`]). Errors are never stored. Calls naming `latest` or
+//! node call ([`flight`]). Errors are never stored, except the JSON-RPC
+//! error codes a command's `negative_cache` names, briefly. Calls naming `latest` or
 //! a recent block are pinned to its hash ([`finality`]); a reorg seen by the
 //! pool's chain tracker drops them; a node behind the pool head is never
 //! stored from.
@@ -18,7 +19,7 @@ pub mod report;
 pub mod store;
 
 use crate::body::{full, Body};
-use crate::config::{CacheConfig, CacheRule, Protocol};
+use crate::config::{CacheConfig, CacheRule, NegativeRule, Protocol};
 use crate::refusal::{Reason, Reject};
 use crate::upstream::{Outbound, UpstreamPool};
 use bytes::Bytes;
@@ -83,6 +84,7 @@ pub type Failed = (Reject, Option<Arc<MemberCore>>);
 pub struct RouteCache {
     store: Store,
     rules: HashMap<String, CacheRule>,
+    negative: HashMap<String, NegativeRule>,
     max_entry: usize,
     flights: flight::Flights,
     /// The pool's reorg count when pinned entries were last checked.
@@ -99,6 +101,9 @@ pub struct Prepared {
     ids: Vec<String>,
     /// Per call: the not-yet-final block it was pinned to.
     pins: Vec<Option<Pin>>,
+    /// Per call: whether a successful answer may be stored (else only a
+    /// negative-cache error).
+    positive: Vec<bool>,
     /// The pool head when the request came (JSON-RPC pools tracking heads):
     /// answers from a node behind it are not stored.
     head: Option<u64>,
@@ -111,6 +116,7 @@ pub struct Prepared {
 struct Guard {
     pin: Option<Pin>,
     head: Option<u64>,
+    positive: bool,
 }
 
 impl RouteCache {
@@ -119,6 +125,7 @@ impl RouteCache {
         RouteCache {
             store: Store::new(config.max_entries, config.max_bytes),
             rules: config.rules.clone(),
+            negative: config.negative.clone(),
             max_entry: config.max_entry,
             flights: flight::Flights::new(config.max_waiters),
             reorgs_seen: Default::default(),
@@ -155,7 +162,13 @@ impl RouteCache {
         chain: Option<&PoolHealth>,
     ) -> Option<Prepared> {
         let rules: Vec<Option<&CacheRule>> = commands.iter().map(|c| self.rules.get(*c)).collect();
-        if rules.iter().all(Option::is_none) || (!batch && rules.len() != 1) {
+        let negative: Vec<bool> = commands
+            .iter()
+            .map(|c| self.negative.contains_key(*c))
+            .collect();
+        if rules.iter().zip(&negative).all(|(r, n)| r.is_none() && !n)
+            || (!batch && rules.len() != 1)
+        {
             return None;
         }
         if let Some(c) = chain {
@@ -174,7 +187,10 @@ impl RouteCache {
         let mut keys = Vec::with_capacity(objects.len());
         let mut ids = Vec::with_capacity(objects.len());
         let mut pins = Vec::with_capacity(objects.len());
-        for ((obj, rule), command) in objects.iter().zip(&rules).zip(commands) {
+        let mut positive = Vec::with_capacity(objects.len());
+        for (((obj, rule), command), negative) in
+            objects.iter().zip(&rules).zip(commands).zip(negative)
+        {
             if protocol == Protocol::Jsonrpc {
                 // Notifications get no answer, and an id spelled in another
                 // letter case would be echoed by the node, not by us.
@@ -199,8 +215,9 @@ impl RouteCache {
                 },
                 other => other.copied(),
             };
-            keys.push(match rule {
-                Some(_) => {
+            positive.push(rule.is_some());
+            keys.push(match rule.is_some() || negative {
+                true => {
                     let mut text = variant.to_vec();
                     text.push(0);
                     let skip = (protocol == Protocol::Jsonrpc).then_some("id");
@@ -211,7 +228,7 @@ impl RouteCache {
                     any = true;
                     Some(Key::new(command, text))
                 }
-                None => None,
+                false => None,
             });
             pins.push(pin);
         }
@@ -223,6 +240,7 @@ impl RouteCache {
             objects,
             ids,
             pins,
+            positive,
             head,
             batch,
             protocol,
@@ -265,6 +283,9 @@ impl RouteCache {
     /// answer from a node behind the pool head, or (pinned calls) about
     /// another block than the pinned one, is not stored.
     fn store_answer(&self, key: &Key, body: Bytes, null: bool, guard: Guard, backend: &MemberCore) {
+        if !guard.positive {
+            return;
+        }
         if body.len() > self.max_entry {
             self.stats().too_large.fetch_add(1, Relaxed);
             return;
@@ -272,12 +293,7 @@ impl RouteCache {
         if null && !matches!(self.rules.get(key.command()), Some(CacheRule::Ttl(_))) {
             return;
         }
-        let behind = match (guard.head, backend.head()) {
-            (Some(pool), Some(node)) => node < pool,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if behind
+        if behind(guard, backend)
             || guard
                 .pin
                 .is_some_and(|p| !finality::answer_matches(&p, &body))
@@ -296,6 +312,27 @@ impl RouteCache {
                 },
             );
         }
+    }
+
+    /// Stores a node error object (an answer without `id`) for its
+    /// command's negative-cache TTL when its code is one the command lists.
+    fn store_error(&self, key: &Key, body: Bytes, guard: Guard, backend: &MemberCore) {
+        let Some(rule) = self.negative.get(key.command()) else {
+            return;
+        };
+        let listed = answer::error_code(&body).is_some_and(|c| rule.codes.contains(&c));
+        if !listed || body.len() > self.max_entry || behind(guard, backend) {
+            return;
+        }
+        self.stats().negative.fetch_add(1, Relaxed);
+        self.store.insert(
+            key.clone(),
+            Entry {
+                body,
+                expires: Some(Instant::now() + rule.ttl),
+                height: None,
+            },
+        );
     }
 
     /// Answers a prepared request: from the cache, from a shared node call,
@@ -334,6 +371,7 @@ impl RouteCache {
         let guard = Guard {
             pin: prep.pins[0],
             head: prep.head,
+            positive: prep.positive[0],
         };
         let (shared, leader) = self
             .flights
@@ -393,6 +431,8 @@ impl RouteCache {
                         let rest = Bytes::from(a.rest);
                         if status == StatusCode::OK && a.ok {
                             self.store_answer(&key, rest.clone(), a.null, guard, &f.backend);
+                        } else if status == StatusCode::OK {
+                            self.store_error(&key, rest.clone(), guard, &f.backend);
                         }
                         rest
                     }
@@ -489,12 +529,17 @@ impl RouteCache {
                     continue;
                 }
                 let rest = Bytes::from(a.rest);
-                if let (true, true, Some(k)) = (status == StatusCode::OK, a.ok, &prep.keys[i]) {
+                if let (true, Some(k)) = (status == StatusCode::OK, &prep.keys[i]) {
                     let guard = Guard {
                         pin: prep.pins[i],
                         head: prep.head,
+                        positive: prep.positive[i],
                     };
-                    self.store_answer(k, rest.clone(), a.null, guard, &f.backend);
+                    if a.ok {
+                        self.store_answer(k, rest.clone(), a.null, guard, &f.backend);
+                    } else {
+                        self.store_error(k, rest.clone(), guard, &f.backend);
+                    }
                 }
                 slots[i] = Some(rest);
             }
@@ -522,6 +567,16 @@ impl RouteCache {
             upstream_time,
             mark,
         })
+    }
+}
+
+/// Whether the node that answered is behind the pool head the request saw
+/// (or its head is unknown while the pool's is known).
+fn behind(guard: Guard, backend: &MemberCore) -> bool {
+    match (guard.head, backend.head()) {
+        (Some(pool), Some(node)) => node < pool,
+        (Some(_), None) => true,
+        (None, _) => false,
     }
 }
 

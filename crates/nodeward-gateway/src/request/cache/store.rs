@@ -64,6 +64,8 @@ pub struct CacheStats {
     pub stores: AtomicU64,
     /// Answers too large to store.
     pub too_large: AtomicU64,
+    /// Node error objects stored by a negative cache.
+    pub negative: AtomicU64,
     /// Answers not stored because the node was behind the pool head or
     /// answered about another block than the one the call was pinned to.
     pub not_current: AtomicU64,
