@@ -111,6 +111,9 @@ fn answer_one(req: &Value, st: &State) -> Value {
         _ => &[],
     };
     let head = st.head;
+    if st.huge_result.iter().any(|m| m == method) {
+        return result(id, json!("7".repeat(1 << 20)));
+    }
     match method {
         "eth_blockNumber" => result(id, json!(hex(head))),
         "eth_syncing" if st.syncing => result(

@@ -63,6 +63,8 @@ pub struct State {
     pub close: Vec<String>,
     /// Knob: commands answered with a 1 MiB JSON string.
     pub huge: Vec<String>,
+    /// Knob: JSON-RPC methods answered properly, with a 1 MiB string result.
+    pub huge_result: Vec<String>,
 }
 
 /// What to do instead of (or after a delay, before) a normal answer.
@@ -106,6 +108,7 @@ impl State {
             hang: Vec::new(),
             close: Vec::new(),
             huge: Vec::new(),
+            huge_result: Vec::new(),
         }
     }
 

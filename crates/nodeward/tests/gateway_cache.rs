@@ -5,7 +5,10 @@
 //! caller's order, reordered JSON keys hit, 100 identical concurrent calls
 //! make one node call, errors and state-changing calls are never cached,
 //! purge through the admin API, the bounds hold under a key flood, and
-//! blocks are cached only once confirmed below the pool's head.
+//! blocks are cached only once confirmed below the pool's head or pinned to
+//! their hash (a reorg drops them), answers from a node behind the head are
+//! not stored, the negative cache keeps listed errors briefly, a wrk key
+//! flood stays within the caps, and batch hits carry each caller's id.
 
 mod common_gateway;
 mod common_pool;
@@ -712,4 +715,150 @@ fn the_negative_cache_keeps_listed_node_errors_briefly_and_nothing_else() {
             "{err}"
         );
     }
+}
+
+/// The gateway's resident memory, KiB.
+fn rss_kib(gw: &Gateway) -> u64 {
+    let pid = gw.child.as_ref().unwrap().id();
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// wrk's Lua script: every request a distinct eth_getBalance address.
+const FLOOD_LUA: &str = r#"
+local n = 0
+local base = 0
+function init(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+  base = math.random(1, 2000000000) * 100000
+end
+request = function()
+  n = n + 1
+  local body = string.format('{"jsonrpc":"2.0","id":%d,"method":"eth_getBalance","params":["0x%040x","0x1"]}', n, base + n)
+  return wrk.format("POST", "/", {["Content-Type"] = "application/json"}, body)
+end
+"#;
+
+#[test]
+fn a_key_flood_stays_within_the_caps_and_huge_answers_pass_uncached() {
+    let node = TestNode::start("flood");
+    let gw = Gateway::start(
+        &config(
+            "\n[route.cache]\nmax_entries = 2000\nmax_bytes = \"512KiB\"\nmax_entry = \"64KiB\"\n",
+        ),
+        &node.url(),
+    );
+    // Warm up: connections and buffers exist before the baseline is taken.
+    for i in 0..200u32 {
+        post(
+            &gw,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x{i:040x}","0x1"]}}"#
+            ),
+        );
+    }
+    let before = rss_kib(&gw);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("flood.lua");
+    std::fs::write(&script, FLOOD_LUA).unwrap();
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c16", "-d4s", "-s"])
+        .arg(&script)
+        .arg(gw.url())
+        .output()
+        .expect("wrk runs (scripts/test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split(" requests in ").next()?.parse().ok())
+        .unwrap_or(0.0);
+    let rate: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    eprintln!("key flood: {requests} distinct calls, {rate:.0}/s");
+    assert!(
+        requests >= 4000.0,
+        "the flood was too thin to mean anything: {text}"
+    );
+    assert!(!text.contains("Non-2xx"), "{text}");
+    let entries = gw.metric("nodeward_cache_entries{route=\"/\"}");
+    let bytes = gw.metric("nodeward_cache_bytes{route=\"/\"}");
+    assert!(entries <= 2000.0 * 1.1, "{entries} entries");
+    assert!(bytes <= 512.0 * 1024.0, "{bytes} bytes");
+    let after = rss_kib(&gw);
+    // Unbounded, the flood's entries alone would take requests × ~250 bytes
+    // (more than the whole cap many times over); bounded, RSS grows by the
+    // cap plus allocator slack.
+    eprintln!("RSS {before} KiB -> {after} KiB");
+    assert!(
+        after < before + 8 * 1024,
+        "RSS grew from {before} to {after} KiB during the flood"
+    );
+
+    // A cacheable answer larger than max_entry is served whole, not stored.
+    node.control(json!({"huge_result": ["eth_chainId"]}));
+    for _ in 0..2 {
+        let r = http(
+            gw.addr(),
+            "POST",
+            "/",
+            br#"{"jsonrpc":"2.0","id":9,"method":"eth_chainId"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.status, 200);
+        assert!(r.body.len() > 1_000_000, "{} bytes", r.body.len());
+    }
+    assert_eq!(calls(&node, "eth_chainId"), 2, "never stored");
+    assert!(gw.metric("nodeward_cache_too_large_total{route=\"/\"}") >= 2.0);
+}
+
+#[test]
+fn cache_hits_in_a_batch_carry_each_callers_id_even_duplicates() {
+    let node = TestNode::start("ids");
+    let gw = Gateway::start(&config(""), &node.url());
+    // Warm the cache.
+    post(&gw, r#"{"jsonrpc":"2.0","id":0,"method":"eth_chainId"}"#);
+    post(
+        &gw,
+        r#"{"jsonrpc":"2.0","id":0,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aa","0x1"]}"#,
+    );
+    let before = calls(&node, "eth_chainId");
+    let (s, v) = post(
+        &gw,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},
+            {"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aa","0x1"]},
+            {"jsonrpc":"2.0","id":"1","method":"eth_chainId"},
+            {"jsonrpc":"2.0","id":null,"method":"eth_chainId"},
+            {"jsonrpc":"2.0","id":1.5e3,"method":"eth_chainId"},
+            {"jsonrpc":"2.0","id":"x\"y","method":"net_version"},
+            {"jsonrpc":"2.0","id":1,"method":"eth_chainId"}]"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let a = v.as_array().expect("a batch answer");
+    assert_eq!(a.len(), 7, "{v}");
+    let want = [
+        (json!(1), json!("0x1")),
+        (json!(1), json!("0x0")),
+        (json!("1"), json!("0x1")),
+        (Value::Null, json!("0x1")),
+        (json!(1500.0), json!("0x1")),
+        (json!("x\"y"), json!("1")),
+        (json!(1), json!("0x1")),
+    ];
+    for (i, (id, result)) in want.iter().enumerate() {
+        assert_eq!(
+            (&a[i]["id"], &a[i]["result"]),
+            (id, result),
+            "element {i}: {v}"
+        );
+    }
+    assert_eq!(calls(&node, "eth_chainId"), before, "all from the cache");
+    assert_eq!(calls(&node, "net_version"), 1, "the uncached one asked");
 }
