@@ -21,6 +21,8 @@ PACKAGES=(
   etcd-server etcd-client protobuf-compiler
   # cluster-wide rate limits (tests/gateway_cluster_limits.rs): a real Redis.
   redis-server
+  # the read cache's key flood (tests/gateway_cache.rs) is driven by wrk.
+  wrk
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

@@ -13,12 +13,14 @@
 //! - [`pool`]: the member set, selection of an attempt, reconciliation.
 //! - [`selection`]: round robin, weighted, least in flight, peak EWMA.
 //! - [`health`]: check kinds, judging against the pool, rise and fall.
+//! - [`chain`]: recent block hashes of a JSON-RPC pool, and reorgs seen.
 //! - [`breaker`], [`slow_start`], [`budget`]: passive health, ramp-up, retry and hedge budgets.
 //! - [`discovery`]: persisted registrations and a watched file of backends.
 
 pub mod backend;
 pub mod breaker;
 pub mod budget;
+pub mod chain;
 pub mod clock;
 pub mod discovery;
 pub mod health;

@@ -168,6 +168,8 @@ pub struct PoolHealth {
     moved_at: AtomicU64,
     rounds: AtomicU64,
     last: Mutex<PoolRound>,
+    /// Recent block hashes and reorgs (JSON-RPC pools whose nodes say).
+    pub chain: crate::chain::ChainTracker,
 }
 
 /// What the last check round found about the pool as a whole.

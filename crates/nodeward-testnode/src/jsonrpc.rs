@@ -61,9 +61,15 @@ fn hash32(seed: u64) -> String {
     s
 }
 
-/// The hash of block `n`: the same on every test node, so nodes agree.
-pub fn block_hash(n: u64) -> String {
-    hash32(n)
+/// The hash of block `n`: the same on every test node, so nodes agree,
+/// unless a node was told to fork (`fork_seed`): then blocks from
+/// `fork_from` up get other hashes, as after a reorg.
+pub fn block_hash(n: u64, st: &State) -> String {
+    if st.fork_seed != 0 && n >= st.fork_from {
+        hash32(n ^ mix(st.fork_seed))
+    } else {
+        hash32(n)
+    }
 }
 
 /// The block a block parameter names: a hex number, a tag, or an EIP-1898
@@ -105,6 +111,9 @@ fn answer_one(req: &Value, st: &State) -> Value {
         _ => &[],
     };
     let head = st.head;
+    if st.huge_result.iter().any(|m| m == method) {
+        return result(id, json!("7".repeat(1 << 20)));
+    }
     match method {
         "eth_blockNumber" => result(id, json!(hex(head))),
         "eth_syncing" if st.syncing => result(
@@ -121,7 +130,12 @@ fn answer_one(req: &Value, st: &State) -> Value {
             Ok(n) if n > head => result(id, Value::Null),
             Ok(n) => result(
                 id,
-                json!({"number": hex(n), "hash": block_hash(n), "node": st.name}),
+                json!({
+                    "number": hex(n),
+                    "hash": block_hash(n, st),
+                    "parentHash": n.checked_sub(1).map_or_else(|| format!("0x{}", "0".repeat(64)), |p| block_hash(p, st)),
+                    "node": st.name,
+                }),
             ),
         },
         "eth_getBalance" => match block_number(params.get(1), head) {
@@ -186,7 +200,14 @@ mod tests {
         assert_eq!(r["result"]["highestBlock"], "0xc8");
         let b = call(&st, "eth_getBlockByNumber", json!(["0x10", false]));
         assert_eq!(b["result"]["number"], "0x10");
-        assert_eq!(b["result"]["hash"], block_hash(16));
+        assert_eq!(b["result"]["hash"], block_hash(16, &st));
+        assert_eq!(b["result"]["parentHash"], block_hash(15, &st));
+        let canonical = block_hash(100, &st);
+        let forked = st
+            .patched(&json!({"fork_seed": 7, "fork_from": 100}))
+            .unwrap();
+        assert_ne!(block_hash(100, &forked), canonical);
+        assert_eq!(block_hash(99, &forked), block_hash(99, &st));
         assert_eq!(b["id"], 7);
         assert_eq!(
             call(&st, "eth_getBlockByNumber", json!(["0x65", false]))["result"],

@@ -46,6 +46,11 @@ pub struct State {
     pub peers: u64,
     /// Whether state reads fail with "missing trie node".
     pub missing_trie: bool,
+    /// JSON-RPC reorg: nonzero gives blocks from `fork_from` up other
+    /// hashes (each seed its own branch); 0 is the canonical chain.
+    pub fork_seed: u64,
+    /// The first block height the fork replaces.
+    pub fork_from: u64,
     /// Knob: command -> milliseconds to wait before answering.
     pub delay_ms: BTreeMap<String, u64>,
     /// Knob: command -> forced HTTP status.
@@ -58,6 +63,8 @@ pub struct State {
     pub close: Vec<String>,
     /// Knob: commands answered with a 1 MiB JSON string.
     pub huge: Vec<String>,
+    /// Knob: JSON-RPC methods answered properly, with a 1 MiB string result.
+    pub huge_result: Vec<String>,
 }
 
 /// What to do instead of (or after a delay, before) a normal answer.
@@ -93,12 +100,15 @@ impl State {
             syncing: false,
             peers: 5,
             missing_trie: false,
+            fork_seed: 0,
+            fork_from: 0,
             delay_ms: BTreeMap::new(),
             status: BTreeMap::new(),
             garbage: Vec::new(),
             hang: Vec::new(),
             close: Vec::new(),
             huge: Vec::new(),
+            huge_result: Vec::new(),
         }
     }
 

@@ -98,6 +98,16 @@ pub async fn round<E: Send + Sync + 'static>(pool: &Pool<E>) {
         });
     }
     let (verdicts, view) = judge::judge(&inputs, h.max_ejected_share, h.quorum);
+    // The pool head's hash, from a member that reported that very block.
+    let head_block = view.head.and_then(|head| {
+        inputs
+            .iter()
+            .filter_map(|i| i.observation.block)
+            .find(|b| b.number == head)
+    });
+    if let Some(b) = head_block {
+        pool.health.chain.record(b);
+    }
     apply(pool, h, &members, inputs, verdicts);
     pool.health.record(view.head, view.pool_wide, pool.clock());
 }

@@ -108,6 +108,9 @@ pub struct Observation {
     pub head: Option<u64>,
     /// How far the node has actually synced (IRI solid milestone; JSON-RPC: the head).
     pub synced: Option<u64>,
+    /// The node's newest block with its hash (JSON-RPC nodes that answer
+    /// `eth_getBlockByNumber("latest")`), for the pool's chain tracker.
+    pub block: Option<nodeward_probe::node::BlockId>,
     /// Problems found by looking at this node alone.
     pub findings: Vec<Exclusion>,
     /// What the check saw, one short line.

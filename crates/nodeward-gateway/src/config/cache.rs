@@ -1,5 +1,6 @@
-//! The read cache's config: `cache = "1s" | "immutable"` on a
-//! `[[route.command]]` and the route's `[route.cache]` bounds and switch.
+//! The read cache's config: `cache = "1s" | "immutable"` and
+//! `negative_cache = { ttl, codes }` on a `[[route.command]]`, and the
+//! route's `[route.cache]` bounds and switch.
 //!
 //! Kept apart from `file.rs`/`validate.rs` so the cache's keys, defaults and
 //! checks live in one place; the two hook in with one field each.
@@ -96,6 +97,54 @@ fn text_rule(text: &str) -> Result<CacheRule, String> {
     }
 }
 
+/// `negative_cache = { ttl = "500ms", codes = [-32000] }` on a JSON-RPC
+/// command: these node error objects are served from the cache for `ttl`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegativeSection {
+    /// How long a cached error is served.
+    pub ttl: nodeward_config::Duration,
+    /// The JSON-RPC error codes cached.
+    pub codes: Vec<i64>,
+}
+
+/// A command's checked negative-cache rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegativeRule {
+    /// How long a cached error is served.
+    pub ttl: Duration,
+    /// The error codes cached.
+    pub codes: Vec<i64>,
+}
+
+/// Longest negative-cache TTL accepted.
+const MAX_NEGATIVE_TTL: Duration = Duration::from_secs(60);
+
+/// Most error codes in one rule.
+const MAX_CODES: usize = 32;
+
+impl NegativeSection {
+    /// Checks the rule: a TTL above zero and at most 60 s, 1 to 32 codes.
+    pub fn check(&self) -> Result<NegativeRule, String> {
+        let ttl = self.ttl.get();
+        if ttl.is_zero() || ttl > MAX_NEGATIVE_TTL {
+            return Err(
+                "negative_cache.ttl must be above zero and at most 60s (errors are cached briefly)"
+                    .into(),
+            );
+        }
+        if self.codes.is_empty() || self.codes.len() > MAX_CODES {
+            return Err(format!(
+                "negative_cache.codes must list 1 to {MAX_CODES} JSON-RPC error codes"
+            ));
+        }
+        Ok(NegativeRule {
+            ttl,
+            codes: self.codes.clone(),
+        })
+    }
+}
+
 /// `[route.cache]`: the route's cache switch and bounds.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -138,6 +187,8 @@ pub struct CacheConfig {
     pub max_waiters: usize,
     /// Lowercase command -> rule.
     pub rules: HashMap<String, CacheRule>,
+    /// Lowercase command -> negative-cache rule.
+    pub negative: HashMap<String, NegativeRule>,
 }
 
 /// Checks `[route.cache]` against the route's command rules. Returns `None`
@@ -146,6 +197,7 @@ pub struct CacheConfig {
 pub fn check(
     section: Option<&RouteCacheSection>,
     rules: HashMap<String, CacheRule>,
+    negative: HashMap<String, NegativeRule>,
 ) -> Result<Option<CacheConfig>, (&'static str, String)> {
     let default = RouteCacheSection::default();
     let s = section.unwrap_or(&default);
@@ -165,7 +217,7 @@ pub fn check(
     if !(1..=100_000).contains(&s.max_waiters) {
         return Err(("max_waiters", "must be between 1 and 100000".into()));
     }
-    if !s.enabled || rules.is_empty() {
+    if !s.enabled || (rules.is_empty() && negative.is_empty()) {
         return Ok(None);
     }
     Ok(Some(CacheConfig {
@@ -174,6 +226,7 @@ pub fn check(
         max_entry: max_entry as usize,
         max_waiters: s.max_waiters,
         rules,
+        negative,
     }))
 }
 
@@ -215,16 +268,38 @@ mod tests {
     fn bounds_checked() {
         let mut rules = HashMap::new();
         rules.insert("x".to_string(), CacheRule::Immutable);
-        assert!(check(None, rules.clone()).unwrap().is_some());
+        let none = HashMap::new;
+        assert!(check(None, rules.clone(), none()).unwrap().is_some());
         let off = RouteCacheSection {
             enabled: false,
             ..Default::default()
         };
-        assert!(check(Some(&off), rules.clone()).unwrap().is_none());
+        assert!(check(Some(&off), rules.clone(), none()).unwrap().is_none());
         let bad = RouteCacheSection {
             max_entry: ByteSize(1 << 40),
             ..Default::default()
         };
-        assert_eq!(check(Some(&bad), rules).unwrap_err().0, "max_entry");
+        assert_eq!(check(Some(&bad), rules, none()).unwrap_err().0, "max_entry");
+    }
+
+    #[test]
+    fn negative_rules_checked() {
+        let n = |t: &str| toml::from_str::<NegativeSection>(t).map_err(|e| e.to_string());
+        let ok = n("ttl = \"500ms\"\ncodes = [-32000]")
+            .unwrap()
+            .check()
+            .unwrap();
+        assert_eq!(ok.codes, vec![-32000]);
+        assert!(n("ttl = \"2m\"\ncodes = [1]")
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .contains("60s"));
+        assert!(n("ttl = \"1s\"\ncodes = []")
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .contains("codes"));
+        assert!(n("ttl = \"1s\"\ncodes = [1]\nextra = 1").is_err());
     }
 }

@@ -709,4 +709,6 @@ pub struct CommandSection {
     pub hedge: Option<bool>,
     /// Serve this command's answers from the read cache: a TTL or `"immutable"`.
     pub cache: Option<super::cache::CacheRule>,
+    /// Serve these node error objects from the cache briefly (JSON-RPC).
+    pub negative_cache: Option<super::cache::NegativeSection>,
 }

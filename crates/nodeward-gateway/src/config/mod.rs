@@ -11,7 +11,7 @@ mod respond;
 mod upstream;
 mod validate;
 
-pub use cache::{CacheConfig, CacheRule, RouteCacheSection};
+pub use cache::{CacheConfig, CacheRule, NegativeRule, NegativeSection, RouteCacheSection};
 pub use file::*;
 pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use upstream::{HedgeSettings, RetrySettings, Upstream};

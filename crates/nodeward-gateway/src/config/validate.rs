@@ -698,6 +698,7 @@ impl Checker<'_> {
         }
         let mut commands: Vec<CommandLimits> = Vec::new();
         let mut cache_rules = std::collections::HashMap::new();
+        let mut negative_rules = std::collections::HashMap::new();
         for (j, c) in r.command.iter().enumerate() {
             let cat = |k: &str| format!("route[{i}].command[{j}].{k}");
             let name = check_pattern(r.protocol, &c.name).map_err(|m| self.err(cat("name"), m))?;
@@ -763,6 +764,22 @@ impl Checker<'_> {
                     }
                 }
                 cache_rules.insert(name.clone(), rule);
+            }
+            if let Some(n) = &c.negative_cache {
+                if r.protocol != Protocol::Jsonrpc {
+                    return Err(self.err(
+                        cat("negative_cache"),
+                        "the negative cache keeps JSON-RPC error objects (by code)",
+                    ));
+                }
+                if !r.protocol.is_read_only(&name) {
+                    return Err(self.err(
+                        cat("negative_cache"),
+                        format!("{name} is not on the protocol's read-only list, so its answers are never cached"),
+                    ));
+                }
+                let rule = n.check().map_err(|m| self.err(cat("negative_cache"), m))?;
+                negative_rules.insert(name.clone(), rule);
             }
             commands.push(CommandLimits {
                 name,
@@ -850,7 +867,7 @@ impl Checker<'_> {
                 )
             }
         };
-        let cache = super::cache::check(r.cache.as_ref(), cache_rules)
+        let cache = super::cache::check(r.cache.as_ref(), cache_rules, negative_rules)
             .map_err(|(k, m)| self.err(at(&format!("cache.{k}")), m))?;
         Ok(Route {
             cache,

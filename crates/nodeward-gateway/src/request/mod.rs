@@ -413,16 +413,15 @@ where
             .iter()
             .map(|c| c.command.as_str())
             .collect();
-        let head = (route.protocol == Protocol::Jsonrpc)
-            .then(|| rt.upstreams[admission.upstream].balance.health.head())
-            .flatten();
+        let chain = (route.protocol == Protocol::Jsonrpc)
+            .then(|| &rt.upstreams[admission.upstream].balance.health);
         c.prepare(
             route.protocol,
             &body,
             &commands,
             extraction.batch,
             &variant,
-            head,
+            chain,
         )
         .map(|p| (c, p))
     });

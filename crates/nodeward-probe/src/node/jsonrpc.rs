@@ -121,6 +121,50 @@ pub async fn block_number(target: &NodeTarget) -> Result<u64, NodeError> {
     quantity(&result).ok_or_else(|| NodeError::Invalid("eth_blockNumber gave no number".into()))
 }
 
+/// A block as the head tracker knows it: its number, hash and parent's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockId {
+    /// The block number.
+    pub number: u64,
+    /// The block hash (32 bytes).
+    pub hash: [u8; 32],
+    /// The parent block's hash.
+    pub parent: [u8; 32],
+}
+
+/// Reads a 32-byte `0x`-hex hash.
+fn hash32(v: &Value) -> Option<[u8; 32]> {
+    let hex = v.as_str()?.strip_prefix("0x")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Asks `eth_getBlockByNumber("latest", false)`: the number, hash and parent
+/// hash of the node's newest block (what a head tracker needs to see reorgs).
+pub async fn head_block(target: &NodeTarget) -> Result<BlockId, NodeError> {
+    let body =
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}"#;
+    let method = "eth_getBlockByNumber";
+    let result = result_of(method, post_json(target, body).await?)?;
+    block_id(&result).ok_or_else(|| {
+        NodeError::Invalid(format!("{method}: no block number, hash and parentHash"))
+    })
+}
+
+fn block_id(v: &Value) -> Option<BlockId> {
+    Some(BlockId {
+        number: quantity(v.get("number")?)?,
+        hash: hash32(v.get("hash")?)?,
+        parent: hash32(v.get("parentHash")?)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_server::{closed_port, target, Server};
@@ -152,6 +196,20 @@ mod tests {
             }
         })
         .await
+    }
+
+    #[test]
+    fn block_ids() {
+        use serde_json::json;
+        let h = format!("0x{}", "ab".repeat(32));
+        let p = format!("0x{}", "01".repeat(32));
+        let b = block_id(&json!({"number": "0x10", "hash": h, "parentHash": p})).unwrap();
+        assert_eq!((b.number, b.hash[0], b.parent[31]), (16, 0xab, 1));
+        assert!(block_id(&json!({"number": "0x10", "hash": "0xab", "parentHash": p})).is_none());
+        assert!(block_id(&json!({"number": "0x10", "hash": h})).is_none());
+        assert!(block_id(&json!(null)).is_none());
+        let odd = format!("0x{}", "é".repeat(32));
+        assert!(hash32(&json!(odd)).is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod test_server;
 
 pub use ilp::{connector_status, ConnectorStatus, IlpAccount, IlpBalance};
 pub use iri::{node_info, unrestricted_commands, NodeInfo};
-pub use jsonrpc::{block_number, chain_status, ChainStatus, SyncProgress};
+pub use jsonrpc::{block_number, chain_status, head_block, BlockId, ChainStatus, SyncProgress};
 pub use version::version_at_least;
 
 use crate::http::{self, Request, Response};

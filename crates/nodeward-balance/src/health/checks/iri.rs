@@ -65,6 +65,7 @@ impl HealthCheck for Iri {
             Observation {
                 head: Some(info.latest_milestone),
                 synced: Some(info.solid_milestone),
+                block: None,
                 findings,
                 output,
                 elapsed: start.elapsed(),

@@ -5,7 +5,7 @@
 use super::{from_error, CheckFuture, HealthCheck, Target};
 use crate::health::config::JsonRpcCheck;
 use crate::health::{Exclusion, Observation};
-use nodeward_probe::node::chain_status;
+use nodeward_probe::node::{chain_status, head_block};
 use tokio::time::Instant;
 
 /// The JSON-RPC check.
@@ -46,8 +46,12 @@ impl HealthCheck for JsonRpc {
                     ));
                 }
             }
+            // The head's hash feeds the pool's chain tracker (reorgs); a
+            // node that cannot say is judged on its number alone.
+            let block = head_block(&node).await.ok();
             Observation {
                 head: Some(status.head),
+                block,
                 synced: Some(status.head),
                 findings,
                 output,

@@ -40,6 +40,22 @@ pub fn with_id(rest: &[u8], id: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// The `error.code` of an answer object (without `id`), when it is an
+/// integer.
+pub fn error_code(rest: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Error {
+        code: i64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        error: Error,
+    }
+    serde_json::from_slice::<Answer>(rest)
+        .ok()
+        .map(|a| a.error.code)
+}
+
 /// An error object for a call the node left unanswered.
 pub fn unanswered() -> Vec<u8> {
     br#"{"jsonrpc":"2.0","error":{"code":-32603,"message":"the node did not answer this call"}}"#
@@ -71,6 +87,10 @@ mod tests {
     fn errors_are_not_ok() {
         let raw: Box<RawValue> =
             serde_json::from_str(r#"{"id":1,"error":{"code":-1,"message":"x"}}"#).unwrap();
-        assert!(!split(&raw).unwrap().ok);
+        let a = split(&raw).unwrap();
+        assert!(!a.ok);
+        assert_eq!(error_code(&a.rest), Some(-1));
+        assert_eq!(error_code(br#"{"error":{"code":"x"}}"#), None);
+        assert_eq!(error_code(br#"{"result":1}"#), None);
     }
 }

@@ -5,21 +5,28 @@
 //! stored without their `id` and served with the caller's ([`answer`]); a
 //! batch is answered from cached elements plus one smaller batch to the node,
 //! in the caller's order. Identical single calls in flight at once share one
-//! node call ([`flight`]). Errors are never stored.
+//! node call ([`flight`]). Errors are never stored, except the JSON-RPC
+//! error codes a command's `negative_cache` names, briefly. Calls naming `latest` or
+//! a recent block are pinned to its hash ([`finality`]); a reorg seen by the
+//! pool's chain tracker drops them; a node behind the pool head is never
+//! stored from.
 
 pub mod answer;
+pub mod finality;
 pub mod flight;
 pub mod key;
 pub mod report;
 pub mod store;
 
 use crate::body::{full, Body};
-use crate::config::{CacheConfig, CacheRule, Protocol};
+use crate::config::{CacheConfig, CacheRule, NegativeRule, Protocol};
 use crate::refusal::{Reason, Reject};
 use crate::upstream::{Outbound, UpstreamPool};
 use bytes::Bytes;
+use finality::{Pin, Resolved};
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
+use nodeward_balance::pool::PoolHealth;
 use nodeward_balance::MemberCore;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
@@ -77,8 +84,11 @@ pub type Failed = (Reject, Option<Arc<MemberCore>>);
 pub struct RouteCache {
     store: Store,
     rules: HashMap<String, CacheRule>,
+    negative: HashMap<String, NegativeRule>,
     max_entry: usize,
     flights: flight::Flights,
+    /// The pool's reorg count when pinned entries were last checked.
+    reorgs_seen: std::sync::atomic::AtomicU64,
 }
 
 /// A request the cache can take: per call its key (None: not cacheable) and
@@ -89,8 +99,24 @@ pub struct Prepared {
     objects: Vec<BTreeMap<String, Box<RawValue>>>,
     /// Per call: the caller's `id` as raw JSON (JSON-RPC).
     ids: Vec<String>,
+    /// Per call: the not-yet-final block it was pinned to.
+    pins: Vec<Option<Pin>>,
+    /// Per call: whether a successful answer may be stored (else only a
+    /// negative-cache error).
+    positive: Vec<bool>,
+    /// The pool head when the request came (JSON-RPC pools tracking heads):
+    /// answers from a node behind it are not stored.
+    head: Option<u64>,
     batch: bool,
     protocol: Protocol,
+}
+
+/// What decides whether one node answer may be stored.
+#[derive(Clone, Copy)]
+struct Guard {
+    pin: Option<Pin>,
+    head: Option<u64>,
+    positive: bool,
 }
 
 impl RouteCache {
@@ -99,8 +125,10 @@ impl RouteCache {
         RouteCache {
             store: Store::new(config.max_entries, config.max_bytes),
             rules: config.rules.clone(),
+            negative: config.negative.clone(),
             max_entry: config.max_entry,
             flights: flight::Flights::new(config.max_waiters),
+            reorgs_seen: Default::default(),
         }
     }
 
@@ -122,8 +150,8 @@ impl RouteCache {
 
     /// Whether this request goes through the cache, and its keys. `commands`
     /// are the extracted (lowercase) commands in order; `variant` holds the
-    /// request headers and API key that change the answer; `head` is the
-    /// pool's head block (JSON-RPC pools that track heads).
+    /// request headers and API key that change the answer; `chain` is the
+    /// pool's health (head and recent block hashes; JSON-RPC pools).
     pub fn prepare(
         &self,
         protocol: Protocol,
@@ -131,12 +159,22 @@ impl RouteCache {
         commands: &[&str],
         batch: bool,
         variant: &[u8],
-        head: Option<u64>,
+        chain: Option<&PoolHealth>,
     ) -> Option<Prepared> {
         let rules: Vec<Option<&CacheRule>> = commands.iter().map(|c| self.rules.get(*c)).collect();
-        if rules.iter().all(Option::is_none) || (!batch && rules.len() != 1) {
+        let negative: Vec<bool> = commands
+            .iter()
+            .map(|c| self.negative.contains_key(*c))
+            .collect();
+        if rules.iter().zip(&negative).all(|(r, n)| r.is_none() && !n)
+            || (!batch && rules.len() != 1)
+        {
             return None;
         }
+        if let Some(c) = chain {
+            self.forget_reorged(c);
+        }
+        let head = chain.and_then(PoolHealth::head);
         let objects: Vec<BTreeMap<String, Box<RawValue>>> = if batch {
             serde_json::from_slice(body).ok()?
         } else {
@@ -148,7 +186,11 @@ impl RouteCache {
         let mut any = false;
         let mut keys = Vec::with_capacity(objects.len());
         let mut ids = Vec::with_capacity(objects.len());
-        for ((obj, rule), command) in objects.iter().zip(&rules).zip(commands) {
+        let mut pins = Vec::with_capacity(objects.len());
+        let mut positive = Vec::with_capacity(objects.len());
+        for (((obj, rule), command), negative) in
+            objects.iter().zip(&rules).zip(commands).zip(negative)
+        {
             if protocol == Protocol::Jsonrpc {
                 // Notifications get no answer, and an id spelled in another
                 // letter case would be echoed by the node, not by us.
@@ -161,23 +203,34 @@ impl RouteCache {
                 }
                 ids.push(id.get().to_string());
             }
+            let mut pin = None;
             let rule = match rule {
-                Some(CacheRule::Confirmed(n)) => {
-                    confirmed(obj, command, *n, head).then_some(CacheRule::Confirmed(*n))
-                }
+                Some(CacheRule::Confirmed(n)) => match finality::resolve(obj, command, *n, chain) {
+                    Resolved::Final => Some(CacheRule::Confirmed(*n)),
+                    Resolved::Pinned(p) => {
+                        pin = Some(p);
+                        Some(CacheRule::Confirmed(*n))
+                    }
+                    Resolved::Uncached => None,
+                },
                 other => other.copied(),
             };
-            keys.push(match rule {
-                Some(_) => {
+            positive.push(rule.is_some());
+            keys.push(match rule.is_some() || negative {
+                true => {
                     let mut text = variant.to_vec();
                     text.push(0);
                     let skip = (protocol == Protocol::Jsonrpc).then_some("id");
                     key::object(obj, skip, &mut text).ok()?;
+                    if let Some(p) = &pin {
+                        finality::key_suffix(p, &mut text);
+                    }
                     any = true;
                     Some(Key::new(command, text))
                 }
-                None => None,
+                false => None,
             });
+            pins.push(pin);
         }
         if !any || (!batch && keys[0].is_none()) {
             return None;
@@ -186,9 +239,25 @@ impl RouteCache {
             keys,
             objects,
             ids,
+            pins,
+            positive,
+            head,
             batch,
             protocol,
         })
+    }
+
+    /// Drops the entries pinned to not-yet-final blocks once the pool's
+    /// chain tracker has seen a reorg since the last look.
+    fn forget_reorged(&self, chain: &PoolHealth) {
+        let now = chain.chain.reorgs();
+        if self.reorgs_seen.swap(now, Relaxed) != now {
+            let n = self.store.drop_pinned();
+            tracing::info!(
+                dropped = n,
+                "the chain reorganised: cached answers for blocks that were not final are dropped"
+            );
+        }
     }
 
     fn lookup(&self, key: &Key, now: Instant) -> Option<Entry> {
@@ -210,8 +279,13 @@ impl RouteCache {
     }
 
     /// Stores an answer; a `null` result only under a TTL (a node behind
-    /// the head, or a transaction not mined yet, answers null for now).
-    fn store_answer(&self, key: &Key, body: Bytes, null: bool) {
+    /// the head, or a transaction not mined yet, answers null for now). An
+    /// answer from a node behind the pool head, or (pinned calls) about
+    /// another block than the pinned one, is not stored.
+    fn store_answer(&self, key: &Key, body: Bytes, null: bool, guard: Guard, backend: &MemberCore) {
+        if !guard.positive {
+            return;
+        }
         if body.len() > self.max_entry {
             self.stats().too_large.fetch_add(1, Relaxed);
             return;
@@ -219,9 +293,46 @@ impl RouteCache {
         if null && !matches!(self.rules.get(key.command()), Some(CacheRule::Ttl(_))) {
             return;
         }
-        if let Some(expires) = self.expiry(key, Instant::now()) {
-            self.store.insert(key.clone(), Entry { body, expires });
+        if behind(guard, backend)
+            || guard
+                .pin
+                .is_some_and(|p| !finality::answer_matches(&p, &body))
+        {
+            self.stats().not_current.fetch_add(1, Relaxed);
+            return;
         }
+        if let Some(expires) = self.expiry(key, Instant::now()) {
+            let height = guard.pin.map(|p| p.height);
+            self.store.insert(
+                key.clone(),
+                Entry {
+                    body,
+                    expires,
+                    height,
+                },
+            );
+        }
+    }
+
+    /// Stores a node error object (an answer without `id`) for its
+    /// command's negative-cache TTL when its code is one the command lists.
+    fn store_error(&self, key: &Key, body: Bytes, guard: Guard, backend: &MemberCore) {
+        let Some(rule) = self.negative.get(key.command()) else {
+            return;
+        };
+        let listed = answer::error_code(&body).is_some_and(|c| rule.codes.contains(&c));
+        if !listed || body.len() > self.max_entry || behind(guard, backend) {
+            return;
+        }
+        self.stats().negative.fetch_add(1, Relaxed);
+        self.store.insert(
+            key.clone(),
+            Entry {
+                body,
+                expires: Some(Instant::now() + rule.ttl),
+                height: None,
+            },
+        );
     }
 
     /// Answers a prepared request: from the cache, from a shared node call,
@@ -257,13 +368,18 @@ impl RouteCache {
             });
         }
         let timeout = out.timeout;
+        let guard = Guard {
+            pin: prep.pins[0],
+            head: prep.head,
+            positive: prep.positive[0],
+        };
         let (shared, leader) = self
             .flights
             .join(&key, timeout, {
                 let me = self.clone();
                 let key = key.clone();
                 let protocol = prep.protocol;
-                move || async move { me.fetch_one(key, protocol, pool, out).await }
+                move || async move { me.fetch_one(key, guard, protocol, pool, out).await }
             })
             .await
             .map_err(|mut r| {
@@ -293,6 +409,7 @@ impl RouteCache {
     async fn fetch_one(
         self: Arc<Self>,
         key: Key,
+        guard: Guard,
         protocol: Protocol,
         pool: Arc<UpstreamPool>,
         out: Outbound,
@@ -313,7 +430,9 @@ impl RouteCache {
                     Some(a) => {
                         let rest = Bytes::from(a.rest);
                         if status == StatusCode::OK && a.ok {
-                            self.store_answer(&key, rest.clone(), a.null);
+                            self.store_answer(&key, rest.clone(), a.null, guard, &f.backend);
+                        } else if status == StatusCode::OK {
+                            self.store_error(&key, rest.clone(), guard, &f.backend);
                         }
                         rest
                     }
@@ -331,7 +450,7 @@ impl RouteCache {
             _ => {
                 // IRI: a 200 with a JSON object that is not an error.
                 if status == StatusCode::OK && iri_ok(key.command(), &bytes) {
-                    self.store_answer(&key, bytes.clone(), false);
+                    self.store_answer(&key, bytes.clone(), false, guard, &f.backend);
                 }
                 bytes
             }
@@ -410,8 +529,17 @@ impl RouteCache {
                     continue;
                 }
                 let rest = Bytes::from(a.rest);
-                if let (true, true, Some(k)) = (status == StatusCode::OK, a.ok, &prep.keys[i]) {
-                    self.store_answer(k, rest.clone(), a.null);
+                if let (true, Some(k)) = (status == StatusCode::OK, &prep.keys[i]) {
+                    let guard = Guard {
+                        pin: prep.pins[i],
+                        head: prep.head,
+                        positive: prep.positive[i],
+                    };
+                    if a.ok {
+                        self.store_answer(k, rest.clone(), a.null, guard, &f.backend);
+                    } else {
+                        self.store_error(k, rest.clone(), guard, &f.backend);
+                    }
                 }
                 slots[i] = Some(rest);
             }
@@ -442,23 +570,14 @@ impl RouteCache {
     }
 }
 
-/// Whether a call under a `confirmations` rule names a concrete block at
-/// least `n` blocks below the pool's `head` (tags, hashes and recent blocks
-/// do not; nor does anything while the head is unknown).
-fn confirmed(
-    obj: &BTreeMap<String, Box<RawValue>>,
-    command: &str,
-    n: u64,
-    head: Option<u64>,
-) -> bool {
-    let (Some(head), Some(params)) = (head, obj.get("params")) else {
-        return false;
-    };
-    let Ok(params) = serde_json::from_str::<serde_json::Value>(params.get()) else {
-        return false;
-    };
-    crate::request::extract::blocks::named_block(command, &params)
-        .is_some_and(|b| b.saturating_add(n) <= head)
+/// Whether the node that answered is behind the pool head the request saw
+/// (or its head is unknown while the pool's is known).
+fn behind(guard: Guard, backend: &MemberCore) -> bool {
+    match (guard.head, backend.head()) {
+        (Some(pool), Some(node)) => node < pool,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
 }
 
 /// Whether an IRI answer may be stored: a JSON object without `error`/`exception`

@@ -16,7 +16,7 @@ pub fn render_metrics(routes: &[RoutePolicy], out: &mut String) {
         return;
     }
     type Get = fn(&super::RouteCache) -> u64;
-    let series: [(&str, &str, &str, Get); 8] = [
+    let series: [(&str, &str, &str, Get); 10] = [
         (
             "hits_total",
             "counter",
@@ -53,6 +53,18 @@ pub fn render_metrics(routes: &[RoutePolicy], out: &mut String) {
             "Answers larger than max_entry, not stored.",
             |c| c.stats().too_large.load(Relaxed),
         ),
+        (
+            "not_current_total",
+            "counter",
+            "Answers not stored: the node was behind the pool head, or answered about another block than the pinned one.",
+            |c| c.stats().not_current.load(Relaxed),
+        ),
+        (
+            "negative_stores_total",
+            "counter",
+            "Node error objects stored by a command's negative_cache.",
+            |c| c.stats().negative.load(Relaxed),
+        ),
         ("entries", "gauge", "Entries held.", |c| c.size().0 as u64),
         ("bytes", "gauge", "Bytes held.", |c| c.size().1),
     ];
@@ -83,6 +95,8 @@ pub fn status(route: &RoutePolicy) -> Value {
         "coalesced": s.coalesced.load(Relaxed),
         "evictions": s.evictions.load(Relaxed),
         "stores": s.stores.load(Relaxed),
+        "not_current": s.not_current.load(Relaxed),
+        "negative_stores": s.negative.load(Relaxed),
         "entries": entries,
         "bytes": bytes,
     })

@@ -44,6 +44,9 @@ pub struct Entry {
     pub body: bytes::Bytes,
     /// When it stops being served (None: immutable).
     pub expires: Option<Instant>,
+    /// The height of the not-yet-final block it is pinned to (dropped on a
+    /// reorg); None for final blocks and calls naming none.
+    pub height: Option<u64>,
 }
 
 /// Counters shown in /metrics and /status.
@@ -61,6 +64,11 @@ pub struct CacheStats {
     pub stores: AtomicU64,
     /// Answers too large to store.
     pub too_large: AtomicU64,
+    /// Node error objects stored by a negative cache.
+    pub negative: AtomicU64,
+    /// Answers not stored because the node was behind the pool head or
+    /// answered about another block than the one the call was pinned to.
+    pub not_current: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -145,6 +153,16 @@ impl Store {
         n
     }
 
+    /// Drops every entry pinned to a not-yet-final block (after a reorg);
+    /// returns how many.
+    pub fn drop_pinned(&self) -> usize {
+        let before = self.cache.len();
+        self.cache.retain(|_, e| e.height.is_none());
+        let n = before.saturating_sub(self.cache.len());
+        self.stats.evictions.fetch_add(n as u64, Relaxed);
+        n
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.cache.len()
@@ -170,6 +188,7 @@ mod tests {
         Entry {
             body: bytes::Bytes::from(vec![b'x'; n]),
             expires,
+            height: None,
         }
     }
 
@@ -203,5 +222,11 @@ mod tests {
         assert_eq!(s.purge(Some("a")), 1);
         assert_eq!(s.len(), 1);
         assert_eq!(s.purge(None), 1);
+        let mut pinned = entry(1, None);
+        pinned.height = Some(7);
+        s.insert(Key::new("a", b"p".to_vec()), pinned);
+        s.insert(Key::new("a", b"f".to_vec()), entry(1, None));
+        assert_eq!(s.drop_pinned(), 1);
+        assert_eq!(s.len(), 1);
     }
 }

@@ -68,6 +68,16 @@ pub fn named_block(method: &str, params: &Value) -> Option<u64> {
     named_in(&call, &block_at(method)?)
 }
 
+/// The block parameter one call of `method` (lowercase) passes in `params`
+/// (a number, tag, hash or EIP-1898 object), when the method takes it at a
+/// fixed position (not for `eth_getLogs` filters).
+pub fn block_param<'a>(method: &str, params: &'a Value) -> Option<&'a Value> {
+    match block_at(method)? {
+        BlockAt::Param(i) => params.get(i),
+        BlockAt::Filter => None,
+    }
+}
+
 /// The highest block number the calls of `body` name, if any. The body is
 /// parsed again only when a call's method takes a block.
 pub fn highest_block(body: &[u8], calls: &[Call]) -> Option<u64> {
