@@ -307,6 +307,7 @@ where
         });
     }
     let (mut parts, incoming) = req.into_parts();
+    let h2 = parts.version == http::Version::HTTP_2;
     hygiene::check_framing(&parts.headers).map_err(no_cmd)?;
     if let Some(missing) = route
         .require_headers
@@ -509,6 +510,13 @@ where
         jsonrpc: route.protocol == Protocol::Jsonrpc,
         min_block,
     };
+    if h2 {
+        // hyper drops an HTTP/2 request's future when the client resets its
+        // stream, but checks for the reset only once the future is pending:
+        // without this, a stream reset while its request was being read
+        // and checked could still go to the node in the same poll.
+        tokio::task::yield_now().await;
+    }
     let inflight = InflightGauge::new(&entry.stats);
     if let Some((cache, prepared)) = prepared {
         // The read cache's one hook: it answers, shares or forwards.
