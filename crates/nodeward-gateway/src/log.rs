@@ -48,6 +48,9 @@ pub struct AccessEntry<'a> {
     /// How the read cache made the answer (`hit`, `coalesced`, `miss`,
     /// `partial`), when the request went through it.
     pub cache: Option<&'a str>,
+    /// A batch's calls, each with its command and own refusal reason
+    /// (empty for single calls).
+    pub elements: &'a [crate::request::Element],
 }
 
 impl AccessEntry<'_> {
@@ -101,6 +104,20 @@ impl AccessEntry<'_> {
         if let Some(mark) = self.cache {
             out.extend_from_slice(b",\"cache\":");
             json_str(out, mark);
+        }
+        if !self.elements.is_empty() {
+            out.extend_from_slice(b",\"elements\":[");
+            for (i, e) in self.elements.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"command\":");
+                json_str(out, &e.command);
+                out.extend_from_slice(b",\"reason\":");
+                json_opt(out, e.reason.map(crate::refusal::Reason::code));
+                out.push(b'}');
+            }
+            out.push(b']');
         }
         out.push(b'}');
     }
@@ -341,6 +358,7 @@ mod tests {
             bytes_in: 25,
             body: None,
             cache: None,
+            elements: &[],
         };
         let mut out = Vec::new();
         let mut ts = [0u8; 24];

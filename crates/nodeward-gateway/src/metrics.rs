@@ -100,6 +100,11 @@ impl CommandStats {
         self.latency.observe(total);
         self.per_minute.bump();
     }
+
+    /// Whether any request was counted, or one is in flight.
+    pub fn used(&self) -> bool {
+        self.inflight.load(Relaxed) != 0 || self.by_class.iter().any(|c| c.load(Relaxed) != 0)
+    }
 }
 
 /// All of the gateway's metrics. Lives for the whole process (reloads keep counters).
@@ -172,7 +177,7 @@ impl Metrics {
         let mut out = String::with_capacity(16 * 1024);
         out.push_str("# HELP nodeward_requests_total Requests by command and status class.\n");
         out.push_str("# TYPE nodeward_requests_total counter\n");
-        let commands = self
+        let mut commands = self
             .commands
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -219,6 +224,9 @@ impl Metrics {
         }
         out.push_str("# HELP nodeward_inflight_requests Requests in flight by command.\n");
         out.push_str("# TYPE nodeward_inflight_requests gauge\n");
+        // JSON-RPC namespace labels (`debug_*`) exist on every JSON-RPC
+        // route; they show once used.
+        commands.retain(|name, s| !name.ends_with("_*") || s.used());
         for (name, s) in &commands {
             let _ = writeln!(
                 out,

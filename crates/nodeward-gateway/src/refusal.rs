@@ -206,15 +206,31 @@ impl Reject {
         }
     }
 
+    /// The JSON-RPC error object for one call of a batch, without its `id`
+    /// (the batch assembly puts the caller's back): the same code, message
+    /// and reason a single refused call gets.
+    pub fn jsonrpc_element(&self) -> String {
+        format!(r#"{{"jsonrpc":"2.0",{}}}"#, self.jsonrpc_error_member())
+    }
+
+    /// `"error":{...}`: code, message and reason, shared by whole and
+    /// per-call refusals.
+    fn jsonrpc_error_member(&self) -> String {
+        format!(
+            r#""error":{{"code":{},"message":{},"data":{{"reason":"{}"}}}}"#,
+            self.reason.jsonrpc_code(),
+            json_string(&self.detail),
+            self.reason.code()
+        )
+    }
+
     /// Renders the protocol's own error shape.
     pub fn into_response(self, protocol: Option<Protocol>) -> Response<Body> {
         let body = match protocol {
             Some(Protocol::Jsonrpc) => format!(
-                r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":{},"data":{{"reason":"{}"}}}}}}"#,
+                r#"{{"jsonrpc":"2.0","id":{},{}}}"#,
                 self.id.as_deref().unwrap_or("null"),
-                self.reason.jsonrpc_code(),
-                json_string(&self.detail),
-                self.reason.code()
+                self.jsonrpc_error_member()
             ),
             _ => format!(
                 r#"{{"error":{},"reason":"{}"}}"#,

@@ -87,9 +87,14 @@ fn the_jsonrpc_example_keeps_node_control_private() {
     }
     let escaped = r#"{"jsonrpc":"2.0","id":1,"method":"\u0061dmin_peers","params":[]}"#;
     assert_eq!(rpc(escaped).0, 403);
+    // A batch is answered per call: the denied one gets its own error.
     let batch = format!("[{},{}]", call("eth_chainId"), call("admin_nodeInfo"));
-    assert_eq!(rpc(&batch).0, 403);
-    // The node saw the one allowed call and its health checks, nothing denied.
+    let (status, body) = rpc(&batch);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v[0].get("result").is_some(), "{body}");
+    assert_eq!(v[1]["error"]["data"]["reason"], "denied_command", "{body}");
+    // The node saw the allowed calls and its health checks, nothing denied.
     let seen = asked(&node);
     assert_eq!(
         seen.get("eth_chainId"),

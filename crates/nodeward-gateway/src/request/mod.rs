@@ -70,6 +70,19 @@ struct Outcome {
     bytes_in: usize,
     body: Option<String>,
     cache: Option<cache::Mark>,
+    /// A batch's calls, each with its own outcome (empty for single calls).
+    elements: Vec<Element>,
+}
+
+/// One call of a JSON-RPC batch, for metrics and the access log: its
+/// command, its stats handle and, when it was refused on its own, why.
+pub struct Element {
+    /// The command, lowercased.
+    pub command: String,
+    /// The command's counters.
+    stats: Arc<CommandStats>,
+    /// Why this call was refused, when it was.
+    pub reason: Option<Reason>,
 }
 
 impl Outcome {
@@ -87,6 +100,7 @@ impl Outcome {
             bytes_in: 0,
             body: None,
             cache: None,
+            elements: Vec::new(),
         }
     }
 }
@@ -146,8 +160,25 @@ where
         shared.metrics.rejected(reason);
     }
     let stats = outcome.stats.as_ref().or(route.map(|r| &r.none));
-    if let Some(s) = stats {
-        s.record(status, outcome.reason, elapsed);
+    if outcome.elements.is_empty() {
+        if let Some(s) = stats {
+            s.record(status, outcome.reason, elapsed);
+        }
+    }
+    // A batch counts each call under its own command and outcome.
+    for e in &outcome.elements {
+        let Some(reason) = e.reason else {
+            e.stats.record(status, None, elapsed);
+            continue;
+        };
+        e.stats
+            .record(reason.status().as_u16(), Some(reason), elapsed);
+        shared.metrics.rejected(reason);
+        if let Some(ab) = rt.global.autoban.as_ref().filter(|ab| ab.counts(reason)) {
+            if !rt.global.trusted.contains(client) {
+                shared.bans.record(client, reason, ab);
+            }
+        }
     }
     if shared.access_log.enabled() {
         let (upstream, backend) = match &outcome.backend {
@@ -172,6 +203,7 @@ where
             bytes_in: outcome.bytes_in,
             body: outcome.body.as_deref(),
             cache: outcome.cache.map(cache::Mark::as_str),
+            elements: &outcome.elements,
         });
     }
     Ok(outcome.response)
@@ -222,6 +254,7 @@ where
         Err((reject, partial)) => {
             let mut o = Outcome::rejected(reject, protocol);
             o.backend = notes.backend.take();
+            o.bytes_in = notes.bytes_in;
             if let Some(p) = partial {
                 o.stats = Some(route.entry(&p.calls[0].command).stats.clone());
                 o.command = Some(p.calls[0].command.clone());
@@ -270,9 +303,11 @@ where
             bytes_in: 0,
             body: None,
             cache: None,
+            elements: Vec::new(),
         });
     }
     let (mut parts, incoming) = req.into_parts();
+    let h2 = parts.version == http::Version::HTTP_2;
     hygiene::check_framing(&parts.headers).map_err(no_cmd)?;
     if let Some(missing) = route
         .require_headers
@@ -329,6 +364,7 @@ where
     let body = read_body::read_limited(incoming, route.max_body, deadline)
         .await
         .map_err(no_cmd)?;
+    notes.bytes_in = body.len();
     let extraction = match route.protocol {
         Protocol::Iri => extract::extract_iri(&body, route.max_json_depth),
         Protocol::Jsonrpc => extract::extract_jsonrpc(&body, route.max_json_depth, route.max_batch),
@@ -359,12 +395,35 @@ where
         None => None,
     };
     let trusted = rt.global.trusted.contains(client);
-    let mut admission =
-        match route.admit(&extraction.calls, body.len(), source_key(client), trusted) {
-            Ok(a) => a,
-            Err(r) => return Err((r, Some(extraction))),
-        };
+    let mut admission = match route.admit(
+        &extraction.calls,
+        extraction.batch,
+        body.len(),
+        source_key(client),
+        trusted,
+    ) {
+        Ok(a) => a,
+        Err(r) => return Err((r, Some(extraction))),
+    };
     admission.permits.extend(key_permit);
+    let refused = std::mem::take(&mut admission.refused);
+    let elements: Vec<Element> = if extraction.batch {
+        let mut elements: Vec<Element> = extraction
+            .calls
+            .iter()
+            .map(|c| Element {
+                command: c.command.clone(),
+                stats: route.entry(&c.command).stats.clone(),
+                reason: None,
+            })
+            .collect();
+        for (i, r) in &refused {
+            elements[*i].reason = Some(r.reason);
+        }
+        elements
+    } else {
+        Vec::new()
+    };
     let entry = route.entry(&extraction.calls[0].command).clone();
     hygiene::strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -425,6 +484,19 @@ where
         )
         .map(|p| (c, p))
     });
+    // A batch with calls refused on their own is answered per call: the
+    // cache's batch assembly, with or without a cache on the route.
+    let prepared = match prepared {
+        _ if refused.is_empty() => prepared.map(|(c, p)| (Some(c), p)),
+        Some((c, p)) => Some((Some(c), p)),
+        None => cache::Prepared::batch(&body).map(|p| (None, p)),
+    }
+    .map(|(c, mut p)| {
+        for (i, r) in &refused {
+            p.refuse(*i, Bytes::from(r.jsonrpc_element()));
+        }
+        (c, p)
+    });
     let outbound = crate::upstream::Outbound {
         method: parts.method,
         target: pq,
@@ -437,10 +509,20 @@ where
         jsonrpc: route.protocol == Protocol::Jsonrpc,
         min_block,
     };
+    if h2 {
+        // hyper drops an HTTP/2 request's future when the client resets its
+        // stream, but checks for the reset only once the future is pending:
+        // without this, a stream reset while its request was being read
+        // and checked could still go to the node in the same poll.
+        tokio::task::yield_now().await;
+    }
     let inflight = InflightGauge::new(&entry.stats);
     if let Some((cache, prepared)) = prepared {
         // The read cache's one hook: it answers, shares or forwards.
-        let served = cache.serve(prepared, pool.clone(), outbound).await;
+        let served = match cache {
+            Some(cache) => cache.serve(prepared, pool.clone(), outbound).await,
+            None => cache::serve_batch(None, prepared, pool.clone(), outbound).await,
+        };
         drop(inflight);
         return match served {
             Ok(s) => {
@@ -458,7 +540,8 @@ where
                     upstream_time: s.upstream_time,
                     bytes_in,
                     body: None,
-                    cache: Some(s.mark),
+                    cache: s.mark,
+                    elements,
                 })
             }
             Err((reject, backend)) => {
@@ -484,6 +567,7 @@ where
                 bytes_in,
                 body: None,
                 cache: None,
+                elements,
             })
         }
         Err(e) => {
@@ -521,6 +605,8 @@ struct Notes {
     captured: Option<String>,
     /// The backend that failed last.
     backend: Option<(usize, Arc<nodeward_balance::MemberCore>)>,
+    /// Body bytes read (for refusals made after reading it).
+    bytes_in: usize,
 }
 
 /// Counts a command as in flight while the upstream call is pending.

@@ -73,8 +73,8 @@ pub struct Served {
     pub backend: Option<Arc<MemberCore>>,
     /// Time the node took.
     pub upstream_time: Option<Duration>,
-    /// How it was made.
-    pub mark: Mark,
+    /// How it was made (None: the route has no cache).
+    pub mark: Option<Mark>,
 }
 
 /// A refusal on the cached path, with the backend that failed if known.
@@ -97,8 +97,12 @@ pub struct Prepared {
     keys: Vec<Option<Key>>,
     /// Per call: the call object (JSON-RPC), for rebuilding a smaller batch.
     objects: Vec<BTreeMap<String, Box<RawValue>>>,
-    /// Per call: the caller's `id` as raw JSON (JSON-RPC).
-    ids: Vec<String>,
+    /// Per call: the caller's `id` as raw JSON (JSON-RPC; None for a
+    /// notification, which gets no answer).
+    ids: Vec<Option<String>>,
+    /// Per call of a batch: an answer decided before the node (a refusal,
+    /// without `id`); empty when there is none.
+    filled: Vec<Option<Bytes>>,
     /// Per call: the not-yet-final block it was pinned to.
     pins: Vec<Option<Pin>>,
     /// Per call: whether a successful answer may be stored (else only a
@@ -117,6 +121,47 @@ struct Guard {
     pin: Option<Pin>,
     head: Option<u64>,
     positive: bool,
+}
+
+impl Prepared {
+    /// A JSON-RPC batch that goes through the batch assembly without the
+    /// cache (a route without one, or calls the cache cannot key): every
+    /// call is asked of the node unless [`Prepared::refuse`] answers it.
+    pub fn batch(body: &[u8]) -> Option<Prepared> {
+        let objects: Vec<BTreeMap<String, Box<RawValue>>> = serde_json::from_slice(body).ok()?;
+        let ids = objects
+            .iter()
+            .map(|o| {
+                o.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+                    .map(|(_, v)| v.get().to_string())
+            })
+            .collect();
+        let n = objects.len();
+        Some(Prepared {
+            keys: vec![None; n],
+            objects,
+            ids,
+            filled: Vec::new(),
+            pins: vec![None; n],
+            positive: vec![false; n],
+            head: None,
+            batch: true,
+            protocol: Protocol::Jsonrpc,
+        })
+    }
+
+    /// Answers call `i` of a batch with `answer` (an object without `id`)
+    /// instead of asking the node or the cache.
+    pub fn refuse(&mut self, i: usize, answer: Bytes) {
+        if self.filled.len() != self.objects.len() {
+            self.filled = vec![None; self.objects.len()];
+        }
+        if let (Some(slot), Some(key)) = (self.filled.get_mut(i), self.keys.get_mut(i)) {
+            *slot = Some(answer);
+            *key = None;
+        }
+    }
 }
 
 impl RouteCache {
@@ -201,7 +246,7 @@ impl RouteCache {
                 {
                     return None;
                 }
-                ids.push(id.get().to_string());
+                ids.push(Some(id.get().to_string()));
             }
             let mut pin = None;
             let rule = match rule {
@@ -239,6 +284,7 @@ impl RouteCache {
             keys,
             objects,
             ids,
+            filled: Vec::new(),
             pins,
             positive,
             head,
@@ -345,7 +391,7 @@ impl RouteCache {
         out: Outbound,
     ) -> Result<Served, Failed> {
         if prep.batch {
-            self.serve_batch(prep, pool, out).await
+            serve_batch(Some(self), prep, pool, out).await
         } else {
             self.serve_one(prep, pool, out).await
         }
@@ -358,13 +404,13 @@ impl RouteCache {
         out: Outbound,
     ) -> Result<Served, Failed> {
         let key = prep.keys[0].clone().expect("prepared with a rule");
-        let id = prep.ids.first().map(String::as_str);
+        let id = prep.ids.first().and_then(Option::as_deref);
         if let Some(entry) = self.lookup(&key, Instant::now()) {
             return Ok(Served {
                 response: answer_response(StatusCode::OK, &entry.body, id, prep.protocol),
                 backend: None,
                 upstream_time: None,
-                mark: Mark::Hit,
+                mark: Some(Mark::Hit),
             });
         }
         let timeout = out.timeout;
@@ -383,7 +429,7 @@ impl RouteCache {
             })
             .await
             .map_err(|mut r| {
-                r.id = prep.ids.first().cloned();
+                r.id = prep.ids.first().cloned().flatten();
                 (r, None)
             })?;
         if !leader {
@@ -394,11 +440,11 @@ impl RouteCache {
                 response: answer_response(a.status, &a.body, id, prep.protocol),
                 backend: leader.then(|| a.backend.clone()),
                 upstream_time: leader.then_some(a.upstream_time),
-                mark: if leader { Mark::Miss } else { Mark::Coalesced },
+                mark: Some(if leader { Mark::Miss } else { Mark::Coalesced }),
             }),
             Err((reject, backend)) => {
                 let mut r = reject.clone();
-                r.id = prep.ids.first().cloned();
+                r.id = prep.ids.first().cloned().flatten();
                 Err((r, if leader { backend.clone() } else { None }))
             }
         }
@@ -462,112 +508,146 @@ impl RouteCache {
             upstream_time: f.upstream_time,
         })
     }
+}
 
-    async fn serve_batch(
-        self: &Arc<Self>,
-        prep: Prepared,
-        pool: Arc<UpstreamPool>,
-        mut out: Outbound,
-    ) -> Result<Served, Failed> {
-        let now = Instant::now();
-        let mut slots: Vec<Option<Bytes>> = prep
-            .keys
-            .iter()
-            .map(|k| k.as_ref().and_then(|k| self.lookup(k, now)).map(|e| e.body))
-            .collect();
-        let missing: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
-        let mut backend = None;
-        let mut upstream_time = None;
-        let mark = if missing.is_empty() {
-            Mark::Hit
-        } else {
-            // One smaller batch, ids replaced by positions (so duplicate or
-            // odd caller ids cannot confuse the reassembly).
-            let mut sub = Vec::new();
-            sub.push(b'[');
-            for (n, &i) in missing.iter().enumerate() {
-                if n > 0 {
-                    sub.push(b',');
-                }
-                let mut obj = prep.objects[i].clone();
+/// Answers a JSON-RPC batch in the caller's order: calls already answered
+/// (refused on their own, or found in `cache`) in place, the rest sent to
+/// the node as one smaller batch with ids replaced by positions (so
+/// duplicate or odd caller ids cannot confuse the reassembly), stored when
+/// they may be. Notifications are sent as they are and get no answer
+/// element; when no call needs the node, the node is not asked.
+pub async fn serve_batch(
+    cache: Option<&Arc<RouteCache>>,
+    prep: Prepared,
+    pool: Arc<UpstreamPool>,
+    mut out: Outbound,
+) -> Result<Served, Failed> {
+    let now = Instant::now();
+    let mut filled = prep.filled;
+    filled.resize(prep.objects.len(), None);
+    let mut cached = 0usize;
+    let mut slots: Vec<Option<Bytes>> = filled
+        .into_iter()
+        .zip(&prep.keys)
+        .map(|(done, key)| {
+            done.or_else(|| {
+                let hit = key
+                    .as_ref()
+                    .zip(cache)
+                    .and_then(|(k, c)| c.lookup(k, now))
+                    .map(|e| e.body);
+                cached += usize::from(hit.is_some());
+                hit
+            })
+        })
+        .collect();
+    let missing: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
+    let answered = |i: &usize| prep.ids[*i].is_some();
+    let mut backend = None;
+    let mut upstream_time = None;
+    if !missing.is_empty() {
+        let mut sub = Vec::new();
+        sub.push(b'[');
+        for (n, &i) in missing.iter().enumerate() {
+            if n > 0 {
+                sub.push(b',');
+            }
+            let mut obj = prep.objects[i].clone();
+            if prep.ids[i].is_some() {
+                obj.retain(|k, _| !k.eq_ignore_ascii_case("id"));
                 obj.insert(
                     "id".into(),
                     RawValue::from_string(i.to_string()).expect("a number is JSON"),
                 );
-                serde_json::to_writer(&mut sub, &obj).expect("a map of raw JSON serialises");
             }
-            sub.push(b']');
-            out.body = Bytes::from(sub);
-            let f = crate::upstream::forward(&pool, out)
-                .await
-                .map_err(|e| (super::upstream_refusal::refusal(&e.failure), e.backend))?;
-            let status = f.response.status();
-            let bytes = read_whole(f.response.into_body(), MAX_READ)
-                .await
-                .map_err(|r| (r, Some(f.backend.clone())))?;
-            let answers: Vec<Box<RawValue>> = match serde_json::from_slice(&bytes) {
-                Ok(a) => a,
-                Err(_) => {
-                    // Not a batch answer (a node refusing batches, an HTTP
-                    // error): pass it on as it came.
-                    return Ok(Served {
-                        response: json_response(status, bytes),
-                        backend: Some(f.backend),
-                        upstream_time: Some(f.upstream_time),
-                        mark: Mark::Miss,
-                    });
-                }
-            };
-            for raw in &answers {
-                let Some(a) = answer::split(raw) else {
-                    continue;
-                };
-                let Some(i) = a.id.as_ref().and_then(|id| id.get().parse::<usize>().ok()) else {
-                    continue;
-                };
-                if !missing.contains(&i) || slots[i].is_some() {
-                    continue;
-                }
-                let rest = Bytes::from(a.rest);
-                if let (true, Some(k)) = (status == StatusCode::OK, &prep.keys[i]) {
-                    let guard = Guard {
-                        pin: prep.pins[i],
-                        head: prep.head,
-                        positive: prep.positive[i],
+            serde_json::to_writer(&mut sub, &obj).expect("a map of raw JSON serialises");
+        }
+        sub.push(b']');
+        out.body = Bytes::from(sub);
+        let f = crate::upstream::forward(&pool, out)
+            .await
+            .map_err(|e| (super::upstream_refusal::refusal(&e.failure), e.backend))?;
+        let status = f.response.status();
+        let bytes = read_whole(f.response.into_body(), MAX_READ)
+            .await
+            .map_err(|r| (r, Some(f.backend.clone())))?;
+        match serde_json::from_slice::<Vec<Box<RawValue>>>(&bytes) {
+            Ok(answers) => {
+                for raw in &answers {
+                    let Some(a) = answer::split(raw) else {
+                        continue;
                     };
-                    if a.ok {
-                        self.store_answer(k, rest.clone(), a.null, guard, &f.backend);
-                    } else {
-                        self.store_error(k, rest.clone(), guard, &f.backend);
+                    let Some(i) = a.id.as_ref().and_then(|id| id.get().parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    if !missing.contains(&i) || slots[i].is_some() {
+                        continue;
                     }
+                    let rest = Bytes::from(a.rest);
+                    if let (true, Some(k), Some(c)) =
+                        (status == StatusCode::OK, &prep.keys[i], cache)
+                    {
+                        let guard = Guard {
+                            pin: prep.pins[i],
+                            head: prep.head,
+                            positive: prep.positive[i],
+                        };
+                        if a.ok {
+                            c.store_answer(k, rest.clone(), a.null, guard, &f.backend);
+                        } else {
+                            c.store_error(k, rest.clone(), guard, &f.backend);
+                        }
+                    }
+                    slots[i] = Some(rest);
                 }
-                slots[i] = Some(rest);
             }
-            backend = Some(f.backend);
-            upstream_time = Some(f.upstream_time);
-            if missing.len() == slots.len() {
-                Mark::Miss
-            } else {
-                Mark::Partial
+            Err(_) if missing.len() == slots.len() && !bytes.is_empty() => {
+                // Not a batch answer (a node refusing batches, an HTTP
+                // error) and nothing else to add: pass it on as it came.
+                return Ok(Served {
+                    response: json_response(status, bytes),
+                    backend: Some(f.backend),
+                    upstream_time: Some(f.upstream_time),
+                    mark: cache.map(|_| Mark::Miss),
+                });
             }
-        };
-        let mut body = Vec::new();
+            // Only notifications were sent, or the node's answer is not
+            // a batch: the calls it left unanswered say so below.
+            Err(_) => {}
+        }
+        backend = Some(f.backend);
+        upstream_time = Some(f.upstream_time);
+    }
+    let mark = match (cache, cached, missing.is_empty()) {
+        (None, _, _) | (_, 0, true) => None,
+        (_, _, true) => Some(Mark::Hit),
+        (_, 0, false) => Some(Mark::Miss),
+        _ => Some(Mark::Partial),
+    };
+    let mut body = Vec::new();
+    if (0..slots.len()).any(|i| answered(&i)) {
         body.push(b'[');
+        let mut first = true;
         for (i, slot) in slots.iter().enumerate() {
-            if i > 0 {
+            let Some(id) = &prep.ids[i] else {
+                continue;
+            };
+            if !first {
                 body.push(b',');
             }
+            first = false;
             let rest = slot.clone().unwrap_or_else(|| answer::unanswered().into());
-            answer::with_id(&rest, &prep.ids[i], &mut body);
+            answer::with_id(&rest, id, &mut body);
         }
         body.push(b']');
-        Ok(Served {
-            response: json_response(StatusCode::OK, body.into()),
-            backend,
-            upstream_time,
-            mark,
-        })
     }
+    Ok(Served {
+        response: json_response(StatusCode::OK, body.into()),
+        backend,
+        upstream_time,
+        mark,
+    })
 }
 
 /// Whether the node that answered is behind the pool head the request saw

@@ -44,6 +44,32 @@ const IRI_COMMANDS: [&str; 19] = [
     "getlatestsolidsubtanglemilestone",
 ];
 
+/// JSON-RPC namespaces (lowercase) that get their own metrics label,
+/// `<namespace>_*`, for methods the config does not name: a fixed list, so
+/// probing cannot grow the label set.
+pub const JSONRPC_NAMESPACES: [&str; 20] = [
+    "admin",
+    "bor",
+    "clique",
+    "db",
+    "debug",
+    "engine",
+    "erigon",
+    "eth",
+    "flashbots",
+    "les",
+    "miner",
+    "net",
+    "ots",
+    "parity",
+    "personal",
+    "rpc",
+    "shh",
+    "trace",
+    "txpool",
+    "web3",
+];
+
 /// A batch whose calls would go to different upstream pools cannot be sent as one.
 fn mixed_upstreams(call: &Call) -> Reject {
     let mut r = Reject::new(
@@ -90,6 +116,9 @@ pub struct Admission {
     pub read_only: bool,
     /// Whether it may be hedged (read-only, and no command opts out).
     pub hedge: bool,
+    /// Calls of a batch refused on their own (position, refusal); the rest
+    /// go to the node. Always empty for a single call.
+    pub refused: Vec<(usize, Reject)>,
 }
 
 /// A route's compiled policy.
@@ -120,6 +149,9 @@ pub struct RoutePolicy {
     inflight: Option<Arc<Semaphore>>,
     timeout: Duration,
     entries: HashMap<String, Arc<CommandEntry>>,
+    /// JSON-RPC namespaces' entries (`personal_*`...), for methods the
+    /// config does not name.
+    namespaces: HashMap<&'static str, Arc<CommandEntry>>,
     other: Arc<CommandEntry>,
     /// Stats for requests refused before a command was read.
     pub none: Arc<CommandStats>,
@@ -175,6 +207,13 @@ impl RoutePolicy {
             };
             entries.insert(c.name.clone(), entry(&c.name, Some(limits)));
         }
+        let namespaces = match route.protocol {
+            Protocol::Jsonrpc => JSONRPC_NAMESPACES
+                .iter()
+                .map(|ns| (*ns, entry(&format!("{ns}_*"), None)))
+                .collect(),
+            _ => HashMap::default(),
+        };
         RoutePolicy {
             protocol: route.protocol,
             path: route.path.clone(),
@@ -194,6 +233,7 @@ impl RoutePolicy {
             inflight: route.max_inflight.map(|n| Arc::new(Semaphore::new(n))),
             timeout: route.timeout,
             entries,
+            namespaces,
             other: entry(OTHER, None),
             none: metrics.command(NONE),
             respond: crate::request::respond::ResponsePolicy::new(
@@ -211,8 +251,16 @@ impl RoutePolicy {
     }
 
     /// The entry (metrics label and limits) for a lowercase command.
+    /// A JSON-RPC method the config does not name counts under its
+    /// namespace when that is a known one (`debug_*`), else under `other`.
     pub fn entry(&self, command: &str) -> &Arc<CommandEntry> {
-        self.entries.get(command).unwrap_or(&self.other)
+        if let Some(e) = self.entries.get(command) {
+            return e;
+        }
+        command
+            .split_once('_')
+            .and_then(|(ns, _)| self.namespaces.get(ns))
+            .unwrap_or(&self.other)
     }
 
     /// Whether the source may use this route at all.
@@ -224,9 +272,13 @@ impl RoutePolicy {
     ///
     /// `source` is the per-source key (IPv6 /64); `trusted` sources skip rate
     /// limits but not command lists or in-flight caps (those protect the node).
+    /// In a `batch`, a denied or rate-limited call is refused on its own (in
+    /// [`Admission::refused`]) and the rest go on; a single call is refused
+    /// whole, as are size caps, source rates and in-flight caps.
     pub fn admit(
         &self,
         calls: &[Call],
+        batch: bool,
         body_len: usize,
         source: IpAddr,
         trusted: bool,
@@ -236,18 +288,35 @@ impl RoutePolicy {
             r.id = call.id.clone();
             r
         };
-        for call in calls {
+        // Per call of a batch: still wanted (not refused on its own).
+        let mut wanted: Vec<bool> = if batch {
+            vec![true; calls.len()]
+        } else {
+            Vec::new()
+        };
+        let mut refused = Vec::new();
+        let mut element = |i: usize, r: Reject, wanted: &mut Vec<bool>| {
+            if !batch {
+                return Err(r);
+            }
+            wanted[i] = false;
+            refused.push((i, r));
+            Ok(())
+        };
+        for (i, call) in calls.iter().enumerate() {
             let listed = self.deny.matches(&call.command)
                 || self
                     .allow
                     .as_ref()
                     .is_some_and(|a| !a.matches(&call.command));
             if listed {
-                return Err(refuse(
+                let r = refuse(
                     Reason::DeniedCommand,
                     format!("command {} is not allowed", call.command),
                     call,
-                ));
+                );
+                element(i, r, &mut wanted)?;
+                continue;
             }
             if let Some(max) = self
                 .entry(&call.command)
@@ -267,32 +336,44 @@ impl RoutePolicy {
                 }
             }
         }
-        let n = u32::try_from(calls.len()).unwrap_or(u32::MAX);
-        if !trusted {
+        let is_wanted = |wanted: &[bool], i: usize| wanted.get(i).copied().unwrap_or(true);
+        let n = (0..calls.len()).filter(|&i| is_wanted(&wanted, i)).count();
+        if !trusted && n > 0 {
             if let Some(limit) = &self.per_ip {
-                if !limit.allow(source, n) {
+                if !limit.allow(source, u32::try_from(n).unwrap_or(u32::MAX)) {
                     return Err(Reject::new(
                         Reason::RateLimited,
                         "too many requests from this source",
                     ));
                 }
             }
-            for call in calls {
+            for (i, call) in calls.iter().enumerate() {
+                if !is_wanted(&wanted, i) {
+                    continue;
+                }
                 if let Some(l) = &self.entry(&call.command).limits {
                     if l.rate.as_ref().is_some_and(|r| !r.allow(1))
                         || l.per_ip.as_ref().is_some_and(|r| !r.allow(source, 1))
                     {
-                        return Err(refuse(
+                        let r = refuse(
                             Reason::RateLimited,
                             format!("too many {} requests", call.command),
                             call,
-                        ));
+                        );
+                        element(i, r, &mut wanted)?;
                     }
                 }
             }
         }
+        let kept = || {
+            calls
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| is_wanted(&wanted, *i))
+                .map(|(_, c)| c)
+        };
         let mut permits = Vec::new();
-        if let Some(sem) = &self.inflight {
+        if let (Some(sem), true) = (&self.inflight, kept().next().is_some()) {
             permits.push(sem.clone().try_acquire_owned().map_err(|_| {
                 Reject::new(
                     Reason::InflightCap,
@@ -302,7 +383,7 @@ impl RoutePolicy {
         }
         let mut timeout = None::<Duration>;
         let mut upstream = None::<usize>;
-        for (i, call) in calls.iter().enumerate() {
+        for (i, call) in kept().enumerate() {
             let Some(l) = &self.entry(&call.command).limits else {
                 if upstream.is_some_and(|u| u != self.upstream) {
                     return Err(mixed_upstreams(call));
@@ -319,11 +400,11 @@ impl RoutePolicy {
                 timeout = Some(timeout.map_or(t, |cur| cur.min(t)));
             }
             // A command repeated in a batch takes its permits once, for all its calls.
-            if calls[..i].iter().any(|c| c.command == call.command) {
+            if kept().take(i).any(|c| c.command == call.command) {
                 continue;
             }
             if let Some(sem) = &l.inflight {
-                let count = calls.iter().filter(|c| c.command == call.command).count();
+                let count = kept().filter(|c| c.command == call.command).count();
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
                 permits.push(sem.clone().try_acquire_many_owned(count).map_err(|_| {
                     refuse(
@@ -334,9 +415,9 @@ impl RoutePolicy {
                 })?);
             }
         }
-        let read_only = calls.iter().all(|c| self.is_read_only(&c.command));
+        let read_only = kept().all(|c| self.is_read_only(&c.command));
         let hedge = read_only
-            && calls.iter().all(|c| {
+            && kept().all(|c| {
                 self.entry(&c.command).limits.as_ref().and_then(|l| l.hedge) != Some(false)
             });
         Ok(Admission {
@@ -345,6 +426,7 @@ impl RoutePolicy {
             upstream: upstream.unwrap_or(self.upstream),
             read_only,
             hedge,
+            refused,
         })
     }
 
