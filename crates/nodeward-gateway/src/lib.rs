@@ -27,6 +27,7 @@ pub mod listen;
 pub mod log;
 pub mod metrics;
 pub mod minutes;
+pub mod ocsp;
 pub mod pem;
 pub mod protocol;
 pub mod refusal;
