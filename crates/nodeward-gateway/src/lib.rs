@@ -28,6 +28,7 @@ pub mod log;
 pub mod majority;
 pub mod metrics;
 pub mod minutes;
+pub mod ocsp;
 pub mod pem;
 pub mod protocol;
 pub mod pushed;

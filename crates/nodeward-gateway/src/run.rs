@@ -148,9 +148,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
     let mut acme_states = Vec::new();
     for l in &config.listeners {
         tls_states.push(match (&l.tls, &l.acme) {
-            (Some(files), _) => Some(tls::TlsState {
-                current: ArcSwap::new(tls::load_server_config(files)?),
-            }),
+            (Some(files), _) => Some(tls::file_state(files)?),
             (None, Some(acme)) => {
                 let state = Arc::new(crate::acme::AcmeState::new(
                     l.bind,
@@ -159,14 +157,29 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 ));
                 let cfg = tls::acme_server_config(state.resolver.clone())
                     .map_err(|e| GatewayError::Acme(e.to_string()))?;
+                let slot = state.resolver.slot.clone();
                 acme_states.push(state);
                 Some(tls::TlsState {
                     current: ArcSwap::new(cfg),
+                    slot,
                 })
             }
             (None, None) => None,
         });
     }
+    let staplers: Vec<_> = config
+        .listeners
+        .iter()
+        .zip(&tls_states)
+        .filter_map(|(l, t)| {
+            let (ocsp, t) = (l.ocsp?, t.as_ref()?);
+            Some(Arc::new(crate::ocsp::Stapler::new(
+                l.bind,
+                t.slot.clone(),
+                ocsp.refresh,
+            )))
+        })
+        .collect();
     let https_port = config
         .listeners
         .iter()
@@ -257,6 +270,7 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         ),
         registry,
         acme: acme_states,
+        ocsp: staplers,
         challenges,
         https_port,
         admin_token: ArcSwap::from_pointee(
@@ -282,6 +296,10 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
                 .clone()
                 .run(shared.challenges.clone(), shutdown_rx.clone()),
         );
+    }
+    // OCSP staples are fetched in the background too, never on the request path.
+    for stapler in &shared.ocsp {
+        tokio::spawn(stapler.clone().run(shutdown_rx.clone()));
     }
     for l in &config.listeners {
         tracing::info!(bind = %l.bind, tls = l.terminates_tls(), acme = l.acme.is_some(), redirect_https = l.redirect_https, threads, "listening");

@@ -119,6 +119,8 @@ pub struct Shared {
     pub registry: Registry,
     /// ACME listeners' certificate states.
     pub acme: Vec<Arc<crate::acme::AcmeState>>,
+    /// TLS listeners' OCSP stapling states.
+    pub ocsp: Vec<Arc<crate::ocsp::Stapler>>,
     /// Pending ACME challenge answers.
     pub challenges: Arc<crate::acme::Challenges>,
     /// Port of the first TLS listener, for HTTPS redirects.
@@ -224,7 +226,7 @@ impl Shared {
             {
                 new_tls.push((
                     state,
-                    crate::listen::tls::load_server_config(files).map_err(|e| e.to_string())?,
+                    crate::listen::tls::load_certified(files).map_err(|e| e.to_string())?,
                 ));
             }
         }
@@ -240,8 +242,8 @@ impl Shared {
         if runtime.global.access_log != self.runtime.load().global.access_log {
             notes.push("access_log changed: restart to apply it".to_string());
         }
-        for (state, cfg) in new_tls {
-            state.current.store(cfg);
+        for (state, key) in new_tls {
+            state.slot.install(key);
         }
         self.guard.set_limits(
             runtime.global.max_connections,

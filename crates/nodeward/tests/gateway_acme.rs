@@ -384,6 +384,19 @@ fn tls_alpn_issue_renew_and_outage() {
     let root = pebble.issuing_root(gw.dir.path());
     let (code, body) = https_post(port, &root);
     assert_eq!(code, 200, "{body}");
+    // OCSP stapling looks at the new certificate: Pebble names no responder,
+    // so nothing is fetched or stapled (tests/gateway_ocsp.rs staples).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = gw.admin("GET", "/status");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["ocsp"][0]["state"] == "no responder" {
+            assert_eq!(v["ocsp"][0]["stapled"], false, "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "ocsp status: {}", v["ocsp"]);
+        thread::sleep(Duration::from_millis(100));
+    }
     // State: account and certificate bundle, 0600.
     use std::os::unix::fs::PermissionsExt;
     for f in [format!("{DOMAIN}.account.json"), format!("{DOMAIN}.pem")] {

@@ -54,10 +54,10 @@ pub struct Issued {
 
 /// Loads the account from the state directory or registers a new one.
 async fn account(cfg: &AcmeConfig, store: &Store) -> Result<Account, IssueError> {
-    let builder = match &cfg.ca {
-        Some(ca) => Account::builder_with_root(ca).map_err(acme("reading the ca root"))?,
-        None => Account::builder().map_err(acme("setting up the HTTPS client"))?,
-    };
+    // Our own client: every answer bounded in size and time.
+    let http = super::http::BoundedClient::new(cfg.ca.as_deref())
+        .map_err(|e| IssueError::Other(format!("setting up the HTTPS client: {e}")))?;
+    let builder = Account::builder_with_http(Box::new(http));
     let path = store.account();
     match std::fs::read(&path) {
         Ok(bytes) => {

@@ -93,7 +93,7 @@ impl AcmeState {
     }
 
     fn install(&self, issued: Issued, renewed: bool) {
-        self.resolver.current.store(Some(issued.key));
+        self.resolver.slot.install(issued.key);
         let mut s = self.lock();
         s.not_before = Some(issued.not_before);
         s.not_after = Some(issued.not_after);
@@ -151,7 +151,7 @@ impl AcmeState {
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => format!("the order took longer than {}s", ORDER_TIMEOUT.as_secs()),
             };
-            let serving = self.resolver.current.load().is_some();
+            let serving = self.resolver.slot.current.load().is_some();
             tracing::error!(listener = %self.listener, error = %error, retry_in_s = backoff.as_secs(), serving_old_certificate = serving, "ACME order failed");
             {
                 let mut s = self.lock();

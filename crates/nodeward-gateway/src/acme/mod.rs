@@ -4,6 +4,7 @@
 //! files, and the renewal loop.
 
 pub mod challenges;
+pub mod http;
 pub mod issue;
 pub mod manager;
 pub mod resolver;

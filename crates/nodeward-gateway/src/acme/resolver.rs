@@ -7,22 +7,22 @@
 //! certificate that clients might be told to trust.
 
 use super::{Challenges, ACME_TLS_ALPN};
-use arc_swap::ArcSwapOption;
+use crate::listen::tls::CertSlot;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::sync::Arc;
 
 /// Serves the current ACME certificate or a pending challenge certificate.
 pub struct AcmeResolver {
-    /// The certificate ordinary handshakes get.
-    pub current: ArcSwapOption<CertifiedKey>,
+    /// The certificate ordinary handshakes get (with its OCSP staple).
+    pub slot: Arc<CertSlot>,
     challenges: Arc<Challenges>,
 }
 
 impl std::fmt::Debug for AcmeResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcmeResolver")
-            .field("has_certificate", &self.current.load().is_some())
+            .field("has_certificate", &self.slot.current.load().is_some())
             .finish()
     }
 }
@@ -31,7 +31,7 @@ impl AcmeResolver {
     /// A resolver with no certificate yet.
     pub fn new(challenges: Arc<Challenges>) -> Self {
         AcmeResolver {
-            current: ArcSwapOption::empty(),
+            slot: Arc::new(CertSlot::default()),
             challenges,
         }
     }
@@ -45,6 +45,6 @@ impl ResolvesServerCert for AcmeResolver {
         if acme {
             return self.challenges.alpn(hello.server_name()?);
         }
-        self.current.load_full()
+        self.slot.current.load_full()
     }
 }

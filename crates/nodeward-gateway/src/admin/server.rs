@@ -84,6 +84,7 @@ async fn handle(
         (&Method::GET, "/metrics") => {
             let mut text = shared.metrics.render();
             crate::acme::manager::render_metrics(&shared.acme, &mut text);
+            crate::ocsp::stapler::render_metrics(&shared.ocsp, &mut text);
             super::pool_metrics::render(&shared.registry.pools(), &mut text);
             if let Some(c) = shared.cluster.get() {
                 c.status().render(&mut text);

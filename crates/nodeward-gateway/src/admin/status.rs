@@ -48,6 +48,7 @@ pub fn status(shared: &Shared) -> Value {
             "redirect_https": l.redirect_https,
         })).collect::<Vec<_>>(),
         "acme": shared.acme.iter().map(|a| a.status()).collect::<Vec<_>>(),
+        "ocsp": shared.ocsp.iter().map(|o| o.status()).collect::<Vec<_>>(),
         "connections": {
             "open": shared.guard.open(),
             "accepted": shared.metrics.connections_accepted.load(Relaxed),

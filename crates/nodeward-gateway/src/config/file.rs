@@ -170,6 +170,21 @@ pub struct TlsSection {
     pub key: Option<PathBuf>,
     /// Obtain and renew the certificate from an ACME CA instead.
     pub acme: Option<AcmeSection>,
+    /// `true` (default: staple when the certificate names an OCSP
+    /// responder), `false` or `"off"`.
+    pub ocsp_stapling: Option<OcspStapling>,
+    /// Longest time between two OCSP queries (default: half the answer's validity).
+    pub ocsp_refresh: Option<Duration>,
+}
+
+/// `ocsp_stapling = true | false | "off" | "on"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OcspStapling {
+    /// `true` / `false`.
+    Bool(bool),
+    /// `"on"` / `"off"`.
+    Word(String),
 }
 
 /// `acme = { domains = [...], contact = "mailto:...", directory = "...", ca = "..." }`.

@@ -17,8 +17,8 @@ pub use respond::{Cors, SecurityHeaders, JSON_API_PRESET};
 pub use upstream::{HedgeSettings, RetrySettings, Upstream};
 pub use validate::{
     check_text, load, load_from_str, AccessLogTarget, AcmeChallenge, AcmeConfig, Admin,
-    ApiKeyConfig, AuthConfig, Autoban, CommandLimits, GatewayConfig, Global, Listener, Route,
-    TlsFiles, LETS_ENCRYPT_DIRECTORY,
+    ApiKeyConfig, AuthConfig, Autoban, CommandLimits, GatewayConfig, Global, Listener, OcspConfig,
+    Route, TlsFiles, LETS_ENCRYPT_DIRECTORY,
 };
 
 /// Top-level tables the gateway owns in the shared config file.

@@ -121,6 +121,15 @@ pub struct Listener {
     pub acme: Option<AcmeConfig>,
     /// Redirect everything to HTTPS (plain listeners only).
     pub redirect_https: bool,
+    /// OCSP stapling on this TLS listener (None: off or no TLS).
+    pub ocsp: Option<OcspConfig>,
+}
+
+/// Checked `ocsp_stapling` / `ocsp_refresh` of a TLS listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OcspConfig {
+    /// Longest time between two queries (None: half the answer's validity).
+    pub refresh: Option<std::time::Duration>,
 }
 
 impl Listener {
@@ -348,6 +357,28 @@ impl Checker<'_> {
         ConfigError::invalid(self.path, at, msg)
     }
 
+    /// `ocsp_stapling` / `ocsp_refresh` of listener `i`'s `tls`.
+    fn ocsp(&self, i: usize, t: &TlsSection) -> Result<Option<OcspConfig>, ConfigError> {
+        let at = format!("listener[{i}].tls.ocsp_stapling");
+        let on = match &t.ocsp_stapling {
+            None | Some(OcspStapling::Bool(true)) => true,
+            Some(OcspStapling::Bool(false)) => false,
+            Some(OcspStapling::Word(w)) if w == "on" => true,
+            Some(OcspStapling::Word(w)) if w == "off" => false,
+            Some(OcspStapling::Word(w)) => {
+                return Err(self.err(at, format!("{w:?}: use true, false, \"on\" or \"off\"")))
+            }
+        };
+        let refresh = t.ocsp_refresh.map(|d| d.0);
+        if refresh.is_some_and(|d| d < std::time::Duration::from_secs(1)) {
+            return Err(self.err(
+                format!("listener[{i}].tls.ocsp_refresh"),
+                "must be at least 1s",
+            ));
+        }
+        Ok(on.then_some(OcspConfig { refresh }))
+    }
+
     fn listener_tls(
         &self,
         i: usize,
@@ -436,6 +467,10 @@ impl Checker<'_> {
             if !binds.insert(bind) {
                 return Err(self.err(at, format!("{bind} is bound twice")));
             }
+            let ocsp = match &l.tls {
+                None => None,
+                Some(t) => self.ocsp(i, t)?,
+            };
             let (tls, acme) = match l.tls {
                 None => (None, None),
                 Some(t) => self.listener_tls(i, t, &global)?,
@@ -451,6 +486,7 @@ impl Checker<'_> {
                 tls,
                 acme,
                 redirect_https: l.redirect_https,
+                ocsp,
             });
         }
         let redirect = listeners.iter().any(|l| l.redirect_https);
