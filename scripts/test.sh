@@ -19,6 +19,8 @@ PACKAGES=(
   # cluster mode (tests/gateway_cluster.rs): a real etcd and etcdctl; etcd-client's
   # build script compiles etcd's .proto files with protoc.
   etcd-server etcd-client protobuf-compiler
+  # tests/gateway_cluster_push.rs: one gateway's wall clock skewed by minutes (libfaketime).
+  faketime
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

@@ -13,7 +13,11 @@
 //!   (etcdctl compact + defrag, etcd restarted) resyncs without missing a
 //!   ban or a registration;
 //! - etcd over TLS with client certificates (openssl-made CA), and a wrong
-//!   CA is a clear error.
+//!   CA is a clear error;
+//! - a backend a majority of instances judge critical is ejected by the
+//!   third (`cluster_majority`) and put back when the majority goes;
+//! - gateways with wall clocks skewed by +/-10 minutes (libfaketime, Debian's
+//!   `faketime`) neither shorten nor stretch a ban.
 //!
 //! Clients use other loopback addresses (curl --interface 127.0.0.N).
 
@@ -445,4 +449,53 @@ fn a_backend_a_majority_judges_critical_is_ejected_everywhere_until_the_majority
     // B still ejects it on its own check (unreachable), never by majority.
     assert!(b1_reasons(&b).contains(&"unreachable".to_string()));
     assert!(!b1_reasons(&b).contains(&"cluster_majority".to_string()));
+}
+
+#[test]
+fn a_clock_skewed_by_minutes_neither_shortens_nor_stretches_a_ban() {
+    let etcd = Etcd::start();
+    let backend = Backend::start();
+    let a = Gateway::start(&plain_cluster_config(&etcd, "gw-a"), &backend.url());
+    // B's wall clock is 10 minutes ahead, C's 10 minutes behind.
+    let b = start_skewed(&plain_cluster_config(&etcd, "gw-b"), &backend.url(), "+10m");
+    let c = start_skewed(&plain_cluster_config(&etcd, "gw-c"), &backend.url(), "-10m");
+    for gw in [&a, &b, &c] {
+        wait_until("the gateway to sync with etcd", secs(10), || {
+            cluster(gw)["connected"] == true
+        });
+    }
+    // The skew is real: B's log lines carry its shifted clock.
+    let year_hour = |gw: &Gateway| {
+        gw.stderr()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .get(..16)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (ta, tb, tc) = (year_hour(&a), year_hour(&b), year_hour(&c));
+    assert!(ta.len() == 16 && tb != ta && tc != ta, "{ta} {tb} {tc}");
+    // A 3 s ban made on the instance whose clock is ahead.
+    let (code, body) = b.admin("POST", "/bans?source=127.0.0.8&for=3s");
+    assert!(code == 200 || code == 201, "{code} {body}");
+    let banned = Instant::now();
+    for gw in [&a, &c] {
+        wait_until("the ban on the others", secs(1), || {
+            from(gw, "127.0.0.8") == 0
+        });
+    }
+    // Not shortened anywhere: still banned well into its 3 s.
+    std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(banned.elapsed()));
+    for gw in [&a, &b, &c] {
+        assert_eq!(from(gw, "127.0.0.8"), 0, "the ban ended early");
+    }
+    // Not stretched: it ends everywhere within a few seconds of its length.
+    for gw in [&a, &b, &c] {
+        wait_until("the ban to end everywhere", secs(8), || {
+            from(gw, "127.0.0.8") == 200
+        });
+    }
+    assert!(banned.elapsed() >= std::time::Duration::from_millis(2500));
+    assert!(banned.elapsed() < secs(10), "{:?}", banned.elapsed());
 }

@@ -387,3 +387,55 @@ pub fn cluster_cmd(args: &[&str], config: &Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// libfaketime (Debian: faketime), multithreaded variant.
+pub fn libfaketime() -> PathBuf {
+    std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime is installed (Debian: faketime)")
+}
+
+/// Starts a gateway like [`Gateway::start`] with its wall clock shifted by
+/// `offset` (libfaketime syntax, e.g. `+10m`); its monotonic clock is left alone.
+pub fn start_skewed(template: &str, backend: &str, offset: &str) -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let admin_port = loop {
+        let p = free_port();
+        if p != port {
+            break p;
+        }
+    };
+    let config = dir.path().join("gw.toml");
+    std::fs::write(
+        &config,
+        render(template, port, admin_port, backend, dir.path()),
+    )
+    .unwrap();
+    let child = Command::new(bin())
+        .arg("gateway")
+        .arg("--config")
+        .arg(&config)
+        .env("LD_PRELOAD", libfaketime())
+        .env("FAKETIME", offset)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("NODEWARD_LOG", "debug")
+        .stdout(std::fs::File::create(dir.path().join("access.log")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let gw = Gateway {
+        child: Some(child),
+        port,
+        admin_port,
+        dir,
+        config,
+    };
+    wait_until("the skewed gateway to listen", secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    gw
+}
