@@ -280,28 +280,7 @@ fn etcd_over_tls_with_client_certificates_and_a_wrong_ca_is_a_clear_error() {
     assert_eq!(instances(&gws[0].config).len(), 2);
     // A CA that did not sign etcd's certificate: a clear error, exit 2.
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "other-ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    make_ca(dir.path(), "other-ca", "other");
     let wrong = dir.path().join("c.toml");
     std::fs::write(
         &wrong,

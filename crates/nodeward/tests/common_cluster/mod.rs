@@ -160,6 +160,35 @@ impl Drop for Etcd {
     }
 }
 
+/// A self-signed CA `{name}.pem` (key `{name}-key.pem`) in `dir`.
+pub fn make_ca(dir: &Path, name: &str, cn: &str) {
+    let (key, cert, subj) = (
+        format!("{name}-key.pem"),
+        format!("{name}.pem"),
+        format!("/CN={cn}"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+        ],
+    );
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .current_dir(dir)
@@ -172,26 +201,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, all
 /// signed by the CA; returns (server files, client files).
 fn make_pki(dir: &Path) -> (Tls, Tls) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=test etcd CA",
-        ],
-    );
+    make_ca(dir, "ca", "test etcd CA");
     for (name, ext) in [
         (
             "server",
@@ -401,41 +411,15 @@ pub fn libfaketime() -> PathBuf {
 /// Starts a gateway like [`Gateway::start`] with its wall clock shifted by
 /// `offset` (libfaketime syntax, e.g. `+10m`); its monotonic clock is left alone.
 pub fn start_skewed(template: &str, backend: &str, offset: &str) -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let admin_port = loop {
-        let p = free_port();
-        if p != port {
-            break p;
-        }
-    };
-    let config = dir.path().join("gw.toml");
-    std::fs::write(
-        &config,
-        render(template, port, admin_port, backend, dir.path()),
+    let lib = libfaketime();
+    Gateway::start_with_env(
+        template,
+        backend,
+        &[],
+        &[
+            ("LD_PRELOAD", lib.as_os_str()),
+            ("FAKETIME", offset.as_ref()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".as_ref()),
+        ],
     )
-    .unwrap();
-    let child = Command::new(bin())
-        .arg("gateway")
-        .arg("--config")
-        .arg(&config)
-        .env("LD_PRELOAD", libfaketime())
-        .env("FAKETIME", offset)
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .env("NODEWARD_LOG", "debug")
-        .stdout(std::fs::File::create(dir.path().join("access.log")).unwrap())
-        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let gw = Gateway {
-        child: Some(child),
-        port,
-        admin_port,
-        dir,
-        config,
-    };
-    wait_until("the skewed gateway to listen", secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    gw
 }
