@@ -186,7 +186,7 @@ fn a_push_reaches_all_three_within_a_second_and_bad_ones_change_nothing() {
         wait_until("revision 3", secs(1), || from(gw, "127.0.0.1") == 403);
     }
     let c = Gateway::start(&plain_cluster_config(&etcd, "gw-c"), &backend.url());
-    wait_until("the restarted instance on revision 3", secs(10), || {
+    wait_until("the restarted instance on revision 3", secs(20), || {
         policy_revision(&c) == Some(3)
     });
     assert_eq!(from(&c, "127.0.0.1"), 403);
@@ -195,6 +195,39 @@ fn a_push_reaches_all_three_within_a_second_and_bad_ones_change_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 revision(s) under /test"), "{text}");
     assert!(text.contains("*      3"), "{text}");
+    // Four pushes at once: each number is won by exactly one (etcd
+    // transaction); a loser is told so and publishes nothing.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(bin())
+                .args(["cluster", "push", "--config"])
+                .arg(&c.config)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut won = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() {
+            won.push(stdout.split_whitespace().nth(2).unwrap().to_string());
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("another push took revision"), "{err}");
+        }
+    }
+    let mut unique = won.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), won.len(), "a number won twice: {won:?}");
+    let out = cluster_cmd(&["revisions", "--format", "json"], &c.config);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = v["current"].as_u64().unwrap();
+    assert!(!won.is_empty());
+    assert_eq!(last, 3 + won.len() as u64, "{v} {won:?}");
     // A rollback to a revision not kept is a clear error.
     let out = push(&c.config, &["--rollback", "99"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -268,7 +301,7 @@ fn etcd_over_tls_with_client_certificates_and_a_wrong_ca_is_a_clear_error() {
         .map(|n| Gateway::start(&cluster_config_with(&etcd, n, &files), &backend.url()))
         .collect();
     for gw in &gws {
-        wait_until("the gateway to sync over TLS", secs(10), || {
+        wait_until("the gateway to sync over TLS", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
@@ -398,13 +431,13 @@ fn a_backend_a_majority_judges_critical_is_ejected_everywhere_until_the_majority
         &second.url(),
     );
     for gw in [&a, &b, &c] {
-        wait_until("the gateway to sync with etcd", secs(10), || {
+        wait_until("the gateway to sync with etcd", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
     // C's own check passes, yet two of three judge b1 critical: C takes it
     // out with reason cluster_majority, and sends everything to b2.
-    wait_until("C to eject b1 by majority", secs(10), || {
+    wait_until("C to eject b1 by majority", secs(20), || {
         b1_reasons(&c) == ["cluster_majority"]
     });
     let x = &b1(&c)["last_check"]["exclusions"][0];
@@ -439,7 +472,7 @@ fn a_clock_skewed_by_minutes_neither_shortens_nor_stretches_a_ban() {
     let b = start_skewed(&plain_cluster_config(&etcd, "gw-b"), &backend.url(), "+10m");
     let c = start_skewed(&plain_cluster_config(&etcd, "gw-c"), &backend.url(), "-10m");
     for gw in [&a, &b, &c] {
-        wait_until("the gateway to sync with etcd", secs(10), || {
+        wait_until("the gateway to sync with etcd", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }

@@ -100,7 +100,7 @@ impl Etcd {
             .spawn()
             .expect("etcd is installed (Debian: etcd-server)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if self.ctl(&["endpoint", "health"]).status.success() {
                 return;
@@ -299,7 +299,7 @@ pub fn three_with(
         .map(|n| Gateway::start(&config(etcd, n), &backend.url()))
         .collect();
     for gw in &gws {
-        wait_until("the gateway to sync with etcd", secs(10), || {
+        wait_until("the gateway to sync with etcd", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
