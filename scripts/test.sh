@@ -23,6 +23,8 @@ PACKAGES=(
   redis-server
   # the read cache's key flood (tests/gateway_cache.rs) is driven by wrk.
   wrk
+  # tests/gateway_cluster_push.rs: one gateway's wall clock skewed by minutes (libfaketime).
+  faketime
 )
 # python3 (sqlite3) writes the rpm database of tests/fim_packages.rs.
 # Node.js runs ganache, the real JSON-RPC node of tests/gateway_pool_evm.rs,

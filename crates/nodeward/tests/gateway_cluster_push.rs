@@ -13,7 +13,11 @@
 //!   (etcdctl compact + defrag, etcd restarted) resyncs without missing a
 //!   ban or a registration;
 //! - etcd over TLS with client certificates (openssl-made CA), and a wrong
-//!   CA is a clear error.
+//!   CA is a clear error;
+//! - a backend a majority of instances judge critical is ejected by the
+//!   third (`cluster_majority`) and put back when the majority goes;
+//! - gateways with wall clocks skewed by +/-10 minutes (libfaketime, Debian's
+//!   `faketime`) neither shorten nor stretch a ban.
 //!
 //! Clients use other loopback addresses (curl --interface 127.0.0.N).
 
@@ -182,7 +186,7 @@ fn a_push_reaches_all_three_within_a_second_and_bad_ones_change_nothing() {
         wait_until("revision 3", secs(1), || from(gw, "127.0.0.1") == 403);
     }
     let c = Gateway::start(&plain_cluster_config(&etcd, "gw-c"), &backend.url());
-    wait_until("the restarted instance on revision 3", secs(10), || {
+    wait_until("the restarted instance on revision 3", secs(20), || {
         policy_revision(&c) == Some(3)
     });
     assert_eq!(from(&c, "127.0.0.1"), 403);
@@ -191,6 +195,39 @@ fn a_push_reaches_all_three_within_a_second_and_bad_ones_change_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 revision(s) under /test"), "{text}");
     assert!(text.contains("*      3"), "{text}");
+    // Four pushes at once: each number is won by exactly one (etcd
+    // transaction); a loser is told so and publishes nothing.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(bin())
+                .args(["cluster", "push", "--config"])
+                .arg(&c.config)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut won = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() {
+            won.push(stdout.split_whitespace().nth(2).unwrap().to_string());
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("another push took revision"), "{err}");
+        }
+    }
+    let mut unique = won.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), won.len(), "a number won twice: {won:?}");
+    let out = cluster_cmd(&["revisions", "--format", "json"], &c.config);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = v["current"].as_u64().unwrap();
+    assert!(!won.is_empty());
+    assert_eq!(last, 3 + won.len() as u64, "{v} {won:?}");
     // A rollback to a revision not kept is a clear error.
     let out = push(&c.config, &["--rollback", "99"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -264,7 +301,7 @@ fn etcd_over_tls_with_client_certificates_and_a_wrong_ca_is_a_clear_error() {
         .map(|n| Gateway::start(&cluster_config_with(&etcd, n, &files), &backend.url()))
         .collect();
     for gw in &gws {
-        wait_until("the gateway to sync over TLS", secs(10), || {
+        wait_until("the gateway to sync over TLS", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
@@ -276,28 +313,7 @@ fn etcd_over_tls_with_client_certificates_and_a_wrong_ca_is_a_clear_error() {
     assert_eq!(instances(&gws[0].config).len(), 2);
     // A CA that did not sign etcd's certificate: a clear error, exit 2.
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "other-ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    make_ca(dir.path(), "other-ca", "other");
     let wrong = dir.path().join("c.toml");
     std::fs::write(
         &wrong,
@@ -415,13 +431,13 @@ fn a_backend_a_majority_judges_critical_is_ejected_everywhere_until_the_majority
         &second.url(),
     );
     for gw in [&a, &b, &c] {
-        wait_until("the gateway to sync with etcd", secs(10), || {
+        wait_until("the gateway to sync with etcd", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
     // C's own check passes, yet two of three judge b1 critical: C takes it
     // out with reason cluster_majority, and sends everything to b2.
-    wait_until("C to eject b1 by majority", secs(10), || {
+    wait_until("C to eject b1 by majority", secs(20), || {
         b1_reasons(&c) == ["cluster_majority"]
     });
     let x = &b1(&c)["last_check"]["exclusions"][0];
@@ -445,4 +461,53 @@ fn a_backend_a_majority_judges_critical_is_ejected_everywhere_until_the_majority
     // B still ejects it on its own check (unreachable), never by majority.
     assert!(b1_reasons(&b).contains(&"unreachable".to_string()));
     assert!(!b1_reasons(&b).contains(&"cluster_majority".to_string()));
+}
+
+#[test]
+fn a_clock_skewed_by_minutes_neither_shortens_nor_stretches_a_ban() {
+    let etcd = Etcd::start();
+    let backend = Backend::start();
+    let a = Gateway::start(&plain_cluster_config(&etcd, "gw-a"), &backend.url());
+    // B's wall clock is 10 minutes ahead, C's 10 minutes behind.
+    let b = start_skewed(&plain_cluster_config(&etcd, "gw-b"), &backend.url(), "+10m");
+    let c = start_skewed(&plain_cluster_config(&etcd, "gw-c"), &backend.url(), "-10m");
+    for gw in [&a, &b, &c] {
+        wait_until("the gateway to sync with etcd", secs(20), || {
+            cluster(gw)["connected"] == true
+        });
+    }
+    // The skew is real: B's log lines carry its shifted clock.
+    let year_hour = |gw: &Gateway| {
+        gw.stderr()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .get(..16)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (ta, tb, tc) = (year_hour(&a), year_hour(&b), year_hour(&c));
+    assert!(ta.len() == 16 && tb != ta && tc != ta, "{ta} {tb} {tc}");
+    // A 3 s ban made on the instance whose clock is ahead.
+    let (code, body) = b.admin("POST", "/bans?source=127.0.0.8&for=3s");
+    assert!(code == 200 || code == 201, "{code} {body}");
+    let banned = Instant::now();
+    for gw in [&a, &c] {
+        wait_until("the ban on the others", secs(1), || {
+            from(gw, "127.0.0.8") == 0
+        });
+    }
+    // Not shortened anywhere: still banned well into its 3 s.
+    std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(banned.elapsed()));
+    for gw in [&a, &b, &c] {
+        assert_eq!(from(gw, "127.0.0.8"), 0, "the ban ended early");
+    }
+    // Not stretched: it ends everywhere within a few seconds of its length.
+    for gw in [&a, &b, &c] {
+        wait_until("the ban to end everywhere", secs(8), || {
+            from(gw, "127.0.0.8") == 200
+        });
+    }
+    assert!(banned.elapsed() >= std::time::Duration::from_millis(2500));
+    assert!(banned.elapsed() < secs(10), "{:?}", banned.elapsed());
 }

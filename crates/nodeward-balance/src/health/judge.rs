@@ -357,6 +357,27 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_majority_verdict_is_capped_like_any_reason() {
+        // The cluster's majority says both nodes are critical: with a 50 %
+        // cap one stays in (the last healthy one is never taken out by it).
+        let mut inputs = [node(1000, 1000), node(1000, 1000)];
+        for i in &mut inputs {
+            i.observation.findings.push(Exclusion::critical(
+                super::super::checker::CLUSTER_MAJORITY,
+                "2 of 3 instances",
+                "",
+            ));
+        }
+        let (v, _) = judge(&inputs, 0.5, None);
+        assert_eq!(levels(&v), [Level::Critical, Level::Warn]);
+        assert!(
+            v[1].notes[0].contains("cluster_majority"),
+            "{:?}",
+            v[1].notes
+        );
+    }
+
+    #[test]
     fn two_nodes_and_quorums() {
         // Two nodes: the higher head is believed.
         let (v, view) = judge(&[node(1000, 1000), node(500, 500)], 0.5, None);

@@ -100,7 +100,7 @@ impl Etcd {
             .spawn()
             .expect("etcd is installed (Debian: etcd-server)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if self.ctl(&["endpoint", "health"]).status.success() {
                 return;
@@ -160,6 +160,35 @@ impl Drop for Etcd {
     }
 }
 
+/// A self-signed CA `{name}.pem` (key `{name}-key.pem`) in `dir`.
+pub fn make_ca(dir: &Path, name: &str, cn: &str) {
+    let (key, cert, subj) = (
+        format!("{name}-key.pem"),
+        format!("{name}.pem"),
+        format!("/CN={cn}"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+        ],
+    );
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .current_dir(dir)
@@ -172,26 +201,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, all
 /// signed by the CA; returns (server files, client files).
 fn make_pki(dir: &Path) -> (Tls, Tls) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=test etcd CA",
-        ],
-    );
+    make_ca(dir, "ca", "test etcd CA");
     for (name, ext) in [
         (
             "server",
@@ -289,7 +299,7 @@ pub fn three_with(
         .map(|n| Gateway::start(&config(etcd, n), &backend.url()))
         .collect();
     for gw in &gws {
-        wait_until("the gateway to sync with etcd", secs(10), || {
+        wait_until("the gateway to sync with etcd", secs(20), || {
             cluster(gw)["connected"] == true
         });
     }
@@ -386,4 +396,30 @@ pub fn cluster_cmd(args: &[&str], config: &Path) -> std::process::Output {
         .arg(config)
         .output()
         .unwrap()
+}
+
+/// libfaketime (Debian: faketime), multithreaded variant.
+pub fn libfaketime() -> PathBuf {
+    std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime is installed (Debian: faketime)")
+}
+
+/// Starts a gateway like [`Gateway::start`] with its wall clock shifted by
+/// `offset` (libfaketime syntax, e.g. `+10m`); its monotonic clock is left alone.
+pub fn start_skewed(template: &str, backend: &str, offset: &str) -> Gateway {
+    let lib = libfaketime();
+    Gateway::start_with_env(
+        template,
+        backend,
+        &[],
+        &[
+            ("LD_PRELOAD", lib.as_os_str()),
+            ("FAKETIME", offset.as_ref()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".as_ref()),
+        ],
+    )
 }

@@ -264,6 +264,16 @@ impl Gateway {
     }
 
     pub fn start_with(template: &str, backend: &str, extra_args: &[&str]) -> Gateway {
+        Self::start_with_env(template, backend, extra_args, &[])
+    }
+
+    /// [`Gateway::start_with`] with extra environment variables.
+    pub fn start_with_env(
+        template: &str,
+        backend: &str,
+        extra_args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         // The kernel may hand out the port just released again.
@@ -284,6 +294,7 @@ impl Gateway {
             .arg("--config")
             .arg(&config)
             .args(extra_args)
+            .envs(env.iter().copied())
             .env("NODEWARD_LOG", "debug")
             .stdout(std::fs::File::create(dir.path().join("access.log")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
@@ -301,7 +312,7 @@ impl Gateway {
     }
 
     fn wait_listening(&self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return;
