@@ -244,3 +244,53 @@ fn unnamed_methods_count_by_namespace_and_refusals_log_bytes() {
         r#"{"id":1,"method":"admin_peers"}"#.len()
     );
 }
+
+#[test]
+fn identical_calls_in_concurrent_batches_share_one_node_call() {
+    let node = TestNode::start("coalesce");
+    let extra = r#"
+[[route.command]]
+name = "eth_getBalance"
+cache = "immutable"
+"#;
+    let gw = Gateway::start(&config(extra), &node.url());
+    node.control(json!({"delay_ms": {"eth_getBalance": 700}}));
+    let balance = r#"{"jsonrpc":"2.0","id":ID,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aa","0x5"]}"#;
+    let addr = gw.addr();
+    let threads: Vec<_> = (0..25)
+        .map(|k| {
+            let call = balance.replace("ID", &k.to_string());
+            std::thread::spawn(move || {
+                // 20 batches (the slow call among others), 5 single calls.
+                let body = if k < 20 {
+                    format!(r#"[{{"id":"v","method":"net_version"}},{call}]"#)
+                } else {
+                    call
+                };
+                let r = http(addr, "POST", "/", body.as_bytes()).expect("gateway answers");
+                (
+                    k,
+                    r.status,
+                    serde_json::from_slice::<Value>(&r.body).unwrap(),
+                )
+            })
+        })
+        .collect();
+    for t in threads {
+        let (k, status, v) = t.join().unwrap();
+        assert_eq!(status, 200, "#{k}: {v}");
+        let el = if k < 20 { &v[1] } else { &v };
+        assert_eq!(el["id"], k, "#{k}: {v}");
+        assert!(el["result"].is_string(), "#{k}: {v}");
+    }
+    assert_eq!(
+        calls(&node, "eth_getBalance"),
+        1,
+        "the slow call reached the node more than once"
+    );
+    // Most waited on the one call (the rest came late enough to hit).
+    let coalesced = gw.metric("nodeward_cache_coalesced_total{route=\"/\"}");
+    let hits = gw.metric("nodeward_cache_hits_total{route=\"/\"}");
+    assert!(coalesced >= 10.0, "coalesced {coalesced}, hits {hits}");
+    assert_eq!(coalesced + hits, 24.0, "coalesced {coalesced}, hits {hits}");
+}

@@ -4,10 +4,12 @@
 //! bounded store keyed by the canonical call ([`key`]); JSON-RPC answers are
 //! stored without their `id` and served with the caller's ([`answer`]); a
 //! batch is answered from cached elements plus one smaller batch to the node,
-//! in the caller's order. Identical single calls in flight at once share one
-//! node call ([`flight`]). Errors are never stored, except the JSON-RPC
-//! error codes a command's `negative_cache` names, briefly. Calls naming `latest` or
-//! a recent block are pinned to its hash ([`finality`]); a reorg seen by the
+//! in the caller's order (also on routes without a cache, when calls of a
+//! batch are refused on their own: [`serve_batch`]). Identical cacheable
+//! calls in flight at once, alone or in batches, share one node call
+//! ([`flight`]). Errors are never stored, except the JSON-RPC error codes a
+//! command's `negative_cache` names, briefly. Calls naming `latest` or a
+//! recent block are pinned to its hash ([`finality`]); a reorg seen by the
 //! pool's chain tracker drops them; a node behind the pool head is never
 //! stored from.
 
@@ -542,13 +544,35 @@ pub async fn serve_batch(
         })
         .collect();
     let missing: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
+    // Cacheable calls share flights with identical calls in flight at once
+    // (single calls and other batches): this batch leads those nobody is
+    // making and waits on the others.
+    let timeout = out.timeout;
+    let mut leads: Vec<(usize, flight::Lead)> = Vec::new();
+    let mut waits: Vec<(usize, flight::Slot)> = Vec::new();
+    if let Some(c) = cache {
+        for &i in &missing {
+            let Some(k) = &prep.keys[i] else { continue };
+            match c.flights.claim(k) {
+                Ok(flight::Claim::Lead(l)) => leads.push((i, l)),
+                Ok(flight::Claim::Wait(rx)) => waits.push((i, rx)),
+                // Too many wait for it already: asked with the rest.
+                Err(_) => {}
+            }
+        }
+    }
+    let ask: Vec<usize> = missing
+        .iter()
+        .copied()
+        .filter(|i| !waits.iter().any(|(j, _)| j == i))
+        .collect();
     let answered = |i: &usize| prep.ids[*i].is_some();
     let mut backend = None;
     let mut upstream_time = None;
-    if !missing.is_empty() {
+    if !ask.is_empty() {
         let mut sub = Vec::new();
         sub.push(b'[');
-        for (n, &i) in missing.iter().enumerate() {
+        for (n, &i) in ask.iter().enumerate() {
             if n > 0 {
                 sub.push(b',');
             }
@@ -581,7 +605,7 @@ pub async fn serve_batch(
                     else {
                         continue;
                     };
-                    if !missing.contains(&i) || slots[i].is_some() {
+                    if !ask.contains(&i) || slots[i].is_some() {
                         continue;
                     }
                     let rest = Bytes::from(a.rest);
@@ -602,7 +626,7 @@ pub async fn serve_batch(
                     slots[i] = Some(rest);
                 }
             }
-            Err(_) if missing.len() == slots.len() && !bytes.is_empty() => {
+            Err(_) if ask.len() == slots.len() && !bytes.is_empty() => {
                 // Not a batch answer (a node refusing batches, an HTTP
                 // error) and nothing else to add: pass it on as it came.
                 return Ok(Served {
@@ -616,13 +640,42 @@ pub async fn serve_batch(
             // a batch: the calls it left unanswered say so below.
             Err(_) => {}
         }
+        for (i, lead) in leads.drain(..) {
+            lead.finish(match &slots[i] {
+                Some(rest) => Ok(flight::Answer {
+                    status,
+                    body: rest.clone(),
+                    backend: f.backend.clone(),
+                    upstream_time: f.upstream_time,
+                }),
+                None => Err((
+                    Reject::new(Reason::UpstreamError, "the node did not answer this call"),
+                    Some(f.backend.clone()),
+                )),
+            });
+        }
         backend = Some(f.backend);
         upstream_time = Some(f.upstream_time);
     }
-    let mark = match (cache, cached, missing.is_empty()) {
-        (None, _, _) | (_, 0, true) => None,
-        (_, _, true) => Some(Mark::Hit),
-        (_, 0, false) => Some(Mark::Miss),
+    let shared = waits.len();
+    for (i, rx) in waits {
+        let answer = match flight::wait(rx, timeout).await {
+            Ok(o) => match &*o {
+                Ok(a) => a.body.clone(),
+                Err((r, _)) => r.jsonrpc_element().into(),
+            },
+            Err(r) => r.jsonrpc_element().into(),
+        };
+        slots[i] = Some(answer);
+    }
+    if let Some(c) = cache {
+        c.stats().coalesced.fetch_add(shared as u64, Relaxed);
+    }
+    let mark = match (cache, cached, shared, ask.is_empty()) {
+        (None, ..) | (_, 0, 0, true) => None,
+        (_, 0, _, true) => Some(Mark::Coalesced),
+        (_, _, _, true) => Some(Mark::Hit),
+        (_, 0, 0, false) => Some(Mark::Miss),
         _ => Some(Mark::Partial),
     };
     let mut body = Vec::new();
