@@ -497,6 +497,13 @@ where
         }
         (c, p)
     });
+    if prepared.is_none() {
+        // A batch the assembly cannot take apart (extraction read it, so
+        // this should not happen) is never forwarded with its refused calls.
+        if let Some((_, first)) = refused.into_iter().next() {
+            return Err((first, Some(extraction)));
+        }
+    }
     let outbound = crate::upstream::Outbound {
         method: parts.method,
         target: pq,
