@@ -1,5 +1,5 @@
 //! One HTTP request through the fake node: control and stats paths, then body
-//! reading with a bound, the behaviour knobs (delay, hang, close, forced status,
+//! reading with a bound, the behaviour knobs (delay, workers, hang, close, forced status,
 //! garbage, huge), and finally the IRI or JSON-RPC answer.
 
 use std::convert::Infallible;
@@ -41,6 +41,8 @@ impl std::error::Error for CloseConnection {}
 /// The running node: current state and counters, shared by all connections.
 pub struct Node {
     state: Mutex<Arc<State>>,
+    /// The `workers` limit in force and its semaphore.
+    gate: Mutex<(u64, Arc<tokio::sync::Semaphore>)>,
     /// Request counters reported by `/_stats`.
     pub stats: Arc<Stats>,
 }
@@ -50,12 +52,26 @@ impl Node {
     pub fn new(st: State) -> Node {
         Node {
             state: Mutex::new(Arc::new(st)),
+            gate: Mutex::new((0, Arc::new(tokio::sync::Semaphore::new(0)))),
             stats: Arc::new(Stats::default()),
         }
     }
 
     fn state(&self) -> Arc<State> {
         Arc::clone(&self.state.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The semaphore for `workers` concurrent answers (re-made when the
+    /// limit changes; requests already waiting keep the old one).
+    fn gate(&self, workers: u64) -> Arc<tokio::sync::Semaphore> {
+        let mut g = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 != workers {
+            *g = (
+                workers,
+                Arc::new(tokio::sync::Semaphore::new(workers as usize)),
+            );
+        }
+        Arc::clone(&g.1)
     }
 
     fn patch(&self, patch: &Value) -> Result<Arc<State>, String> {
@@ -190,7 +206,14 @@ async fn answer(node: &Node, call: Call) -> Result<Response<Body>, CloseConnecti
         Call::Rpc(v) => jsonrpc::methods(v),
     };
     let inflight = node.stats.begin(&commands);
-    let delay = node.state().delay_ms(&commands);
+    let st = node.state();
+    let delay = st.delay_ms(&commands);
+    // A node with `workers` set serves that many requests at once (the
+    // delay is their service time); the others queue, as on a real node.
+    let _worker = match st.workers {
+        0 => None,
+        n => node.gate(n).acquire_owned().await.ok(),
+    };
     if delay > 0 {
         // Dropped here by hyper if the client goes away: counted as abandoned.
         tokio::time::sleep(Duration::from_millis(delay)).await;

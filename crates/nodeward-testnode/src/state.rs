@@ -53,6 +53,9 @@ pub struct State {
     pub fork_from: u64,
     /// Knob: command -> milliseconds to wait before answering.
     pub delay_ms: BTreeMap<String, u64>,
+    /// Knob: most requests answered at once (0: no limit); the delay is
+    /// their service time and further requests queue.
+    pub workers: u64,
     /// Knob: command -> forced HTTP status.
     pub status: BTreeMap<String, u16>,
     /// Knob: commands answered 200 with a non-JSON body.
@@ -103,6 +106,7 @@ impl State {
             fork_seed: 0,
             fork_from: 0,
             delay_ms: BTreeMap::new(),
+            workers: 0,
             status: BTreeMap::new(),
             garbage: Vec::new(),
             hang: Vec::new(),
