@@ -15,8 +15,12 @@
 //! - `redirect_listener_passes_scan`: 308 to HTTPS with curl, and
 //!   `nodeward scan --only headers` reports the Observatory redirection test
 //!   as passed.
+//! - `acme_certificate_is_stapled`: Pebble writes a local OCSP URL into the
+//!   certificate (it runs no responder itself); `openssl ocsp` answers for it
+//!   with Pebble's intermediate key; the ACME certificate is then stapled.
 
 mod common_gateway;
+mod common_ocsp;
 use common_gateway::*;
 use std::io::Write;
 use std::net::TcpStream;
@@ -98,6 +102,11 @@ struct Pebble {
 
 impl Pebble {
     fn start(http_port: u16, tls_port: u16, validity_s: u64) -> Pebble {
+        Self::start_with_ocsp(http_port, tls_port, validity_s, "")
+    }
+
+    /// Pebble writing `ocsp_url` into the certificates' AIA (it runs no responder).
+    fn start_with_ocsp(http_port: u16, tls_port: u16, validity_s: u64, ocsp_url: &str) -> Pebble {
         let dir = tempfile::tempdir().unwrap();
         pebble_https_cert(dir.path());
         let (port, mgmt, dns, dns_mgmt) = (free_port(), free_port(), free_port(), free_port());
@@ -118,7 +127,7 @@ impl Pebble {
                 "privateKey": dir.path().join("https.key"),
                 "httpPort": http_port,
                 "tlsPort": tls_port,
-                "ocspResponderURL": "",
+                "ocspResponderURL": ocsp_url,
                 "externalAccountBindingRequired": false,
                 "certificateValidityPeriod": validity_s,
             }
@@ -171,11 +180,17 @@ impl Pebble {
 
     /// Pebble's issuing root, from its management API.
     fn issuing_root(&self, into: &Path) -> PathBuf {
-        let path = into.join("pebble-root.pem");
+        self.management(into, "roots/0", "pebble-root.pem")
+    }
+
+    /// A PEM object from Pebble's management API (`roots/0`,
+    /// `intermediates/0`, `intermediate-keys/0`), written to `into/name`.
+    fn management(&self, into: &Path, what: &str, name: &str) -> PathBuf {
+        let path = into.join(name);
         let (code, body) = curl(&[
             "--cacert",
             &self.https_ca().display().to_string(),
-            &format!("https://127.0.0.1:{}/roots/0", self.mgmt),
+            &format!("https://127.0.0.1:{}/{what}", self.mgmt),
         ]);
         assert_eq!(code, 200, "{body}");
         std::fs::write(&path, body).unwrap();
@@ -560,4 +575,81 @@ fn redirect_listener_passes_scan() {
     let found = report.to_string();
     assert!(found.contains("redirection-to-https"), "{found}");
     assert!(!found.contains("redirection-missing"), "{found}");
+}
+
+#[test]
+fn acme_certificate_is_stapled() {
+    let backend = Backend::start();
+    let port = free_port();
+    let ocsp_port = free_port();
+    let pebble = Pebble::start_with_ocsp(
+        free_port(),
+        port,
+        3600,
+        &format!("http://127.0.0.1:{ocsp_port}/"),
+    );
+    let config = acme_config(&pebble, "tls-alpn-01", "").replace(
+        r#"challenge = "tls-alpn-01" } }"#,
+        r#"challenge = "tls-alpn-01" }, ocsp_refresh = "2s" }"#,
+    );
+    assert!(config.contains("ocsp_refresh"));
+    let gw = start_gateway(&config, &backend, port);
+    wait_for(&gw, "the certificate", Duration::from_secs(20), |s| {
+        s["certificate"] == true
+    });
+    // No responder yet: the certificate is served without a staple.
+    let dir = gw.dir.path();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = gw.admin("GET", "/status");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["ocsp"][0]["last_error"].is_string() {
+            assert_eq!(v["ocsp"][0]["stapled"], false, "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "ocsp status: {}", v["ocsp"]);
+        thread::sleep(Duration::from_millis(100));
+    }
+    // A real responder for Pebble's intermediate (its key from Pebble's
+    // management API), answering for the issued certificate's serial.
+    let int = pebble.management(dir, "intermediates/0", "int.pem");
+    let int_key = pebble.management(dir, "intermediate-keys/0", "int.key");
+    let leaf = dir.join("leaf.pem");
+    std::fs::write(
+        &leaf,
+        format!("{}-----END CERTIFICATE-----\n", served_leaf(port)),
+    )
+    .unwrap();
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(&leaf)
+        .output()
+        .unwrap();
+    let serial = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_string();
+    assert!(!serial.is_empty(), "{out:?}");
+    let index = dir.join("index.txt");
+    common_ocsp::write_index(&index, &serial, false);
+    let _responder = common_ocsp::responder(ocsp_port, &index, &int, &int, &int_key);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (_, body) = gw.admin("GET", "/status");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["ocsp"][0]["stapled"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ocsp status: {}; stderr:\n{}",
+            v["ocsp"],
+            gw.stderr()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let root = pebble.issuing_root(dir);
+    let out = common_ocsp::s_client_status(port, DOMAIN, &root);
+    assert!(out.contains("OCSP Response Status: successful"), "{out}");
+    assert!(out.contains("Cert Status: good"), "{out}");
 }

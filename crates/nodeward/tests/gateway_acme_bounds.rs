@@ -9,6 +9,7 @@
 //! rcgen, valid but two thirds through its life, so an order is due at once.
 
 mod common_gateway;
+mod common_ocsp;
 use common_gateway::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -61,14 +62,7 @@ fn file_server(dir: &Path, port: u16) -> FileServer {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("ACCEPT")
-    {
-        assert!(Instant::now() < deadline, "openssl s_server did not start");
-        thread::sleep(Duration::from_millis(50));
-    }
+    common_ocsp::wait_for_log(&log, "ACCEPT", "openssl s_server");
     FileServer(child)
 }
 

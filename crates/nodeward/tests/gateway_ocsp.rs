@@ -13,9 +13,11 @@
 //!   /status, requests still served; the responder comes up → stapled.
 
 mod common_gateway;
+mod common_ocsp;
 use common_gateway::*;
+use common_ocsp::*;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -112,57 +114,19 @@ impl Pki {
         pki
     }
 
-    /// Writes the responder's index: the server certificate valid or revoked.
     fn set_index(&self, revoked: bool) {
-        let line = if revoked {
-            format!("R\t301231235959Z\t260101000000Z\t{SERIAL}\tunknown\t/CN=localhost\n")
-        } else {
-            format!("V\t301231235959Z\t\t{SERIAL}\tunknown\t/CN=localhost\n")
-        };
-        // Written whole and renamed, so the responder never reads half a line.
-        let tmp = self.p("index.txt.tmp");
-        std::fs::write(&tmp, line).unwrap();
-        std::fs::rename(&tmp, self.p("index.txt")).unwrap();
+        write_index(&self.p("index.txt"), SERIAL, revoked);
     }
 
-    /// Debian's `openssl ocsp` answering on `port` (stopped on drop).
+    /// Debian's `openssl ocsp` answering on `port`, signing with the delegated certificate.
     fn responder(&self, port: u16) -> Responder {
-        let log = self.p(&format!("responder-{port}.log"));
-        let child = Command::new("openssl")
-            .args(["ocsp", "-ignore_err", "-port", &port.to_string()])
-            .arg("-index")
-            .arg(self.p("index.txt"))
-            .arg("-CA")
-            .arg(self.p("ca.pem"))
-            .arg("-rsigner")
-            .arg(self.p("responder.pem"))
-            .arg("-rkey")
-            .arg(self.p("responder.key"))
-            .args(["-ndays", "1"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        // Not probed by connecting: an empty connection blocks its single
-        // process for good. It says when it listens.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("waiting for OCSP client connections")
-        {
-            assert!(Instant::now() < deadline, "openssl ocsp did not listen");
-            thread::sleep(Duration::from_millis(50));
-        }
-        Responder(child)
-    }
-}
-
-struct Responder(Child);
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        responder(
+            port,
+            &self.p("index.txt"),
+            &self.p("ca.pem"),
+            &self.p("responder.pem"),
+            &self.p("responder.key"),
+        )
     }
 }
 
@@ -195,16 +159,8 @@ fn start_gateway(pki: &Pki, backend: &Backend) -> Gateway {
     Gateway::start(&config, &backend.url())
 }
 
-/// What `openssl s_client -status` prints about the staple.
-fn s_client_status(port: u16, ca: &Path) -> String {
-    let out = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-        .args(["-servername", "localhost", "-status", "-CAfile"])
-        .arg(ca)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+fn s_client(port: u16, ca: &Path) -> String {
+    s_client_status(port, "localhost", ca)
 }
 
 fn ocsp_status(gw: &Gateway) -> serde_json::Value {
@@ -260,7 +216,7 @@ fn staple_good_then_revoked() {
     assert_eq!(s["stapled"], true);
     assert_eq!(s["responder"], format!("http://127.0.0.1:{ocsp_port}/"));
     assert!(s["next_update"].is_string(), "{s}");
-    let out = s_client_status(gw.port, &pki.p("ca.pem"));
+    let out = s_client(gw.port, &pki.p("ca.pem"));
     assert!(out.contains("OCSP Response Status: successful"), "{out}");
     assert!(out.contains("Cert Status: good"), "{out}");
     assert_eq!(
@@ -277,7 +233,7 @@ fn staple_good_then_revoked() {
     let s = wait_ocsp(&gw, "revoked", |s| s["state"] == "revoked");
     assert_eq!(s["stapled"], false);
     assert!(s["revoked_at"].is_string(), "{s}");
-    let out = s_client_status(gw.port, &pki.p("ca.pem"));
+    let out = s_client(gw.port, &pki.p("ca.pem"));
     assert!(out.contains("OCSP response: no response sent"), "{out}");
     assert!(!out.contains("Cert Status"), "{out}");
     let metrics = gw.metrics();
@@ -308,13 +264,13 @@ fn responder_down_then_up() {
         err.contains(&format!("127.0.0.1:{ocsp_port}")) && err.contains("connect"),
         "{err}"
     );
-    let out = s_client_status(gw.port, &pki.p("ca.pem"));
+    let out = s_client(gw.port, &pki.p("ca.pem"));
     assert!(out.contains("OCSP response: no response sent"), "{out}");
     https_ok(gw.port, &pki.p("ca.pem"));
 
     // The responder comes up: the retry (capped at ocsp_refresh) staples.
     let _responder = pki.responder(ocsp_port);
     wait_ocsp(&gw, "a good staple", |s| s["state"] == "good");
-    let out = s_client_status(gw.port, &pki.p("ca.pem"));
+    let out = s_client(gw.port, &pki.p("ca.pem"));
     assert!(out.contains("Cert Status: good"), "{out}");
 }

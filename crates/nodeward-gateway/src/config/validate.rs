@@ -1125,6 +1125,41 @@ deny = ["addNeighbors"]
     }
 
     #[test]
+    fn ocsp_stapling_defaults_on_and_checks_its_values() {
+        let tls = |extra: &str| {
+            with_listener(&format!(
+                "bind = \"127.0.0.1:14265\"\ntls = {{ cert = \"c.pem\", key = \"k.pem\"{extra} }}"
+            ))
+        };
+        let c = load_str(&tls("")).unwrap();
+        assert_eq!(c.listeners[0].ocsp, Some(OcspConfig { refresh: None }));
+        for off in [", ocsp_stapling = \"off\"", ", ocsp_stapling = false"] {
+            assert_eq!(load_str(&tls(off)).unwrap().listeners[0].ocsp, None);
+        }
+        let c = load_str(&tls(", ocsp_stapling = \"on\", ocsp_refresh = \"1h\"")).unwrap();
+        assert_eq!(
+            c.listeners[0].ocsp.unwrap().refresh,
+            Some(std::time::Duration::from_secs(3600))
+        );
+        let e = load_str(&tls(", ocsp_stapling = \"maybe\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("listener[0].tls.ocsp_stapling") && e.contains("maybe"),
+            "{e}"
+        );
+        let e = load_str(&tls(", ocsp_refresh = \"10ms\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ocsp_refresh") && e.contains("at least 1s"),
+            "{e}"
+        );
+        // Plain listeners have no stapling.
+        assert_eq!(load_str(MINIMAL).unwrap().listeners[0].ocsp, None);
+    }
+
+    #[test]
     fn acme_listener_loads_with_defaults() {
         let c = load_str(&with_listener(
             "bind = \"127.0.0.1:14265\"\ntls = { acme = { domains = [\"Node.Example.org\"] } }",

@@ -38,6 +38,10 @@ pub struct TlsFacts {
     pub no_fallback_scsv: bool,
     /// Size in bits of the weakest ECDHE group the server accepts.
     pub weakest_ec_bits: Option<u32>,
+    /// SSLv3 accepted with a CBC suite (POODLE).
+    pub poodle: bool,
+    /// An RC4 suite accepted with TLS 1.1 or later (not only with older versions).
+    pub rc4_with_tls11_or_later: bool,
 }
 
 /// The grade with its arithmetic.
@@ -218,11 +222,22 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
     if f.compression {
         caps.push(("C", "TLS compression enabled (CRIME)".into()));
     }
-    if has(Version::SSL3) {
-        caps.push(("C", "SSLv3 accepted (POODLE)".into()));
+    // SSL Labs, December 2014: SSLv3 caps at B, at C when POODLE applies, and
+    // a server with SSLv3 alone gets F.
+    if f.versions.iter().all(|v| *v == Version::SSL3) {
+        caps.push(("F", "only SSLv3 supported".into()));
     }
-    if f.suites.iter().any(|s| s.rc4()) {
-        caps.push(("C", "RC4 accepted".into()));
+    if f.poodle {
+        caps.push(("C", "SSLv3 accepted with CBC suites (POODLE)".into()));
+    } else if has(Version::SSL3) {
+        caps.push(("B", "SSLv3 accepted".into()));
+    }
+    // SSL Labs 1.17 (May 2015): RC4 with TLS 1.1 or later caps at C, RC4
+    // only with older versions at B.
+    if f.rc4_with_tls11_or_later {
+        caps.push(("C", "RC4 accepted with TLS 1.1 or later".into()));
+    } else if f.suites.iter().any(|s| s.rc4()) {
+        caps.push(("B", "RC4 accepted (only with SSLv3/TLS 1.0)".into()));
     }
     if !has(Version::TLS12) && !has(Version::TLS13) {
         caps.push(("C", "neither TLS 1.2 nor TLS 1.3 supported".into()));
@@ -239,8 +254,9 @@ pub fn grade(f: &TlsFacts) -> Option<TlsGrade> {
     if !f.suites.iter().any(|s| s.forward_secret()) {
         caps.push(("B", "no forward secrecy (no ECDHE/DHE suite)".into()));
     }
+    // SSL Labs 1.31 (March 2018): no AEAD suite caps at B, like no forward secrecy.
     if !f.suites.iter().any(|s| s.aead()) {
-        caps.push(("A-", "no AEAD suite (GCM, ChaCha20-Poly1305, CCM)".into()));
+        caps.push(("B", "no AEAD suite (GCM, ChaCha20-Poly1305, CCM)".into()));
     }
     if f.no_secure_renegotiation {
         caps.push(("A-", "secure renegotiation (RFC 5746) not supported".into()));
@@ -345,7 +361,28 @@ mod tests {
         );
         let mut f = good();
         f.suites.push(s(0x0005));
-        assert_eq!(grade(&f).unwrap().grade, "C", "RC4 caps at C");
+        f.rc4_with_tls11_or_later = true;
+        assert_eq!(grade(&f).unwrap().grade, "C", "RC4 with TLS 1.2 caps at C");
+        f.rc4_with_tls11_or_later = false;
+        assert_eq!(
+            grade(&f).unwrap().grade,
+            "B",
+            "RC4 only with TLS 1.0 caps at B"
+        );
+        let mut f = good();
+        f.suites = vec![s(0xC013), s(0xC014)];
+        assert_eq!(grade(&f).unwrap().grade, "B", "no AEAD suite caps at B");
+        let mut f = good();
+        f.versions.push(Version::SSL3);
+        let sslv3 = grade(&f).unwrap();
+        assert!(
+            sslv3.caps.iter().any(|c| c == "B: SSLv3 accepted"),
+            "{sslv3:?}"
+        );
+        f.poodle = true;
+        assert_eq!(grade(&f).unwrap().grade, "C", "POODLE caps at C");
+        f.versions = vec![Version::SSL3];
+        assert_eq!(grade(&f).unwrap().grade, "F", "SSLv3 alone is F");
         let mut f = good();
         f.suites.push(s(0x0003));
         assert_eq!(grade(&f).unwrap().grade, "F", "export suites mean F");

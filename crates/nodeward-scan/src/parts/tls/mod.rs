@@ -11,6 +11,7 @@ mod vulns;
 use super::{finding, PartOutcome};
 use crate::grade::observatory::hsts_max_age;
 use crate::grade::ssllabs::{self, TlsFacts, TlsGrade};
+use nodeward_probe::tls::hello::Version;
 use nodeward_probe::tls::vulns::{Fallback, Heartbleed};
 use nodeward_probe::tls::{ChainVerdict, Roots};
 use nodeward_probe::ProbeError;
@@ -86,6 +87,14 @@ fn facts(o: &Observed) -> TlsFacts {
             .ec_groups
             .as_ref()
             .and_then(|g| g.iter().map(|g| g.bits).min()),
+        poodle: o
+            .suites
+            .iter()
+            .any(|(v, s)| *v == Version::SSL3 && s.name.contains("_CBC_")),
+        rc4_with_tls11_or_later: o
+            .suites
+            .iter()
+            .any(|(v, s)| [Version::TLS11, Version::TLS12, Version::TLS13].contains(v) && s.rc4()),
     }
 }
 
