@@ -1,7 +1,7 @@
-//! End-to-end: the gateway at scale under hostile clients (issue 17) — a
-//! silent connection flood from one source, idle keep-alive connections from
-//! thousands of sources (memory per connection), half-closed connections and
-//! a head trickled one byte a minute. Everything runs on 127.0.0.0/8: the
+//! End-to-end: the gateway at scale under hostile clients (issue 17) — idle
+//! keep-alive connections from thousands of sources (memory per connection),
+//! half-closed connections and a head trickled one byte a minute. (The
+//! silent flood from one source is tests/gateway_conn.rs's 10,000.) Everything runs on 127.0.0.0/8: the
 //! whole block is local on Linux, so each client can bind its own address.
 //!
 //! The million-IPv6-sources case runs through the tracking tables in unit
@@ -10,7 +10,7 @@
 
 mod common_gateway;
 use common_gateway::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -135,70 +135,6 @@ fn idle_keep_alive_connections_from_thousands_of_sources_cost_little() {
     assert!(eventually(Duration::from_secs(30), || {
         gw.metric("nodeward_connections_open") == 0.0
     }));
-}
-
-/// One client opens 50,000 connections and sends nothing: 64 are admitted
-/// (the per-source cap), the rest are refused with 503, and clients from
-/// other addresses are served throughout.
-#[test]
-fn a_silent_flood_of_50000_connections_is_capped_and_others_are_served() {
-    let backend = Backend::start();
-    let gw = Gateway::start(
-        &iri_config(
-            "max_connections_per_ip = 64\nmax_connections = 4096\nheader_timeout = \"60s\"",
-            "",
-        ),
-        &backend.url(),
-    );
-    let addr = gw.addr();
-    let served = thread::spawn(move || {
-        let mut ok = 0;
-        for i in 0..20 {
-            thread::sleep(Duration::from_millis(200));
-            let (status, _) = curl(&[
-                "--interface",
-                &source(1000 + i).to_string(),
-                "-H",
-                "X-IOTA-API-Version: 1",
-                "--data-binary",
-                r#"{"command":"getNodeInfo"}"#,
-                &format!("http://{addr}/"),
-            ]);
-            ok += usize::from(status == 200);
-        }
-        ok
-    });
-    let mut admitted = Vec::new();
-    let mut refused = 0usize;
-    for _ in 0..50_000 {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        if admitted.len() < 64 {
-            admitted.push(s);
-            continue;
-        }
-        // Beyond the cap: the gateway answers 503 and closes first (so the
-        // client side keeps no TIME_WAIT port).
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut buf = [0u8; 256];
-        let n = s.read(&mut buf).unwrap_or(0);
-        if buf[..n].starts_with(b"HTTP/1.1 503") {
-            refused += 1;
-        }
-        let _ = s.read(&mut buf);
-    }
-    assert_eq!(
-        refused,
-        50_000 - 64,
-        "every connection past the cap refused"
-    );
-    assert_eq!(
-        served.join().unwrap(),
-        20,
-        "other sources kept being served"
-    );
-    assert!(gw.metric("nodeward_connections_open") <= 64.0 + 1.0);
-    assert!(rss_kib(&gw) < 64 * 1024, "RSS {} KiB", rss_kib(&gw));
-    drop(admitted);
 }
 
 /// Connections the client half-closes — before sending anything, or right
