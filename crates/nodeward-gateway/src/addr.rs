@@ -84,6 +84,20 @@ pub fn source_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Marks an IPv4 source in a [`compact_key`]: such keys look like the
+/// IPv6 prefixes `0:ffff::/32`, inside `::/8`, which no client connects from.
+const V4_TAG: u64 = 0x0000_ffff_0000_0000;
+
+/// [`source_key`] as one machine word, for the tables that track every
+/// client (connection counts, rate-limiter state): the IPv4 address, tagged,
+/// or the IPv6 /64 prefix. Half the size of an `IpAddr` and cheaper to hash.
+pub fn compact_key(ip: IpAddr) -> u64 {
+    match canonical(ip) {
+        IpAddr::V4(a) => V4_TAG | u64::from(u32::from(a)),
+        IpAddr::V6(a) => (u128::from(a) >> 64) as u64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +122,16 @@ mod tests {
         for bad in ["10.0.0.0/33", "banana", "10.0.0.1/8", "::1/129"] {
             assert!(IpSet::parse(&[bad.to_string()]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn compact_keys_group_like_source_keys() {
+        let k = |s: &str| compact_key(s.parse().unwrap());
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), k("2001:db8:1:2:bbbb::9"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+        assert_eq!(k("::ffff:1.2.3.4"), k("1.2.3.4"));
+        assert_ne!(k("1.2.3.4"), k("1.2.3.5"));
+        assert_ne!(k("0.0.0.0"), k("::1"));
     }
 
     #[test]

@@ -1,27 +1,31 @@
 //! Connection admission: refuse cleanly (instead of running out of file
 //! descriptors) when the gateway or one source holds too many connections.
 
-use crate::addr::source_key;
+use crate::addr::compact_key;
 use crate::refusal::Reason;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 const SHARDS: usize = 16;
 
-/// Counts open connections, in total and per source (IPv6 by /64).
+/// Open connections of one source ([`compact_key`]): 16 bytes a table slot.
+type Counts = HashMap<u64, u32>;
+
+/// Counts open connections, in total and per source (IPv6 by /64). A source
+/// is tracked only while it has a connection open.
 pub struct ConnGuard {
     total: AtomicUsize,
     max_total: AtomicUsize,
     max_per_source: AtomicUsize,
-    shards: [Mutex<HashMap<IpAddr, usize>>; SHARDS],
+    shards: [Mutex<Counts>; SHARDS],
 }
 
 /// Held for the life of one admitted connection; releases its counts on drop.
 pub struct ConnPermit {
     guard: Arc<ConnGuard>,
-    key: Option<IpAddr>,
+    key: Option<u64>,
 }
 
 impl ConnGuard {
@@ -46,12 +50,17 @@ impl ConnGuard {
         self.total.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, key: &IpAddr) -> &Mutex<HashMap<IpAddr, usize>> {
-        let h = match key {
-            IpAddr::V4(a) => u32::from(*a) as usize,
-            IpAddr::V6(a) => (u128::from(*a) >> 64) as usize,
-        };
-        &self.shards[h.wrapping_mul(0x9E37_79B9) % SHARDS]
+    fn shard(&self, key: u64) -> &Mutex<Counts> {
+        let h = key ^ (key >> 32);
+        &self.shards[(h.wrapping_mul(0x9E37_79B9) >> 8) as usize % SHARDS]
+    }
+
+    /// Sources tracked now (those with a connection open).
+    pub fn sources(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
     }
 
     /// Admits a connection from `ip`, or says why not. `trusted` sources are
@@ -68,11 +77,11 @@ impl ConnGuard {
                 key: None,
             });
         }
-        let key = source_key(ip);
+        let key = compact_key(ip);
         let max = self.max_per_source.load(Ordering::Relaxed);
-        let mut map = self.shard(&key).lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(key).or_insert(0);
-        if *n >= max {
+        if *n as usize >= max {
             drop(map);
             self.total.fetch_sub(1, Ordering::AcqRel);
             return Err(Reason::TooManyConnections);
@@ -90,13 +99,18 @@ impl Drop for ConnPermit {
         if let Some(key) = self.key {
             let mut map = self
                 .guard
-                .shard(&key)
+                .shard(key)
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             if let Some(n) = map.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
                     map.remove(&key);
+                    // Give back what a crowd of sources that has left grew.
+                    if map.capacity() > 256 && map.len() * 8 < map.capacity() {
+                        let keep = map.len() * 2;
+                        map.shrink_to(keep);
+                    }
                 }
             }
         }
@@ -121,5 +135,39 @@ mod tests {
         drop(p1);
         assert_eq!(g.open(), 2);
         assert!(g.admit(a, false).is_ok());
+    }
+
+    /// A million IPv6 sources from one /48 are at most 65,536 /64s: the
+    /// table stays that small, each /64 is held to the cap, and everything
+    /// is given back once the connections close.
+    #[test]
+    fn a_million_ipv6_sources_in_one_48_stay_65536_entries() {
+        let g = Arc::new(ConnGuard::new(usize::MAX, 8));
+        let mut permits = Vec::new();
+        let mut refused = 0usize;
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..1_000_000 {
+            // xorshift: a /64 inside 2001:db8:7::/48 and a host inside it
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let subnet = (x >> 48) as u128;
+            let host = (x as u128) ^ 0x5bd1_e995;
+            let ip = (0x2001_0db8_0007u128 << 80) | (subnet << 64) | host;
+            match g.admit(IpAddr::V6(ip.into()), false) {
+                Ok(p) => permits.push(p),
+                Err(_) => refused += 1,
+            }
+        }
+        let sources = g.sources();
+        assert!(sources <= 65_536, "{sources} sources tracked");
+        assert!(permits.len() <= sources * 8, "the per-/64 cap held");
+        assert_eq!(permits.len() + refused, 1_000_000);
+        assert_eq!(std::mem::size_of::<(u64, u32)>(), 16, "one table slot");
+        drop(permits);
+        assert_eq!(g.sources(), 0);
+        assert_eq!(g.open(), 0);
+        let capacity: usize = g.shards.iter().map(|s| s.lock().unwrap().capacity()).sum();
+        assert!(capacity <= 16 * 256, "{capacity} slots kept after all left");
     }
 }

@@ -7,4 +7,6 @@ mod h1;
 pub mod linger;
 pub mod redirect;
 pub mod serve;
+#[cfg(test)]
+mod task_size;
 pub mod tls;

@@ -104,15 +104,42 @@ pub async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         shared.metrics.connections_accepted.fetch_add(1, Relaxed);
-        let shared = shared.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            shared.metrics.connections_open.fetch_add(1, Relaxed);
-            serve_connection(&shared, index, stream, peer, shutdown).await;
-            shared.metrics.connections_open.fetch_sub(1, Relaxed);
-            drop(permit);
-        });
+        tokio::spawn(connection(
+            shared.clone(),
+            index,
+            stream,
+            peer,
+            shutdown.clone(),
+            permit,
+        ));
     }
+}
+
+/// One admitted connection's task: everything an idle connection holds
+/// lives in this future (its size is kept in check by a test).
+pub(crate) async fn connection(
+    shared: Arc<Shared>,
+    index: usize,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    permit: super::guard::ConnPermit,
+) {
+    shared.metrics.connections_open.fetch_add(1, Relaxed);
+    let global = shared.runtime.load().global.clone();
+    if shared.tls[index].is_none() && !global.h2c && !shared.listeners[index].redirect_https {
+        // The common case, served without a layer in between (each layer
+        // of futures keeps its own copy of the socket and the arguments).
+        let conn = Arc::new(ConnInfo::new(peer, false));
+        super::h1::serve(&shared, stream, conn, &global, shutdown).await;
+    } else {
+        // Its own statement: a temporary lives until the statement ends,
+        // so `Box::pin(f()).await` would keep room for `f()` in this future.
+        let other = Box::pin(serve_connection(&shared, index, stream, peer, shutdown));
+        other.await;
+    }
+    shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    drop(permit);
 }
 
 /// Best-effort 503 on a plain connection refused at accept time; never waits
@@ -145,12 +172,12 @@ async fn serve_connection(
 ) {
     let global = shared.runtime.load().global.clone();
     if shared.listeners[index].redirect_https {
-        super::redirect::serve(
+        Box::pin(super::redirect::serve(
             stream,
             shared.challenges.clone(),
             shared.https_port,
             global.header_timeout,
-        )
+        ))
         .await;
         return;
     }
@@ -161,7 +188,17 @@ async fn serve_connection(
         }
         None => {
             let conn = Arc::new(ConnInfo::new(peer, false));
-            serve_http(shared, stream, conn, &global, Mode::Auto, shutdown).await;
+            // Boxed, like TLS below: hyper's connection state is large and
+            // only h2c listeners need it.
+            Box::pin(serve_http(
+                shared,
+                stream,
+                conn,
+                &global,
+                Mode::Auto,
+                shutdown,
+            ))
+            .await;
         }
         Some(tls) => {
             // Boxed: the handshake state is large and only TLS connections

@@ -34,6 +34,10 @@ const HEAD_READ: usize = 8 * 1024;
 
 /// Serves HTTP/1.1 on a plain connection until the client leaves, an error
 /// ends it, or the gateway shuts down; then closes it with a lingering close.
+///
+/// This future is what every idle keep-alive connection holds, so it only
+/// waits for a head: serving a request (the request path, the body, the
+/// answer) and refusing one run in futures boxed for their duration.
 pub async fn serve(
     shared: &Arc<Shared>,
     socket: TcpStream,
@@ -62,8 +66,8 @@ pub async fn serve(
                     Ok(Some(head)) => break head,
                     Ok(None) => {}
                     Err(reject) => {
-                        refuse(shared, &socket, &conn, reject, g).await;
-                        return super::linger::close_lingering(socket).await;
+                        let refusing = Box::pin(refuse_and_close(shared, socket, &conn, reject, g));
+                        return refusing.await;
                     }
                 }
             }
@@ -75,25 +79,28 @@ pub async fn serve(
                 // Nothing pending: hold no buffer while waiting.
                 buf = BytesMut::new();
                 if *shutdown.borrow() {
-                    return super::linger::close_lingering(socket).await;
+                    return close(socket).await;
                 }
             }
             let read = tokio::select! {
                 biased;
                 r = io::read(&socket, &mut buf, HEAD_READ) => r,
                 _ = tokio::time::sleep_until(deadline) => {
-                    if !buf.is_empty() {
-                        let reject = Reject::new(
-                            Reason::HeaderTimeout,
-                            "the request head did not arrive in time",
-                        );
-                        refuse(shared, &socket, &conn, reject, g).await;
+                    if buf.is_empty() {
+                        return close(socket).await;
                     }
-                    return super::linger::close_lingering(socket).await;
+                    let reject = Reject::new(
+                        Reason::HeaderTimeout,
+                        "the request head did not arrive in time",
+                    );
+                    {
+                        let refusing = Box::pin(refuse_and_close(shared, socket, &conn, reject, g));
+                        return refusing.await;
+                    };
                 }
                 changed = shutdown.changed(), if buf.is_empty() => {
                     if changed.is_err() {
-                        return super::linger::close_lingering(socket).await;
+                        return close(socket).await;
                     }
                     continue;
                 }
@@ -103,59 +110,122 @@ pub async fn serve(
                 Ok(_) => {}
             }
         };
-        let head::RequestHead {
-            request,
-            framing,
-            keep_alive,
-            expect_continue,
-        } = head;
-        let head_request = request.method() == Method::HEAD;
-        let http10 = request.version() == Version::HTTP_10;
-        let response = {
-            let body = RequestBody::new(&socket, &mut buf, framing, expect_continue, &body_state);
-            let request = request.map(|()| body);
-            // Boxed: the request path's future is large, and only a
-            // connection with a request in progress should pay for it.
-            let mut serving = Box::pin(request::serve(shared.clone(), conn.clone(), request));
-            let mut closed = io::ClosedWatch::new(&socket);
-            let state = &body_state;
-            let outcome = poll_fn(|cx| {
-                if let std::task::Poll::Ready(r) = serving.as_mut().poll(cx) {
-                    return std::task::Poll::Ready(Some(r));
-                }
-                // Once the body is read, readiness means the client left (or
-                // pipelined its next request, which stops the watch).
-                if state.done() && !state.pipelined() && closed.poll_closed(cx).is_ready() {
-                    return std::task::Poll::Ready(None);
-                }
-                std::task::Poll::Pending
-            })
-            .await;
-            match outcome {
-                Some(Ok(response)) => response,
-                Some(Err(never)) => match never {},
-                // The client closed its connection: dropping the request
-                // cancels it on the node.
-                None => return,
-            }
-        };
-        if body_state.broken() {
-            // Half a `100 Continue` is out: nothing else can follow it.
-            return abort(socket);
-        }
-        let answering = write::Answering {
-            head_request,
-            http10,
-            keep_alive: keep_alive && body_state.done() && !*shutdown.borrow(),
-            watch_closed: !body_state.pipelined(),
-            stall: g.idle_timeout,
-        };
-        match write::send(&socket, response, answering).await {
-            Ok(true) => {}
-            Ok(false) => return super::linger::close_lingering(socket).await,
-            Err(_) => return abort(socket),
+        let answer = Box::pin(answer(
+            shared,
+            &socket,
+            &conn,
+            g,
+            &mut buf,
+            head,
+            &body_state,
+            &shutdown,
+        ));
+        match answer.await {
+            Next::Request => {}
+            Next::Close => return close(socket).await,
+            Next::Leave => return,
+            Next::Abort => return abort(socket),
         }
     }
+}
+
+/// What a connection does after answering a request.
+enum Next {
+    /// Wait for the next request.
+    Request,
+    /// Close with a lingering close.
+    Close,
+    /// The client left: just drop the socket.
+    Leave,
+    /// Reset the connection.
+    Abort,
+}
+
+/// Serves one request whose head has arrived: the request path (reading the
+/// body when it asks), then the answer. Runs boxed, so that only a
+/// connection with a request in progress holds its state.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    shared: &Arc<Shared>,
+    socket: &TcpStream,
+    conn: &Arc<ConnInfo>,
+    g: &Global,
+    buf: &mut BytesMut,
+    head: head::RequestHead,
+    body_state: &BodyState,
+    shutdown: &watch::Receiver<bool>,
+) -> Next {
+    let head::RequestHead {
+        request,
+        framing,
+        keep_alive,
+        expect_continue,
+    } = head;
+    let head_request = request.method() == Method::HEAD;
+    let http10 = request.version() == Version::HTTP_10;
+    let response = {
+        let body = RequestBody::new(socket, buf, framing, expect_continue, body_state);
+        let request = request.map(|()| body);
+        let serving = request::serve(shared.clone(), conn.clone(), request);
+        let mut serving = std::pin::pin!(serving);
+        let mut closed = io::ClosedWatch::new(socket);
+        let outcome = poll_fn(|cx| {
+            if let std::task::Poll::Ready(r) = serving.as_mut().poll(cx) {
+                return std::task::Poll::Ready(Some(r));
+            }
+            // Once the body is read, readiness means the client left (or
+            // pipelined its next request, which stops the watch).
+            if body_state.done() && !body_state.pipelined() && closed.poll_closed(cx).is_ready() {
+                return std::task::Poll::Ready(None);
+            }
+            std::task::Poll::Pending
+        })
+        .await;
+        match outcome {
+            Some(Ok(response)) => response,
+            Some(Err(never)) => match never {},
+            // The client closed its connection: dropping the request
+            // cancels it on the node.
+            None => return Next::Leave,
+        }
+    };
+    if body_state.broken() {
+        // Half a `100 Continue` is out: nothing else can follow it.
+        return Next::Abort;
+    }
+    let answering = write::Answering {
+        head_request,
+        http10,
+        keep_alive: keep_alive && body_state.done() && !*shutdown.borrow(),
+        watch_closed: !body_state.pipelined(),
+        stall: g.idle_timeout,
+    };
+    match write::send(socket, response, answering).await {
+        Ok(true) => Next::Request,
+        Ok(false) => Next::Close,
+        Err(_) => Next::Abort,
+    }
+}
+
+/// Closes with a lingering close (boxed: its read buffer and timer are
+/// needed only while closing).
+/// (A temporary lives until its statement ends: boxing and awaiting in one
+/// statement would keep room for the unboxed future.)
+async fn close(socket: TcpStream) {
+    let closing = Box::pin(super::linger::close_lingering(socket));
+    closing.await
+}
+
+/// Refuses a request that could not be read, then closes.
+async fn refuse_and_close(
+    shared: &Shared,
+    socket: TcpStream,
+    conn: &ConnInfo,
+    reject: Reject,
+    g: &Global,
+) {
+    refuse(shared, &socket, conn, reject, g).await;
+    super::linger::close_lingering(socket).await
 }
 
 /// Whether `buf` holds the blank line that ends a head, looking only at

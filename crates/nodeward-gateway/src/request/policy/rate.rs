@@ -36,7 +36,9 @@ pub struct PerSource {
     shared: Shared,
 }
 
-type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+/// Keyed by [`crate::addr::compact_key`]: a slot is the 8-byte key and
+/// the 8-byte GCRA state.
+type Keyed = RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock>;
 
 impl PerSource {
     /// A per-source limiter for `rate`.
@@ -66,7 +68,13 @@ impl PerSource {
         let Some(n) = NonZeroU32::new(n) else {
             return true;
         };
+        let key = crate::addr::compact_key(key);
         matches!(self.limiter.load().check_key_n(&key, n), Ok(Ok(())))
+    }
+
+    /// Sources tracked now.
+    pub fn tracked(&self) -> usize {
+        self.limiter.load().len()
     }
 
     /// Forgets sources whose limit has fully refilled; clears everything if
@@ -143,5 +151,20 @@ mod tests {
         assert!(g.allow(3));
         assert!(!g.allow(1));
         assert!(!Global::new("3/min".parse().unwrap()).allow(4));
+    }
+
+    /// Per-/64 keys hold a million IPv6 sources from one /48 to at most
+    /// 65,536 entries, and a sweep forgets the ones that have refilled.
+    #[test]
+    fn ipv6_sources_of_one_48_share_per_64_state() {
+        let r = PerSource::new("1000/1ms".parse().unwrap());
+        for i in 0..1_000_000u128 {
+            let ip = (0x2001_0db8_0007u128 << 80) | ((i % 65_536) << 64) | (i * 7919);
+            r.allow(IpAddr::V6(ip.into()), 1);
+        }
+        assert!(r.tracked() <= 65_536, "{} tracked", r.tracked());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        r.sweep();
+        assert_eq!(r.tracked(), 0, "refilled sources are forgotten");
     }
 }
