@@ -25,8 +25,9 @@ impl Kind {
         }
     }
 
-    /// The kinds replicated into the gateway's tables.
-    pub const REPLICATED: [Kind; 2] = [Kind::Registration, Kind::Ban];
+    /// The kinds replicated into the gateway's tables (instances too: the
+    /// gateway counts the live ones, N for the limits' `split`).
+    pub const REPLICATED: [Kind; 3] = [Kind::Registration, Kind::Ban, Kind::Instance];
 }
 
 /// The full key of `name` of `kind`.
