@@ -63,7 +63,7 @@ pub struct ClusterConfig {
     /// How long a Redis answer may take before Redis counts as down.
     #[serde(default = "crate::limits::settings::default_timeout")]
     pub redis_timeout: Duration,
-    /// Tokens an instance takes from Redis per refill (default: limit/20, 1 to 100).
+    /// Tokens an instance takes from Redis per refill (default: limit/20, 1 to 10 000).
     #[serde(default)]
     pub limit_batch: Option<u32>,
     /// What a cluster-wide limit does while Redis is unreachable.

@@ -35,7 +35,6 @@ pub fn start(shared: &Arc<Shared>, cfg: &ClusterConfig) -> Result<(), String> {
     let sink = Arc::new(Apply {
         shared: Arc::downgrade(shared),
         majority: Majority::default(),
-        instances: Default::default(),
     });
     let cluster = Arc::new(Cluster::start(cfg, sink).map_err(|e| e.to_string())?);
     shared.bans.set_hook(Arc::new(Publish(cluster.clone())));
@@ -129,21 +128,16 @@ fn apply_policy(shared: &Shared, name: &str, value: &[u8]) -> Result<(), String>
 struct Apply {
     shared: Weak<Shared>,
     majority: Majority,
-    /// Live instances (registered with a lease): N for the limits' `split`.
-    instances: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Apply {
-    /// Records an instance joining or leaving; tells the shared limits.
-    fn instance(&self, name: &str, live: bool) {
-        let mut set = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        if live {
-            set.insert(name.to_string());
-        } else {
-            set.remove(name);
-        }
+    /// Records an instance joining or leaving: for the majority verdicts,
+    /// and as N for the shared limits' `split`.
+    fn instance(&self, shared: &Shared, name: &str, live: bool) {
+        self.majority.instance(shared, name, live);
         if let Some(limits) = crate::request::policy::cluster_rate::engine() {
-            limits.set_live_instances(u32::try_from(set.len()).unwrap_or(u32::MAX));
+            let n = self.majority.live_instances();
+            limits.set_live_instances(u32::try_from(n).unwrap_or(u32::MAX));
         }
     }
 }
@@ -199,8 +193,7 @@ impl Sink for Apply {
             Kind::Policy => apply_policy(&shared, name, value),
             Kind::Verdict => self.majority.verdict(&shared, name, Some(value)),
             Kind::Instance => {
-                self.majority.instance(&shared, name, true);
-                self.instance(name, true);
+                self.instance(&shared, name, true);
                 Ok(())
             }
         }
@@ -228,8 +221,7 @@ impl Sink for Apply {
             }
             Kind::Verdict => self.majority.verdict(&shared, name, None),
             Kind::Instance => {
-                self.majority.instance(&shared, name, false);
-                self.instance(name, false);
+                self.instance(&shared, name, false);
                 Ok(())
             }
         }

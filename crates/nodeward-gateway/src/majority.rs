@@ -51,6 +51,11 @@ impl Majority {
         }
     }
 
+    /// How many instances hold a live registration.
+    pub fn live_instances(&self) -> usize {
+        self.lock().live.len()
+    }
+
     fn record_instance(&self, name: &str, alive: bool) -> bool {
         let mut t = self.lock();
         if alive {

@@ -145,7 +145,7 @@ impl Limits {
             count,
             period,
             period_ms,
-            batch: self.batch.unwrap_or((count / 20).clamp(1, 100)),
+            batch: self.batch.unwrap_or((count / 20).clamp(1, 10_000)),
             mode,
             leases: Mutex::new(HashMap::new()),
             counters,
