@@ -232,6 +232,16 @@ async fn serve_until_stopped(config: GatewayConfig, threads: usize) -> Result<u8
         crate::request::policy::cluster_rate::install(limits);
     }
     let runtime = Runtime::build(&config, &metrics, pools);
+    if let Some(limits) = crate::request::policy::cluster_rate::engine() {
+        let (unknown, known) = limits.unknown_fail_rules();
+        if !unknown.is_empty() {
+            return Err(GatewayError::Cluster(format!(
+                "cluster.limit_fail_rules names {} which no rate limit of this config carries; the rules are: {}",
+                unknown.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "),
+                known.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
     // Client listeners are bound last: once a client can connect, the admin
     // token exists (tests and scripts wait for the client port).
     // One socket per listener and worker, sharing the port (SO_REUSEPORT).

@@ -430,25 +430,56 @@ fn redis_over_tls_with_an_acl_user_works_and_a_wrong_password_is_a_clear_error()
     assert!(gw.metric("nodeward_cluster_limit_refills_total") > 0.0);
 
     // A wrong password: the gateway does not start, and says why.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gw.toml");
-    let text = render(
-        &limits_config(&cluster("bad"), "3/min"),
-        free_port(),
-        free_port(),
-        &backend.url(),
-        dir.path(),
-    );
-    std::fs::write(&config, text).unwrap();
-    let out = Command::new(bin())
-        .args(["gateway", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = start_fails(&limits_config(&cluster("bad"), "3/min"), &backend.url());
     assert!(stderr.contains("login refused"), "{stderr}");
     assert!(!stderr.contains("not-the-pw"), "{stderr}");
+}
+
+/// Runs a gateway on `config` that must refuse to start; its stderr.
+fn start_fails(config: &str, backend: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let text = render(config, free_port(), free_port(), backend, dir.path());
+    std::fs::write(&path, text).unwrap();
+    let mut child = Command::new(bin())
+        .args(["gateway", "--config"])
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A gateway that starts after all would serve forever: give it 30 s.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the gateway started instead of refusing its config");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_fail_mode_for_a_rule_that_does_not_exist_stops_the_gateway() {
+    let redis = Redis::start(&[]);
+    let backend = Backend::start();
+    let cluster = format!(
+        "redis = \"{}\"\ninstances = 1\nlimit_fail_rules = {{ \"/ per_ipp\" = \"closed\" }}",
+        redis.url()
+    );
+    let stderr = start_fails(&limits_config(&cluster, "3/min"), &backend.url());
+    assert!(stderr.contains("limit_fail_rules"), "{stderr}");
+    assert!(stderr.contains("\"/ per_ipp\""), "{stderr}");
+    // The message lists the rules that do exist.
+    assert!(stderr.contains("per_ip\""), "{stderr}");
 }
 
 #[test]

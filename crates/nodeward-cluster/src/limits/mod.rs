@@ -153,6 +153,20 @@ impl Limits {
         })
     }
 
+    /// Names in `limit_fail_rules` that no rule built so far carries (a
+    /// typo would otherwise leave that rule on the default fail mode
+    /// without a word), and the names that exist, for the error message.
+    pub fn unknown_fail_rules(&self) -> (Vec<String>, Vec<String>) {
+        let map = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let unknown = self
+            .rule_fail
+            .keys()
+            .filter(|k| !map.contains_key(*k))
+            .cloned()
+            .collect();
+        (unknown, map.keys().cloned().collect())
+    }
+
     /// Whether Redis is answering.
     pub fn redis_up(&self) -> bool {
         self.link.is_up()
