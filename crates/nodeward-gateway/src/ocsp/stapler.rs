@@ -141,6 +141,17 @@ impl Stapler {
         }
     }
 
+    /// The certificate names no OCSP responder: nothing to fetch.
+    fn no_responder(&self) -> Round {
+        let mut s = self.lock();
+        if s.state != "no responder" {
+            tracing::info!(listener = %self.listener, "the certificate names no OCSP responder: no stapling");
+        }
+        s.state = "no responder";
+        s.responder = None;
+        Round::Idle
+    }
+
     async fn round(&self) -> Round {
         let Some(key) = self.slot.current.load_full() else {
             return Round::Idle;
@@ -149,6 +160,13 @@ impl Stapler {
             return Round::Idle;
         };
         self.expire(&leaf);
+        // A certificate that names no responder (a self-signed one, say)
+        // simply has nothing to staple: not a warning, whatever its chain.
+        let names_responder = <x509_cert::Certificate as x509_cert::der::Decode>::from_der(&leaf)
+            .map_or(true, |c| !responder_urls(&c).is_empty());
+        if !names_responder {
+            return self.no_responder();
+        }
         let subject = match Subject::new(&key.cert) {
             Ok(s) => s,
             Err(e) => {
@@ -160,13 +178,7 @@ impl Stapler {
             }
         };
         let Some(url) = responder_urls(&subject.leaf).into_iter().next() else {
-            let mut s = self.lock();
-            if s.state != "no responder" {
-                tracing::info!(listener = %self.listener, "the certificate names no OCSP responder: no stapling");
-            }
-            s.state = "no responder";
-            s.responder = None;
-            return Round::Idle;
+            return self.no_responder();
         };
         self.lock().responder = Some(url.clone());
         let answer = match subject.request() {
