@@ -942,9 +942,15 @@ fn reload_keeps_ejection_idle_connections_and_registrations() {
         .iter()
         .map(|n| stat(n, "connections"))
         .collect();
-    assert_eq!(
-        after, conns,
-        "connections accepted by a, b, r grew across the reload (idle connections dropped)"
+    // The idle connections themselves are checked above. A sequential
+    // request can still race its predecessor's connection back into the
+    // pool and open one more (seen in release builds, about one run in
+    // two, on node-r): dropped idle connections would show as a new
+    // connection on every node.
+    let grown: u64 = after.iter().zip(&conns).map(|(n, o)| n - o).sum();
+    assert!(
+        grown <= 1,
+        "connections accepted by a, b, r grew across the reload (idle connections dropped): {conns:?} -> {after:?}"
     );
 }
 
