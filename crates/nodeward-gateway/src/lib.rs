@@ -36,6 +36,7 @@ pub mod refusal;
 pub mod request;
 pub mod run;
 pub mod state;
+pub mod timefmt;
 pub mod tls_client;
 pub mod upstream;
 pub mod workers;

@@ -10,6 +10,7 @@ use super::issue::{certified, issue, Issued};
 use super::store::Store;
 use super::{AcmeResolver, Challenges};
 use crate::config::AcmeConfig;
+use crate::timefmt::{rfc3339, unix};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -47,15 +48,6 @@ pub struct AcmeState {
     pub resolver: Arc<AcmeResolver>,
     store: Store,
     status: Mutex<Status>,
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl AcmeState {

@@ -1,15 +1,12 @@
 //! The node pools as `/status` shows them, and the gateway's readiness:
 //! every pool has a backend that can serve, and no pool's chain is stalled.
 
+use crate::timefmt::rfc3339_millis;
 use crate::upstream::UpstreamPool;
 use nodeward_balance::health::Level;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, SystemTime};
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
-}
+use std::time::Duration;
 
 /// Why a pool is not ready, if it is not.
 pub fn not_ready(pool: &UpstreamPool) -> Option<String> {
@@ -53,7 +50,7 @@ pub fn pool_status(pool: &UpstreamPool) -> Value {
             let by_class = |i: usize| e.stats.by_class[i].load(Relaxed);
             let check = c.health.report().map(|r| {
                 json!({
-                    "at": rfc3339(r.at),
+                    "at": rfc3339_millis(r.at),
                     "level": r.level.name(),
                     "output": r.output,
                     "elapsed_ms": r.elapsed.as_millis() as u64,
@@ -103,7 +100,7 @@ pub fn pool_status(pool: &UpstreamPool) -> Value {
             "rise": h.rise,
             "fall": h.fall,
             "rounds": pool.balance.health.rounds(),
-            "last_round": round.at.map(rfc3339),
+            "last_round": round.at.map(rfc3339_millis),
         })),
         "head": pool.balance.health.head(),
         "head_age_seconds": pool.balance.health.head_age(pool.balance.clock()).map(|d: Duration| d.as_secs()),

@@ -12,6 +12,7 @@ use super::fetch::fetch;
 use super::request::{responder_urls, Subject};
 use super::verify::{verify, Verdict};
 use crate::listen::tls::CertSlot;
+use crate::timefmt::{rfc3339, unix};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -44,15 +45,6 @@ pub struct Stapler {
     slot: Arc<CertSlot>,
     refresh: Option<Duration>,
     status: Mutex<Status>,
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// How one round ended, and when to ask again.

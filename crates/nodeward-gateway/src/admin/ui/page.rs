@@ -5,13 +5,10 @@ use super::audit::{self, LastAudit};
 use super::html::esc;
 use crate::refusal::Reason;
 use crate::state::Shared;
+use crate::timefmt::rfc3339;
 use serde_json::Value;
 use std::fmt::Write;
 use std::time::SystemTime;
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
-}
 
 /// Renders the page body; `csrf` goes into every form, `notice` on top.
 pub fn render(shared: &Shared, csrf: &str, notice: Option<&str>) -> String {
