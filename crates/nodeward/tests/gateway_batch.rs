@@ -245,16 +245,23 @@ fn unnamed_methods_count_by_namespace_and_refusals_log_bytes() {
     );
 }
 
-#[test]
-fn identical_calls_in_concurrent_batches_share_one_node_call() {
-    let node = TestNode::start("coalesce");
+/// A test node whose `eth_getBalance` takes `delay_ms`, behind a gateway
+/// that caches that call (so identical calls in flight share one).
+fn slow_cached_balance(name: &str, delay_ms: u64) -> (TestNode, Gateway) {
+    let node = TestNode::start(name);
     let extra = r#"
 [[route.command]]
 name = "eth_getBalance"
 cache = "immutable"
 "#;
     let gw = Gateway::start(&config(extra), &node.url());
-    node.control(json!({"delay_ms": {"eth_getBalance": 700}}));
+    node.control(json!({"delay_ms": {"eth_getBalance": delay_ms}}));
+    (node, gw)
+}
+
+#[test]
+fn identical_calls_in_concurrent_batches_share_one_node_call() {
+    let (node, gw) = slow_cached_balance("coalesce", 700);
     let balance = r#"{"jsonrpc":"2.0","id":ID,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aa","0x5"]}"#;
     let addr = gw.addr();
     let threads: Vec<_> = (0..25)
@@ -293,4 +300,42 @@ cache = "immutable"
     let hits = gw.metric("nodeward_cache_hits_total{route=\"/\"}");
     assert!(coalesced >= 10.0, "coalesced {coalesced}, hits {hits}");
     assert_eq!(coalesced + hits, 24.0, "coalesced {coalesced}, hits {hits}");
+}
+
+#[test]
+fn a_batch_leader_that_hangs_up_still_answers_its_waiters() {
+    let (node, gw) = slow_cached_balance("leader-leaves", 800);
+    let balance = r#"{"jsonrpc":"2.0","id":ID,"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000bb","0x5"]}"#;
+    // The batch leads the slow call, then its client hangs up (curl's
+    // --max-time) while a single call waits on the same node call.
+    let leader = {
+        let body = format!(
+            r#"[{{"id":"v","method":"net_version"}},{}]"#,
+            balance.replace("ID", "1")
+        );
+        let url = format!("http://{}/", gw.addr());
+        std::thread::spawn(move || {
+            std::process::Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "--max-time", "0.3", "-H"])
+                .arg("content-type: application/json")
+                .args(["--data-binary", &body, &url])
+                .status()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let (status, v) = post(&gw, &balance.replace("ID", "2"));
+    assert!(
+        !leader.join().unwrap().success(),
+        "the leader's client hung up"
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["id"], 2, "{v}");
+    assert!(
+        v["result"].is_string(),
+        "the waiter got the node's answer: {v}"
+    );
+    assert_eq!(calls(&node, "eth_getBalance"), 1, "one node call");
+    let coalesced = gw.metric("nodeward_cache_coalesced_total{route=\"/\"}");
+    assert_eq!(coalesced, 1.0, "the single call waited on the batch's call");
 }

@@ -462,13 +462,7 @@ impl RouteCache {
         pool: Arc<UpstreamPool>,
         out: Outbound,
     ) -> flight::Outcome {
-        let f = crate::upstream::forward(&pool, out)
-            .await
-            .map_err(|e| (super::upstream_refusal::refusal(&e.failure), e.backend))?;
-        let status = f.response.status();
-        let bytes = read_whole(f.response.into_body(), MAX_READ)
-            .await
-            .map_err(|r| (r, Some(f.backend.clone())))?;
+        let (status, bytes, f) = ask_whole(&pool, out).await?;
         let body = match protocol {
             Protocol::Jsonrpc => {
                 let parsed = serde_json::from_slice::<Box<RawValue>>(&bytes)
@@ -588,74 +582,55 @@ pub async fn serve_batch(
         }
         sub.push(b']');
         out.body = Bytes::from(sub);
-        let f = crate::upstream::forward(&pool, out)
-            .await
-            .map_err(|e| (super::upstream_refusal::refusal(&e.failure), e.backend))?;
-        let status = f.response.status();
-        let bytes = read_whole(f.response.into_body(), MAX_READ)
-            .await
-            .map_err(|r| (r, Some(f.backend.clone())))?;
-        match serde_json::from_slice::<Vec<Box<RawValue>>>(&bytes) {
-            Ok(answers) => {
-                for raw in &answers {
-                    let Some(a) = answer::split(raw) else {
-                        continue;
+        let whole = ask.len() == slots.len();
+        let asked: Vec<Asked> = ask
+            .iter()
+            .map(|&i| Asked {
+                index: i,
+                store: cache.and(prep.keys[i].clone()).map(|k| {
+                    let guard = Guard {
+                        pin: prep.pins[i],
+                        head: prep.head,
+                        positive: prep.positive[i],
                     };
-                    let Some(i) = a.id.as_ref().and_then(|id| id.get().parse::<usize>().ok())
-                    else {
-                        continue;
-                    };
-                    if !ask.contains(&i) || slots[i].is_some() {
-                        continue;
-                    }
-                    let rest = Bytes::from(a.rest);
-                    if let (true, Some(k), Some(c)) =
-                        (status == StatusCode::OK, &prep.keys[i], cache)
-                    {
-                        let guard = Guard {
-                            pin: prep.pins[i],
-                            head: prep.head,
-                            positive: prep.positive[i],
-                        };
-                        if a.ok {
-                            c.store_answer(k, rest.clone(), a.null, guard, &f.backend);
-                        } else {
-                            c.store_error(k, rest.clone(), guard, &f.backend);
-                        }
-                    }
-                    slots[i] = Some(rest);
-                }
-            }
-            Err(_) if ask.len() == slots.len() && !bytes.is_empty() => {
-                // Not a batch answer (a node refusing batches, an HTTP
-                // error) and nothing else to add: pass it on as it came.
-                return Ok(Served {
-                    response: json_response(status, bytes),
-                    backend: Some(f.backend),
-                    upstream_time: Some(f.upstream_time),
-                    mark: cache.map(|_| Mark::Miss),
-                });
-            }
-            // Only notifications were sent, or the node's answer is not
-            // a batch: the calls it left unanswered say so below.
-            Err(_) => {}
-        }
-        for (i, lead) in leads.drain(..) {
-            lead.finish(match &slots[i] {
-                Some(rest) => Ok(flight::Answer {
-                    status,
-                    body: rest.clone(),
-                    backend: f.backend.clone(),
-                    upstream_time: f.upstream_time,
+                    (k, guard)
                 }),
-                None => Err((
-                    Reject::new(Reason::UpstreamError, "the node did not answer this call"),
-                    Some(f.backend.clone()),
-                )),
-            });
+            })
+            .collect();
+        let job = NodeCall {
+            cache: cache.cloned(),
+            pool,
+            out,
+            asked,
+            whole,
+            leads,
+        };
+        // A batch that leads calls others wait on finishes them even if its
+        // own client goes away: the node call then runs in its own task.
+        let answer = if !job.leads.is_empty() {
+            tokio::spawn(job.run()).await.map_err(|_| {
+                (
+                    Reject::new(Reason::UpstreamError, "the node call failed"),
+                    None,
+                )
+            })??
+        } else {
+            job.run().await?
+        };
+        match answer {
+            NodeAnswer::Whole(served) => return Ok(served),
+            NodeAnswer::Calls {
+                answers,
+                backend: b,
+                upstream_time: t,
+            } => {
+                for (i, a) in answers {
+                    slots[i] = Some(a);
+                }
+                backend = Some(b);
+                upstream_time = Some(t);
+            }
         }
-        backend = Some(f.backend);
-        upstream_time = Some(f.upstream_time);
     }
     let shared = waits.len();
     for (i, rx) in waits {
@@ -701,6 +676,145 @@ pub async fn serve_batch(
         upstream_time,
         mark,
     })
+}
+
+/// Who answered a node call and how long it took.
+struct NodeMeta {
+    backend: Arc<MemberCore>,
+    upstream_time: Duration,
+}
+
+/// Sends `out` to the pool and reads the answer whole (at most
+/// [`MAX_READ`]): its status, its body, and who answered.
+async fn ask_whole(
+    pool: &Arc<UpstreamPool>,
+    out: Outbound,
+) -> Result<(StatusCode, Bytes, NodeMeta), Failed> {
+    let f = crate::upstream::forward(pool, out)
+        .await
+        .map_err(|e| (super::upstream_refusal::refusal(&e.failure), e.backend))?;
+    let status = f.response.status();
+    let bytes = read_whole(f.response.into_body(), MAX_READ)
+        .await
+        .map_err(|r| (r, Some(f.backend.clone())))?;
+    Ok((
+        status,
+        bytes,
+        NodeMeta {
+            backend: f.backend,
+            upstream_time: f.upstream_time,
+        },
+    ))
+}
+
+/// One call of a batch sent to the node: its place in the batch, and its
+/// cache key and storing conditions when its answer may be stored.
+struct Asked {
+    index: usize,
+    store: Option<(Key, Guard)>,
+}
+
+/// What the node said to the calls a batch sent it.
+enum NodeAnswer {
+    /// Not a batch answer, and the batch asked nothing else: passed on whole.
+    Whole(Served),
+    /// Each call's answer (its place, the answer without `id`).
+    Calls {
+        answers: Vec<(usize, Bytes)>,
+        backend: Arc<MemberCore>,
+        upstream_time: Duration,
+    },
+}
+
+/// The node call of a batch, with the flights it leads; owns everything it
+/// needs so that it can run in a task of its own.
+struct NodeCall {
+    cache: Option<Arc<RouteCache>>,
+    pool: Arc<UpstreamPool>,
+    out: Outbound,
+    asked: Vec<Asked>,
+    whole: bool,
+    leads: Vec<(usize, flight::Lead)>,
+}
+
+impl NodeCall {
+    /// Sends the smaller batch (already in `out.body`), stores what may be
+    /// stored, and finishes the flights it leads. On an error the flights it
+    /// leads fail with it (dropped leads fail their waiters).
+    async fn run(self) -> Result<NodeAnswer, Failed> {
+        let NodeCall {
+            cache,
+            pool,
+            out,
+            asked,
+            whole,
+            mut leads,
+        } = self;
+        let (status, bytes, f) = ask_whole(&pool, out).await?;
+        let mut answers: Vec<(usize, Bytes)> = Vec::with_capacity(asked.len());
+        match serde_json::from_slice::<Vec<Box<RawValue>>>(&bytes) {
+            Ok(raws) => {
+                for raw in &raws {
+                    let Some(a) = answer::split(raw) else {
+                        continue;
+                    };
+                    let Some(i) = a.id.as_ref().and_then(|id| id.get().parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    let Some(call) = asked.iter().find(|c| c.index == i) else {
+                        continue;
+                    };
+                    if answers.iter().any(|(j, _)| *j == i) {
+                        continue;
+                    }
+                    let rest = Bytes::from(a.rest);
+                    if let (true, Some((k, guard)), Some(c)) =
+                        (status == StatusCode::OK, &call.store, &cache)
+                    {
+                        if a.ok {
+                            c.store_answer(k, rest.clone(), a.null, *guard, &f.backend);
+                        } else {
+                            c.store_error(k, rest.clone(), *guard, &f.backend);
+                        }
+                    }
+                    answers.push((i, rest));
+                }
+            }
+            Err(_) if whole && !bytes.is_empty() => {
+                // Not a batch answer (a node refusing batches, an HTTP
+                // error) and nothing else to add: pass it on as it came.
+                return Ok(NodeAnswer::Whole(Served {
+                    response: json_response(status, bytes),
+                    backend: Some(f.backend),
+                    upstream_time: Some(f.upstream_time),
+                    mark: cache.as_ref().map(|_| Mark::Miss),
+                }));
+            }
+            // Only notifications were sent, or the node's answer is not
+            // a batch: the calls it left unanswered say so below.
+            Err(_) => {}
+        }
+        for (i, lead) in leads.drain(..) {
+            lead.finish(match answers.iter().find(|(j, _)| *j == i) {
+                Some((_, rest)) => Ok(flight::Answer {
+                    status,
+                    body: rest.clone(),
+                    backend: f.backend.clone(),
+                    upstream_time: f.upstream_time,
+                }),
+                None => Err((
+                    Reject::new(Reason::UpstreamError, "the node did not answer this call"),
+                    Some(f.backend.clone()),
+                )),
+            });
+        }
+        Ok(NodeAnswer::Calls {
+            answers,
+            backend: f.backend,
+            upstream_time: f.upstream_time,
+        })
+    }
 }
 
 /// Whether the node that answered is behind the pool head the request saw
