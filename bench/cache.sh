@@ -48,14 +48,9 @@ if [ -z "${NODEWARD_BIN:-}" ] || [ -z "${TESTNODE_BIN:-}" ]; then
   TESTNODE_BIN=${TESTNODE_BIN:-$ROOT/target/release/nodeward-testnode}
 fi
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-BASE=""
-for attempt in $(seq 0 19); do
-  b=$((BASE_PORT + attempt * 100)); busy=""
-  for o in 0 1 2 3 4; do port_in_use $((b + o)) && busy="$busy $((b + o))"; done
-  if [ -z "$busy" ]; then BASE=$b; break; fi
-done
-[ -n "$BASE" ] || { echo "no free port block found" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+find_port_block "$BASE_PORT" 5
 declare -A PORT=([node]=$BASE [gw]=$((BASE + 1)) [nginx]=$((BASE + 2)) [haproxy]=$((BASE + 3)))
 ADMIN_PORT=$((BASE + 4))
 
@@ -66,45 +61,9 @@ ln -sfn "$RUN_ID" "$RUNS_DIR/cache-latest"
 RESULTS=$RUN/results.tsv
 : >"$RESULTS"
 
-declare -A PID_OF=()
-ALL_PIDS=()
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$s" != Z* ]]; }
-cleanup() {
-  local pid n
-  trap - EXIT INT TERM
-  for pid in "${ALL_PIDS[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${ALL_PIDS[@]}"; do
-    for n in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-start_bg() {  # start_bg NAME CMD...
-  local name=$1; shift
-  "$@" >>"$RUN/$name.out" 2>>"$RUN/$name.err" &
-  PID_OF[$name]=$!
-  ALL_PIDS+=("$!")
-}
-wait_listen() {
-  local name=$1 i
-  for i in $(seq 1 100); do
-    alive "${PID_OF[$name]}" || { echo "$name died:" >&2; cat "$RUN/$name.out" "$RUN/$name.err" >&2; exit 3; }
-    port_in_use "${PORT[$name]}" && return 0
-    sleep 0.1
-  done
-  echo "$name did not listen on ${PORT[$name]}" >&2; exit 3
-}
-render() {  # render FILE KEY=VAL...
-  local content kv; content=$(<"$1"); shift
-  for kv in "$@"; do content=${content//@${kv%%=*}@/${kv#*=}}; done
-  printf '%s\n' "$content"
-}
-render "$HERE/nginx.conf.tmpl" RUN="$RUN" PORT="${PORT[nginx]}" BACKEND_PORT="${PORT[node]}" >"$RUN/nginx.conf"
-render "$HERE/haproxy.cfg.tmpl" PORT="${PORT[haproxy]}" BACKEND_PORT="${PORT[node]}" >"$RUN/haproxy.cfg"
-render "$HERE/nodeward.toml.tmpl" PORT="${PORT[gw]}" ADMIN_PORT="$ADMIN_PORT" BACKEND_PORT="${PORT[node]}" >"$RUN/gw.toml"
+render "$(<"$HERE/nginx.conf.tmpl")" RUN="$RUN" PORT="${PORT[nginx]}" BACKEND_PORT="${PORT[node]}" >"$RUN/nginx.conf"
+render "$(<"$HERE/haproxy.cfg.tmpl")" PORT="${PORT[haproxy]}" BACKEND_PORT="${PORT[node]}" >"$RUN/haproxy.cfg"
+render "$(<"$HERE/nodeward.toml.tmpl")" PORT="${PORT[gw]}" ADMIN_PORT="$ADMIN_PORT" BACKEND_PORT="${PORT[node]}" >"$RUN/gw.toml"
 haproxy -c -q -f "$RUN/haproxy.cfg"
 "$NODEWARD_BIN" config check --config "$RUN/gw.toml" >/dev/null
 
@@ -142,28 +101,14 @@ for p in gw nginx haproxy; do
   done
 done
 
-CLK_TCK=$(getconf CLK_TCK)
-ticks() {  # ticks PID -> utime+stime of PID and its children (nginx's workers), clock ticks
-  local p t=0 v
-  for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
-anchor_line() {
-  local line; line=$(grep '^ANCHOR ' "$1" | tail -1)
-  [ -n "$line" ] || { echo "no ANCHOR line in $1:" >&2; cat "$1" >&2; exit 5; }
-  echo "${line#ANCHOR }"
-}
 run_mix() {  # run_mix PROXY REP IDS
   local p=$1 rep=$2 ids=$3 out p0 p1 b0 b1 c0 c1 f url
   url=http://127.0.0.1:${PORT[$p]}/
   out=$RUN/raw/mix-$ids-$p-r$rep.txt
   [ "$WARMUP" -gt 0 ] && wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$HERE/mix.lua" "$url" -- "$ids" >/dev/null 2>&1 || true
-  p0=$(ticks "${PID_OF[$p]}"); b0=$(ticks "${PID_OF[node]}"); c0=$(node_calls)
+  p0=$(ticks_tree "${PID_OF[$p]}"); b0=$(ticks_tree "${PID_OF[node]}"); c0=$(node_calls)
   wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/mix.lua" "$url" -- "$ids" >"$out" 2>&1 || true
-  p1=$(ticks "${PID_OF[$p]}"); b1=$(ticks "${PID_OF[node]}"); c1=$(node_calls)
+  p1=$(ticks_tree "${PID_OF[$p]}"); b1=$(ticks_tree "${PID_OF[node]}"); c1=$(node_calls)
   f="$(anchor_line "$out") proxy_cpu_ticks=$((p1 - p0)) backend_cpu_ticks=$((b1 - b0)) clk_tck=$CLK_TCK node_calls=$((c1 - c0))"
   printf 'mix-%s-id\t%s\t%s\t%s\n' "$ids" "$p" "$rep" "$f" >>"$RESULTS"
   echo "  mix-$ids-id $p rep $rep: $f"

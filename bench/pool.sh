@@ -63,15 +63,9 @@ LUA_LOAD=$SHARED/lua/getnodeinfo.lua
 LUA_COUNT=$POOL/getnodeinfo-count.lua
 
 # ---- ports: a free block of 9 loopback ports -----------------------------------
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-BASE=""
-for attempt in $(seq 0 19); do
-  b=$((BASE_PORT + attempt * 100)); busy=""
-  for o in 0 1 2 3 4 5 6 7 8; do port_in_use $((b + o)) && busy="$busy $((b + o))"; done
-  if [ -z "$busy" ]; then BASE=$b; break; fi
-  echo "port block $b busy (in use:$busy), trying $((b + 100))" >&2
-done
-[ -n "$BASE" ] || { echo "no free port block found" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+find_port_block "$BASE_PORT" 9
 P1=$BASE; P2=$((BASE + 1)); P3=$((BASE + 2))
 declare -A PORT=([node1]=$P1 [node2]=$P2 [node3]=$P3
   [haproxy-1t]=$((BASE + 3)) [haproxy-2t]=$((BASE + 4)) [gw-1t]=$((BASE + 5)) [gw-2t]=$((BASE + 6)))
@@ -85,46 +79,7 @@ RESULTS=$RUN/results.tsv
 : >"$RESULTS"
 
 # ---- processes: only the PIDs started here -------------------------------------
-declare -A PID_OF=()
-ALL_PIDS=()
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$s" != Z* ]]; }
-cleanup() {
-  local pid n
-  trap - EXIT INT TERM
-  for pid in "${ALL_PIDS[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${ALL_PIDS[@]}"; do
-    for n in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-    alive "$pid" && { echo "force-killing $pid" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  done
-  wait 2>/dev/null || true
-  [ ${#ALL_PIDS[@]} -gt 0 ] && echo "stopped the processes this run started (${ALL_PIDS[*]})" >&2
-  return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-start_bg() {  # start_bg NAME CMD...   (CMD stays in the foreground; stdout appended to NAME.out)
-  local name=$1; shift
-  "$@" >>"$RUN/$name.out" 2>>"$RUN/$name.err" &
-  PID_OF[$name]=$!
-  ALL_PIDS+=("$!")
-  echo "$! $name $*" >>"$RUN/started.pids"
-}
-wait_listen() {  # wait_listen NAME
-  local name=$1 i
-  for i in $(seq 1 100); do
-    alive "${PID_OF[$name]}" || { echo "$name died:" >&2; cat "$RUN/$name.out" "$RUN/$name.err" >&2; exit 3; }
-    port_in_use "${PORT[$name]}" && return 0
-    sleep 0.1
-  done
-  echo "$name did not listen on ${PORT[$name]} within 10 s" >&2; exit 3
-}
-
 # ---- configs -----------------------------------------------------------------------
-render() {  # render TEMPLATE_TEXT KEY=VAL...  -> stdout
-  local content=$1 kv; shift
-  for kv in "$@"; do content=${content//@${kv%%=*}@/${kv#*=}}; done
-  printf '%s\n' "$content"
-}
 for n in node1 node2 node3; do
   render "$(<"$POOL/backend-nginx.conf.tmpl")" RUN="$RUN" NAME="$n" PORT="${PORT[$n]}" \
     BACKEND_JSON="$BACKEND_JSON" >"$RUN/$n.conf"
@@ -224,21 +179,7 @@ done
 [ "$FAILS" = 0 ] || { echo "$FAILS functional check(s) failed - not benchmarking" >&2; exit 4; }
 
 # ---- measurement helpers ----------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK)
-ticks() {  # ticks PID... -> utime+stime of those processes (all threads), in clock ticks
-  local p t=0 v
-  for p in "$@"; do
-    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
 clear_access_log() { case $1 in gw-*) : >"$RUN/$1.out" ;; esac; }
-anchor_line() {  # anchor_line FILE -> the fields of wrk's ANCHOR line
-  local line; line=$(grep '^ANCHOR ' "$1" | tail -1)
-  [ -n "$line" ] || { echo "no ANCHOR line in $1:" >&2; cat "$1" >&2; exit 5; }
-  echo "${line#ANCHOR }"
-}
 warm() { [ "$WARMUP" -gt 0 ] && wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$LUA_LOAD" "http://127.0.0.1:${PORT[$1]}/" >/dev/null 2>&1 || true; }
 
 run_throughput() {  # run_throughput PROXY REP
