@@ -8,8 +8,8 @@
 //!
 //! Deadlines: the head must be complete within `header_timeout` of the
 //! moment the connection started waiting for it (an idle keep-alive
-//! connection is closed then); the body has its own deadline in the request
-//! path. A client that closes its connection while its request is with the
+//! connection is closed then; the listener's reaper enforces it, see
+//! [`super::idle`]); the body has its own deadline in the request path. A client that closes its connection while its request is with the
 //! node cancels that request.
 
 mod body;
@@ -17,7 +17,8 @@ mod head;
 mod io;
 mod write;
 
-use crate::config::Global;
+use super::guard::ConnPermit;
+use super::idle::IdleSlot;
 use crate::refusal::{Reason, Reject};
 use crate::request::{self, ConnInfo};
 use crate::state::Shared;
@@ -25,38 +26,104 @@ use body::{BodyState, RequestBody};
 use bytes::BytesMut;
 use http::{Method, Version};
 use std::future::{poll_fn, Future};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 
 /// Reads for a request head ask for at most this much.
 const HEAD_READ: usize = 8 * 1024;
 
+/// What a plain HTTP/1.1 connection holds for its whole life, besides its
+/// socket. Counted in `connections_open` while it exists.
+pub struct Conn {
+    shared: Arc<Shared>,
+    info: Arc<ConnInfo>,
+    idle: IdleSlot,
+    _permit: ConnPermit,
+}
+
+impl Conn {
+    /// A newly admitted connection from `peer`. (Its settings, the header
+    /// timeout and limits, are read at each request: a reload applies to
+    /// open connections from their next request on.)
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr, idle: IdleSlot, permit: ConnPermit) -> Self {
+        shared.metrics.connections_open.fetch_add(1, Relaxed);
+        Conn {
+            shared,
+            info: Arc::new(ConnInfo::new(peer, false)),
+            idle,
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    }
+}
+
 /// Serves HTTP/1.1 on a plain connection until the client leaves, an error
 /// ends it, or the gateway shuts down; then closes it with a lingering close.
 ///
-/// This future is what every idle keep-alive connection holds, so it only
-/// waits for a head: serving a request (the request path, the body, the
-/// answer) and refusing one run in futures boxed for their duration.
-pub async fn serve(
-    shared: &Arc<Shared>,
-    socket: TcpStream,
-    conn: Arc<ConnInfo>,
-    g: &Global,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let limits = head::Limits {
-        max_size: g.max_header_size,
-        max_fields: g.max_headers,
-    };
+/// This future is what every idle keep-alive connection holds (its size is
+/// bounded by `listen::task_size`), so it only waits for a head: its
+/// deadline and the shutdown signal live in the listener's
+/// [`super::idle::IdleSet`], and serving a request (the request path, the
+/// body, the answer) and refusing one run in futures boxed for their
+/// duration.
+#[allow(clippy::manual_async_fn)] // on purpose: see the first comment
+pub fn serve(c: Conn, socket: TcpStream) -> impl Future<Output = ()> + Send {
+    // An `async move` block, not an `async fn`: a function's arguments would
+    // be stored twice in its future (as arguments and as locals).
+    async move {
+        let end = serve_requests(&c, &socket).await;
+        match end {
+            End::Close => {
+                let closing = Box::pin(super::linger::close_lingering(socket));
+                closing.await;
+            }
+            End::Leave => {}
+            End::Abort => abort(socket),
+            End::Refuse(reject) => {
+                let refusing = Box::pin(refuse_and_close(&c, socket, *reject));
+                refusing.await;
+            }
+        }
+    }
+}
+
+/// How a connection ends.
+enum End {
+    /// Close with a lingering close.
+    Close,
+    /// The client left: just drop the socket.
+    Leave,
+    /// Reset the connection.
+    Abort,
+    /// Answer a head that could not be read (boxed: the idle future must
+    /// not keep room for it), then close.
+    Refuse(Box<Reject>),
+}
+
+/// Reads heads and serves their requests until the connection is to end.
+async fn serve_requests(c: &Conn, socket: &TcpStream) -> End {
     let mut buf = BytesMut::new();
-    let body_state = BodyState::default();
     loop {
-        let deadline = tokio::time::Instant::now() + g.header_timeout;
+        c.idle.arm(c.shared.runtime.load().global.header_timeout);
         // How much of `buf` is known not to hold the end of a head: a head
         // trickled in byte by byte is not parsed again after every byte.
         let mut scanned: Option<usize> = None;
         let head = loop {
+            let limits = {
+                let g = &c.shared.runtime.load().global;
+                head::Limits {
+                    max_size: g.max_header_size,
+                    max_fields: g.max_headers,
+                }
+            };
             let worth_parsing = match scanned {
                 None => true,
                 Some(from) => buf.len() > limits.max_size || holds_head_end(&buf, from),
@@ -65,10 +132,7 @@ pub async fn serve(
                 match head::parse(&mut buf, limits) {
                     Ok(Some(head)) => break head,
                     Ok(None) => {}
-                    Err(reject) => {
-                        let refusing = Box::pin(refuse_and_close(shared, socket, &conn, reject, g));
-                        return refusing.await;
-                    }
+                    Err(reject) => return End::Refuse(Box::new(reject)),
                 }
             }
             // The first bytes of a head are always parsed (so that what is
@@ -78,53 +142,35 @@ pub async fn serve(
             if buf.is_empty() {
                 // Nothing pending: hold no buffer while waiting.
                 buf = BytesMut::new();
-                if *shutdown.borrow() {
-                    return close(socket).await;
+                if c.idle.closing() {
+                    return End::Close;
                 }
             }
-            let read = tokio::select! {
-                biased;
-                r = io::read(&socket, &mut buf, HEAD_READ) => r,
-                _ = tokio::time::sleep_until(deadline) => {
-                    if buf.is_empty() {
-                        return close(socket).await;
-                    }
-                    let reject = Reject::new(
+            let waited = poll_fn(|cx| {
+                if let Poll::Ready(r) = io::poll_read(socket, &mut buf, HEAD_READ, cx) {
+                    return Poll::Ready(Ok(r));
+                }
+                c.idle.poll_woken(buf.is_empty(), cx).map(Err)
+            })
+            .await;
+            match waited {
+                Ok(Ok(0) | Err(_)) => return End::Leave, // mid-head or between requests
+                Ok(Ok(_)) => {}
+                Err(_) if buf.is_empty() => return End::Close,
+                Err(_) => {
+                    return End::Refuse(Box::new(Reject::new(
                         Reason::HeaderTimeout,
                         "the request head did not arrive in time",
-                    );
-                    {
-                        let refusing = Box::pin(refuse_and_close(shared, socket, &conn, reject, g));
-                        return refusing.await;
-                    };
+                    )))
                 }
-                changed = shutdown.changed(), if buf.is_empty() => {
-                    if changed.is_err() {
-                        return close(socket).await;
-                    }
-                    continue;
-                }
-            };
-            match read {
-                Ok(0) | Err(_) => return, // the client left (mid-head or between requests)
-                Ok(_) => {}
             }
         };
-        let answer = Box::pin(answer(
-            shared,
-            &socket,
-            &conn,
-            g,
-            &mut buf,
-            head,
-            &body_state,
-            &shutdown,
-        ));
+        let answer = Box::pin(answer(c, socket, &mut buf, head));
         match answer.await {
             Next::Request => {}
-            Next::Close => return close(socket).await,
-            Next::Leave => return,
-            Next::Abort => return abort(socket),
+            Next::Close => return End::Close,
+            Next::Leave => return End::Leave,
+            Next::Abort => return End::Abort,
         }
     }
 }
@@ -144,17 +190,9 @@ enum Next {
 /// Serves one request whose head has arrived: the request path (reading the
 /// body when it asks), then the answer. Runs boxed, so that only a
 /// connection with a request in progress holds its state.
-#[allow(clippy::too_many_arguments)]
-async fn answer(
-    shared: &Arc<Shared>,
-    socket: &TcpStream,
-    conn: &Arc<ConnInfo>,
-    g: &Global,
-    buf: &mut BytesMut,
-    head: head::RequestHead,
-    body_state: &BodyState,
-    shutdown: &watch::Receiver<bool>,
-) -> Next {
+async fn answer(c: &Conn, socket: &TcpStream, buf: &mut BytesMut, head: head::RequestHead) -> Next {
+    let body_state = BodyState::default();
+    let body_state = &body_state;
     let head::RequestHead {
         request,
         framing,
@@ -166,7 +204,7 @@ async fn answer(
     let response = {
         let body = RequestBody::new(socket, buf, framing, expect_continue, body_state);
         let request = request.map(|()| body);
-        let serving = request::serve(shared.clone(), conn.clone(), request);
+        let serving = request::serve(c.shared.clone(), c.info.clone(), request);
         let mut serving = std::pin::pin!(serving);
         let mut closed = io::ClosedWatch::new(socket);
         let outcome = poll_fn(|cx| {
@@ -196,9 +234,9 @@ async fn answer(
     let answering = write::Answering {
         head_request,
         http10,
-        keep_alive: keep_alive && body_state.done() && !*shutdown.borrow(),
+        keep_alive: keep_alive && body_state.done() && !c.idle.closing(),
         watch_closed: !body_state.pipelined(),
-        stall: g.idle_timeout,
+        stall: c.shared.runtime.load().global.idle_timeout,
     };
     match write::send(socket, response, answering).await {
         Ok(true) => Next::Request,
@@ -207,24 +245,9 @@ async fn answer(
     }
 }
 
-/// Closes with a lingering close (boxed: its read buffer and timer are
-/// needed only while closing).
-/// (A temporary lives until its statement ends: boxing and awaiting in one
-/// statement would keep room for the unboxed future.)
-async fn close(socket: TcpStream) {
-    let closing = Box::pin(super::linger::close_lingering(socket));
-    closing.await
-}
-
 /// Refuses a request that could not be read, then closes.
-async fn refuse_and_close(
-    shared: &Shared,
-    socket: TcpStream,
-    conn: &ConnInfo,
-    reject: Reject,
-    g: &Global,
-) {
-    refuse(shared, &socket, conn, reject, g).await;
+async fn refuse_and_close(c: &Conn, socket: TcpStream, reject: Reject) {
+    refuse(&c.shared, &socket, &c.info, reject).await;
     super::linger::close_lingering(socket).await
 }
 
@@ -245,7 +268,7 @@ fn abort(socket: TcpStream) {
 /// head timeout): counted under its reason, and toward a ban when the
 /// autoban policy counts it (never for a trusted proxy, which only passes
 /// on what its clients sent).
-async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Reject, g: &Global) {
+async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Reject) {
     let reason = reject.reason;
     tracing::debug!(peer = %conn.peer, reason = reason.code(), detail = %reject.detail, "request head refused");
     shared.metrics.rejected(reason);
@@ -271,7 +294,8 @@ async fn refuse(shared: &Shared, socket: &TcpStream, conn: &ConnInfo, reject: Re
         http10: false,
         keep_alive: false,
         watch_closed: false,
-        stall: g.idle_timeout,
+        stall: rt.global.idle_timeout,
     };
+    drop(rt);
     let _ = write::send(socket, response, answering).await;
 }
