@@ -149,6 +149,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Gateway(args) => {
+            #[cfg(not(feature = "system-alloc"))]
             allocator::settle_for_gateway();
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
         }

@@ -109,68 +109,71 @@ enum End {
 }
 
 /// Reads heads and serves their requests until the connection is to end.
-async fn serve_requests(c: &Conn, socket: &TcpStream) -> End {
-    let mut buf = BytesMut::new();
-    loop {
-        c.idle.arm(c.shared.runtime.load().global.header_timeout);
-        // How much of `buf` is known not to hold the end of a head: a head
-        // trickled in byte by byte is not parsed again after every byte.
-        let mut scanned: Option<usize> = None;
-        let head = loop {
-            let limits = {
-                let g = &c.shared.runtime.load().global;
-                head::Limits {
-                    max_size: g.max_header_size,
-                    max_fields: g.max_headers,
+/// (An `async move` block, like [`serve`]'s, so its arguments are stored once.)
+#[allow(clippy::manual_async_fn)]
+fn serve_requests<'a>(c: &'a Conn, socket: &'a TcpStream) -> impl Future<Output = End> + 'a {
+    async move {
+        let mut buf = BytesMut::new();
+        loop {
+            c.idle.arm(c.shared.runtime.load().global.header_timeout);
+            // How much of `buf` is known not to hold the end of a head: a head
+            // trickled in byte by byte is not parsed again after every byte.
+            // (0: nothing scanned yet; a partial head is never empty.)
+            let mut scanned: usize = 0;
+            let head = loop {
+                let limits = {
+                    let g = &c.shared.runtime.load().global;
+                    head::Limits {
+                        max_size: g.max_header_size,
+                        max_fields: g.max_headers,
+                    }
+                };
+                let worth_parsing =
+                    scanned == 0 || buf.len() > limits.max_size || holds_head_end(&buf, scanned);
+                if worth_parsing {
+                    match head::parse(&mut buf, limits) {
+                        Ok(Some(head)) => break head,
+                        Ok(None) => {}
+                        Err(reject) => return End::Refuse(Box::new(reject)),
+                    }
+                }
+                // The first bytes of a head are always parsed (so that what is
+                // not HTTP at all is refused at once); after that, only once the
+                // blank line that ends a head has arrived.
+                scanned = buf.len();
+                if buf.is_empty() {
+                    // Nothing pending: hold no buffer while waiting.
+                    buf = BytesMut::new();
+                    if c.idle.closing() {
+                        return End::Close;
+                    }
+                }
+                let waited = poll_fn(|cx| {
+                    if let Poll::Ready(r) = io::poll_read(socket, &mut buf, HEAD_READ, cx) {
+                        return Poll::Ready(Ok(r));
+                    }
+                    c.idle.poll_woken(buf.is_empty(), cx).map(Err)
+                })
+                .await;
+                match waited {
+                    Ok(Ok(0) | Err(_)) => return End::Leave, // mid-head or between requests
+                    Ok(Ok(_)) => {}
+                    Err(_) if buf.is_empty() => return End::Close,
+                    Err(_) => {
+                        return End::Refuse(Box::new(Reject::new(
+                            Reason::HeaderTimeout,
+                            "the request head did not arrive in time",
+                        )))
+                    }
                 }
             };
-            let worth_parsing = match scanned {
-                None => true,
-                Some(from) => buf.len() > limits.max_size || holds_head_end(&buf, from),
-            };
-            if worth_parsing {
-                match head::parse(&mut buf, limits) {
-                    Ok(Some(head)) => break head,
-                    Ok(None) => {}
-                    Err(reject) => return End::Refuse(Box::new(reject)),
-                }
+            let answer = Box::pin(answer(c, socket, &mut buf, head));
+            match answer.await {
+                Next::Request => {}
+                Next::Close => return End::Close,
+                Next::Leave => return End::Leave,
+                Next::Abort => return End::Abort,
             }
-            // The first bytes of a head are always parsed (so that what is
-            // not HTTP at all is refused at once); after that, only once the
-            // blank line that ends a head has arrived.
-            scanned = (!buf.is_empty()).then_some(buf.len());
-            if buf.is_empty() {
-                // Nothing pending: hold no buffer while waiting.
-                buf = BytesMut::new();
-                if c.idle.closing() {
-                    return End::Close;
-                }
-            }
-            let waited = poll_fn(|cx| {
-                if let Poll::Ready(r) = io::poll_read(socket, &mut buf, HEAD_READ, cx) {
-                    return Poll::Ready(Ok(r));
-                }
-                c.idle.poll_woken(buf.is_empty(), cx).map(Err)
-            })
-            .await;
-            match waited {
-                Ok(Ok(0) | Err(_)) => return End::Leave, // mid-head or between requests
-                Ok(Ok(_)) => {}
-                Err(_) if buf.is_empty() => return End::Close,
-                Err(_) => {
-                    return End::Refuse(Box::new(Reject::new(
-                        Reason::HeaderTimeout,
-                        "the request head did not arrive in time",
-                    )))
-                }
-            }
-        };
-        let answer = Box::pin(answer(c, socket, &mut buf, head));
-        match answer.await {
-            Next::Request => {}
-            Next::Close => return End::Close,
-            Next::Leave => return End::Leave,
-            Next::Abort => return End::Abort,
         }
     }
 }
