@@ -37,6 +37,7 @@ pub mod request;
 pub mod run;
 pub mod state;
 pub mod tls_client;
+pub mod trim;
 pub mod upstream;
 pub mod workers;
 

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
+#[cfg(not(feature = "system-alloc"))]
 mod allocator;
 mod generate;
 mod init;
@@ -150,7 +151,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Gateway(args) => {
             #[cfg(not(feature = "system-alloc"))]
-            allocator::settle_for_gateway();
+            {
+                allocator::settle_for_gateway();
+                nodeward_gateway::trim::set_hook(allocator::collect);
+            }
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
         }
         Command::Keys(args) => nodeward_gateway::cli::run_keys(args).map_err(|e| e.to_string()),

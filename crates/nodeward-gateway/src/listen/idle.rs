@@ -146,6 +146,9 @@ impl IdleSet {
     }
 }
 
+/// How often the reaper hands freed memory back ([`crate::trim`]).
+const TRIM_EVERY: Duration = Duration::from_secs(1);
+
 /// How often the reaper looks for passed deadlines.
 fn period(header_timeout: Duration) -> Duration {
     (header_timeout / 16).clamp(Duration::from_millis(10), Duration::from_secs(1))
@@ -153,6 +156,7 @@ fn period(header_timeout: Duration) -> Duration {
 
 /// Wakes the connections of `set` at their deadlines, and all of them when
 /// `shutdown` flips; ends once shut down and every connection has gone.
+/// About once a second it also runs [`crate::trim`]'s hook on this thread.
 /// `header_timeout` is read again each round (a reload may change it).
 pub async fn reaper(
     set: Arc<IdleSet>,
@@ -160,12 +164,17 @@ pub async fn reaper(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut stop = std::pin::pin!(shutdown.changed());
+    let mut trimmed = Instant::now();
     loop {
         let closing = set.closing();
         tokio::select! {
             biased;
             _ = stop.as_mut(), if !closing => set.close(),
             _ = tokio::time::sleep(period(header_timeout())) => set.reap(),
+        }
+        if trimmed.elapsed() >= TRIM_EVERY {
+            crate::trim::run();
+            trimmed = Instant::now();
         }
         if set.closing() && set.holders() == 0 {
             return;
