@@ -120,8 +120,8 @@ pub async fn accept_loop(
             // The common case: nodeward's own HTTP/1.1 server, spawned
             // directly so that the task holds one copy of the connection's
             // state, not one per layer of futures.
-            let conn = super::h1::Conn::new(shared.clone(), peer, idle.slot(), permit);
-            tokio::spawn(super::h1::serve(conn, stream));
+            let conn = super::h1::Conn::new(shared.clone(), stream, peer, idle.slot(), permit);
+            tokio::spawn(super::h1::serve(conn));
             continue;
         }
         tokio::spawn(connection(

@@ -27,6 +27,7 @@ use bytes::BytesMut;
 use http::{Method, Version};
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::Poll;
@@ -35,33 +36,53 @@ use tokio::net::TcpStream;
 /// Reads for a request head ask for at most this much.
 const HEAD_READ: usize = 8 * 1024;
 
-/// What a plain HTTP/1.1 connection holds for its whole life, besides its
-/// socket. Counted in `connections_open` while it exists.
+/// A plain HTTP/1.1 connection: its socket and what it holds for its whole
+/// life. (No `Drop` of its own, so the socket can be moved out to close it.)
 pub struct Conn {
+    socket: TcpStream,
+    state: ConnState,
+}
+
+/// What a connection holds besides its socket; counted in
+/// `connections_open`, and in the connection guard, while it exists.
+struct ConnState {
     shared: Arc<Shared>,
     info: Arc<ConnInfo>,
     idle: IdleSlot,
-    _permit: ConnPermit,
+    /// The connection guard's key (from [`ConnPermit::into_key`]: the
+    /// permit's reference to the guard is `shared.guard`).
+    key: Option<u64>,
 }
 
 impl Conn {
-    /// A newly admitted connection from `peer`. (Its settings, the header
-    /// timeout and limits, are read at each request: a reload applies to
-    /// open connections from their next request on.)
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, idle: IdleSlot, permit: ConnPermit) -> Self {
+    /// A connection from `peer` admitted by `shared.guard` with `permit`.
+    /// (Its settings, the header timeout and limits, are read at each
+    /// request: a reload applies to open connections from their next
+    /// request on.)
+    pub fn new(
+        shared: Arc<Shared>,
+        socket: TcpStream,
+        peer: SocketAddr,
+        idle: IdleSlot,
+        permit: ConnPermit,
+    ) -> Self {
         shared.metrics.connections_open.fetch_add(1, Relaxed);
         Conn {
-            shared,
-            info: Arc::new(ConnInfo::new(peer, false)),
-            idle,
-            _permit: permit,
+            socket,
+            state: ConnState {
+                shared,
+                info: Arc::new(ConnInfo::new(peer, false)),
+                idle,
+                key: permit.into_key(),
+            },
         }
     }
 }
 
-impl Drop for Conn {
+impl Drop for ConnState {
     fn drop(&mut self) {
         self.shared.metrics.connections_open.fetch_sub(1, Relaxed);
+        self.shared.guard.release(self.key);
     }
 }
 
@@ -69,29 +90,119 @@ impl Drop for Conn {
 /// ends it, or the gateway shuts down; then closes it with a lingering close.
 ///
 /// This future is what every idle keep-alive connection holds (its size is
-/// bounded by `listen::task_size`), so it only waits for a head: its
-/// deadline and the shutdown signal live in the listener's
-/// [`super::idle::IdleSet`], and serving a request (the request path, the
-/// body, the answer) and refusing one run in futures boxed for their
-/// duration.
+/// bounded by `listen::task_size`: at most 152 bytes keep the tokio task in
+/// 256), so it holds the connection, an empty buffer and the wait for a
+/// head, nothing else: the head deadline and the shutdown signal live in
+/// the listener's [`super::idle::IdleSet`], and serving a request (the
+/// request path, the body, the answer), refusing one and closing run in
+/// futures boxed for their duration.
 #[allow(clippy::manual_async_fn)] // on purpose: see the first comment
-pub fn serve(c: Conn, socket: TcpStream) -> impl Future<Output = ()> + Send {
+pub fn serve(c: Conn) -> impl Future<Output = ()> + Send {
     // An `async move` block, not an `async fn`: a function's arguments would
     // be stored twice in its future (as arguments and as locals).
     async move {
-        let end = serve_requests(&c, &socket).await;
-        match end {
-            End::Close => {
-                let closing = Box::pin(super::linger::close_lingering(socket));
-                closing.await;
+        let end = {
+            let mut buf = BytesMut::new();
+            'conn: loop {
+                c.state
+                    .idle
+                    .arm(c.state.shared.runtime.load().global.header_timeout);
+                // How much of `buf` is known not to hold the end of a head: a
+                // head trickled in byte by byte is not parsed again after
+                // every byte. (0: nothing scanned yet; a partial head is
+                // never empty.)
+                let mut scanned: usize = 0;
+                let head = loop {
+                    let limits = {
+                        let g = &c.state.shared.runtime.load().global;
+                        head::Limits {
+                            max_size: g.max_header_size,
+                            max_fields: g.max_headers,
+                        }
+                    };
+                    let worth_parsing = scanned == 0
+                        || buf.len() > limits.max_size
+                        || holds_head_end(&buf, scanned);
+                    if worth_parsing {
+                        match head::parse(&mut buf, limits) {
+                            Ok(Some(head)) => break head,
+                            Ok(None) => {}
+                            Err(reject) => break 'conn End::Refuse(Box::new(reject)),
+                        }
+                    }
+                    // The first bytes of a head are always parsed (so that
+                    // what is not HTTP at all is refused at once); after
+                    // that, only once the blank line that ends a head has
+                    // arrived.
+                    scanned = buf.len();
+                    if buf.is_empty() {
+                        // Nothing pending: hold no buffer while waiting.
+                        buf = BytesMut::new();
+                        if c.state.idle.closing() {
+                            break 'conn End::Close;
+                        }
+                    }
+                    // A `move` closure over two references: it is part of
+                    // every idle connection's future.
+                    let conn = &c;
+                    let pending = &mut buf;
+                    let waited = poll_fn(move |cx| {
+                        match io::poll_read(&conn.socket, pending, HEAD_READ, cx) {
+                            Poll::Ready(r) => Poll::Ready(Ok(r)),
+                            Poll::Pending => {
+                                conn.state.idle.poll_woken(pending.is_empty(), cx).map(Err)
+                            }
+                        }
+                    })
+                    .await;
+                    match waited {
+                        // The client left (mid-head or between requests).
+                        Ok(Ok(0) | Err(_)) => break 'conn End::Leave,
+                        Ok(Ok(_)) => {}
+                        Err(_) if buf.is_empty() => break 'conn End::Close,
+                        Err(_) => {
+                            break 'conn End::Refuse(Box::new(Reject::new(
+                                Reason::HeaderTimeout,
+                                "the request head did not arrive in time",
+                            )))
+                        }
+                    }
+                };
+                let answer = Box::pin(answer(&c.state, &c.socket, &mut buf, head));
+                match answer.await {
+                    Next::Request => {}
+                    Next::Close => break 'conn End::Close,
+                    Next::Leave => break 'conn End::Leave,
+                    Next::Abort => break 'conn End::Abort,
+                }
             }
-            End::Leave => {}
-            End::Abort => abort(socket),
-            End::Refuse(reject) => {
-                let refusing = Box::pin(refuse_and_close(&c, socket, *reject));
-                refusing.await;
-            }
+        };
+        // Decided by a function that takes `end` whole, so that nothing but
+        // the boxed closing future is kept across the await below (room the
+        // idle state would have to keep too).
+        let closing = ending(end, &c.state, c.socket);
+        closing.await;
+    }
+}
+
+/// The future that ends a connection the way `end` says (boxed: only a
+/// closing connection needs its state).
+fn ending(
+    end: End,
+    state: &ConnState,
+    socket: TcpStream,
+) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    match end {
+        End::Close => Box::pin(super::linger::close_lingering(socket)),
+        End::Leave => {
+            drop(socket);
+            Box::pin(std::future::ready(()))
         }
+        End::Abort => {
+            abort(socket);
+            Box::pin(std::future::ready(()))
+        }
+        End::Refuse(reject) => Box::pin(refuse_and_close(state, socket, *reject)),
     }
 }
 
@@ -106,76 +217,6 @@ enum End {
     /// Answer a head that could not be read (boxed: the idle future must
     /// not keep room for it), then close.
     Refuse(Box<Reject>),
-}
-
-/// Reads heads and serves their requests until the connection is to end.
-/// (An `async move` block, like [`serve`]'s, so its arguments are stored once.)
-#[allow(clippy::manual_async_fn)]
-fn serve_requests<'a>(c: &'a Conn, socket: &'a TcpStream) -> impl Future<Output = End> + 'a {
-    async move {
-        let mut buf = BytesMut::new();
-        loop {
-            c.idle.arm(c.shared.runtime.load().global.header_timeout);
-            // How much of `buf` is known not to hold the end of a head: a head
-            // trickled in byte by byte is not parsed again after every byte.
-            // (0: nothing scanned yet; a partial head is never empty.)
-            let mut scanned: usize = 0;
-            let head = loop {
-                let limits = {
-                    let g = &c.shared.runtime.load().global;
-                    head::Limits {
-                        max_size: g.max_header_size,
-                        max_fields: g.max_headers,
-                    }
-                };
-                let worth_parsing =
-                    scanned == 0 || buf.len() > limits.max_size || holds_head_end(&buf, scanned);
-                if worth_parsing {
-                    match head::parse(&mut buf, limits) {
-                        Ok(Some(head)) => break head,
-                        Ok(None) => {}
-                        Err(reject) => return End::Refuse(Box::new(reject)),
-                    }
-                }
-                // The first bytes of a head are always parsed (so that what is
-                // not HTTP at all is refused at once); after that, only once the
-                // blank line that ends a head has arrived.
-                scanned = buf.len();
-                if buf.is_empty() {
-                    // Nothing pending: hold no buffer while waiting.
-                    buf = BytesMut::new();
-                    if c.idle.closing() {
-                        return End::Close;
-                    }
-                }
-                let waited = poll_fn(|cx| {
-                    if let Poll::Ready(r) = io::poll_read(socket, &mut buf, HEAD_READ, cx) {
-                        return Poll::Ready(Ok(r));
-                    }
-                    c.idle.poll_woken(buf.is_empty(), cx).map(Err)
-                })
-                .await;
-                match waited {
-                    Ok(Ok(0) | Err(_)) => return End::Leave, // mid-head or between requests
-                    Ok(Ok(_)) => {}
-                    Err(_) if buf.is_empty() => return End::Close,
-                    Err(_) => {
-                        return End::Refuse(Box::new(Reject::new(
-                            Reason::HeaderTimeout,
-                            "the request head did not arrive in time",
-                        )))
-                    }
-                }
-            };
-            let answer = Box::pin(answer(c, socket, &mut buf, head));
-            match answer.await {
-                Next::Request => {}
-                Next::Close => return End::Close,
-                Next::Leave => return End::Leave,
-                Next::Abort => return End::Abort,
-            }
-        }
-    }
 }
 
 /// What a connection does after answering a request.
@@ -193,7 +234,12 @@ enum Next {
 /// Serves one request whose head has arrived: the request path (reading the
 /// body when it asks), then the answer. Runs boxed, so that only a
 /// connection with a request in progress holds its state.
-async fn answer(c: &Conn, socket: &TcpStream, buf: &mut BytesMut, head: head::RequestHead) -> Next {
+async fn answer(
+    c: &ConnState,
+    socket: &TcpStream,
+    buf: &mut BytesMut,
+    head: head::RequestHead,
+) -> Next {
     let body_state = BodyState::default();
     let body_state = &body_state;
     let head::RequestHead {
@@ -249,7 +295,7 @@ async fn answer(c: &Conn, socket: &TcpStream, buf: &mut BytesMut, head: head::Re
 }
 
 /// Refuses a request that could not be read, then closes.
-async fn refuse_and_close(c: &Conn, socket: TcpStream, reject: Reject) {
+async fn refuse_and_close(c: &ConnState, socket: TcpStream, reject: Reject) {
     refuse(&c.shared, &socket, &c.info, reject).await;
     super::linger::close_lingering(socket).await
 }
