@@ -234,7 +234,7 @@ idle() {
     [ "$ready" -ge "${#clients[@]}" ] && break; sleep 0.5
   done
   ok=$(grep -ho 'ok=[0-9]*' "$RUN"/tmp/client.*.out | cut -d= -f2 | paste -sd+ | bc)
-  sleep 2   # let freed request state settle
+  sleep 5   # let freed request state settle (every proxy alike; nodeward trims once a second)
   local rss1 pss1 open
   rss1=$(rss "$MEM"); pss1=$(pss "$MEM")
   open=$(ss -Htn state established "( sport = :$port )" | wc -l)

@@ -38,6 +38,7 @@ pub mod run;
 pub mod state;
 pub mod timefmt;
 pub mod tls_client;
+pub mod trim;
 pub mod upstream;
 pub mod workers;
 

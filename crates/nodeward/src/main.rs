@@ -7,10 +7,14 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc: the gateway allocates per request (headers, bodies, futures) and
 /// glibc's malloc showed up as a tenth of its user-space instructions.
+/// The `system-alloc` feature keeps the system allocator instead, for heap
+/// profilers that hook `malloc` (valgrind, heaptrack).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
+#[cfg(not(feature = "system-alloc"))]
 mod allocator;
 mod generate;
 mod init;
@@ -146,7 +150,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Gateway(args) => {
-            allocator::settle_for_gateway();
+            #[cfg(not(feature = "system-alloc"))]
+            {
+                allocator::settle_for_gateway();
+                nodeward_gateway::trim::set_hook(allocator::collect);
+            }
             nodeward_gateway::cli::run_gateway(args).map_err(|e| e.to_string())
         }
         Command::Keys(args) => nodeward_gateway::cli::run_keys(args).map_err(|e| e.to_string()),

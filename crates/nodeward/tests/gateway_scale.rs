@@ -127,8 +127,10 @@ fn idle_keep_alive_connections_from_thousands_of_sources_cost_little() {
     let after = rss_kib(&gw);
     let per_conn = (after.saturating_sub(before)) * 1024 / N as u64;
     eprintln!("{N} idle connections from {N} sources: {before} -> {after} KiB, {per_conn} B each");
+    // About 1,670 bytes in a debug build since the head deadline moved to
+    // the listener's table (3-4 KB before); a release build is below 1 KiB.
     assert!(
-        per_conn <= 4096,
+        per_conn <= 2560,
         "{per_conn} bytes per idle connection (debug build)"
     );
     drop(held);

@@ -24,8 +24,18 @@ pub struct ConnGuard {
 
 /// Held for the life of one admitted connection; releases its counts on drop.
 pub struct ConnPermit {
-    guard: Arc<ConnGuard>,
+    /// `None` once handed over with [`ConnPermit::into_key`].
+    guard: Option<Arc<ConnGuard>>,
     key: Option<u64>,
+}
+
+impl ConnPermit {
+    /// Hands the permit's counts over to the caller, who must give them back
+    /// with [`ConnGuard::release`] (8 bytes less to hold than the permit).
+    pub(crate) fn into_key(mut self) -> Option<u64> {
+        self.guard = None;
+        self.key
+    }
 }
 
 impl ConnGuard {
@@ -73,7 +83,7 @@ impl ConnGuard {
         }
         if trusted {
             return Ok(ConnPermit {
-                guard: self.clone(),
+                guard: Some(self.clone()),
                 key: None,
             });
         }
@@ -88,20 +98,16 @@ impl ConnGuard {
         }
         *n += 1;
         Ok(ConnPermit {
-            guard: self.clone(),
+            guard: Some(self.clone()),
             key: Some(key),
         })
     }
-}
 
-impl Drop for ConnPermit {
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let mut map = self
-                .guard
-                .shard(key)
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+    /// Gives back the counts of a connection admitted with `key` (what
+    /// [`ConnPermit::into_key`] returned).
+    pub(crate) fn release(&self, key: Option<u64>) {
+        if let Some(key) = key {
+            let mut map = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
             if let Some(n) = map.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
@@ -114,7 +120,15 @@ impl Drop for ConnPermit {
                 }
             }
         }
-        self.guard.total.fetch_sub(1, Ordering::AcqRel);
+        self.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Drop for ConnPermit {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            guard.release(self.key);
+        }
     }
 }
 
@@ -134,6 +148,18 @@ mod tests {
         assert!(g.admit(b, false).is_err(), "total cap");
         drop(p1);
         assert_eq!(g.open(), 2);
+        assert!(g.admit(a, false).is_ok());
+    }
+
+    #[test]
+    fn a_permit_handed_over_as_a_key_is_released_once() {
+        let g = Arc::new(ConnGuard::new(10, 1));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let key = g.admit(a, false).unwrap().into_key();
+        assert_eq!(g.open(), 1, "handing over releases nothing");
+        assert!(g.admit(a, false).is_err(), "the per-source count is kept");
+        g.release(key);
+        assert_eq!((g.open(), g.sources()), (0, 0));
         assert!(g.admit(a, false).is_ok());
     }
 

@@ -4,6 +4,7 @@
 
 pub mod guard;
 mod h1;
+pub mod idle;
 pub mod linger;
 pub mod redirect;
 pub mod serve;

@@ -52,6 +52,17 @@ pub async fn accept_loop(
             return;
         }
     };
+    // Head deadlines and the shutdown signal of this listener's plain
+    // HTTP/1.1 connections (see `super::idle`).
+    let idle = super::idle::IdleSet::new();
+    tokio::spawn(super::idle::reaper(
+        idle.clone(),
+        {
+            let shared = shared.clone();
+            move || shared.runtime.load().global.header_timeout
+        },
+        shutdown.clone(),
+    ));
     let mut last_error_log: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
@@ -104,6 +115,15 @@ pub async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         shared.metrics.connections_accepted.fetch_add(1, Relaxed);
+        if shared.tls[index].is_none() && !rt.global.h2c && !shared.listeners[index].redirect_https
+        {
+            // The common case: nodeward's own HTTP/1.1 server, spawned
+            // directly so that the task holds one copy of the connection's
+            // state, not one per layer of futures.
+            let conn = super::h1::Conn::new(shared.clone(), stream, peer, idle.slot(), permit);
+            tokio::spawn(super::h1::serve(conn));
+            continue;
+        }
         tokio::spawn(connection(
             shared.clone(),
             index,
@@ -115,8 +135,8 @@ pub async fn accept_loop(
     }
 }
 
-/// One admitted connection's task: everything an idle connection holds
-/// lives in this future (its size is kept in check by a test).
+/// One admitted TLS, h2c or redirecting connection's task (plain HTTP/1.1
+/// connections are spawned straight into `super::h1::serve`).
 pub(crate) async fn connection(
     shared: Arc<Shared>,
     index: usize,
@@ -126,18 +146,10 @@ pub(crate) async fn connection(
     permit: super::guard::ConnPermit,
 ) {
     shared.metrics.connections_open.fetch_add(1, Relaxed);
-    let global = shared.runtime.load().global.clone();
-    if shared.tls[index].is_none() && !global.h2c && !shared.listeners[index].redirect_https {
-        // The common case, served without a layer in between (each layer
-        // of futures keeps its own copy of the socket and the arguments).
-        let conn = Arc::new(ConnInfo::new(peer, false));
-        super::h1::serve(&shared, stream, conn, &global, shutdown).await;
-    } else {
-        // Its own statement: a temporary lives until the statement ends,
-        // so `Box::pin(f()).await` would keep room for `f()` in this future.
-        let other = Box::pin(serve_connection(&shared, index, stream, peer, shutdown));
-        other.await;
-    }
+    // Its own statement: a temporary lives until the statement ends,
+    // so `Box::pin(f()).await` would keep room for `f()` in this future.
+    let other = Box::pin(serve_connection(&shared, index, stream, peer, shutdown));
+    other.await;
     shared.metrics.connections_open.fetch_sub(1, Relaxed);
     drop(permit);
 }
@@ -182,10 +194,8 @@ async fn serve_connection(
         return;
     }
     match &shared.tls[index] {
-        None if !global.h2c => {
-            let conn = Arc::new(ConnInfo::new(peer, false));
-            super::h1::serve(shared, stream, conn, &global, shutdown).await;
-        }
+        // (Plain listeners reach here only for h2c: `accept_loop` hands plain
+        // HTTP/1.1 straight to `super::h1::serve`.)
         None => {
             let conn = Arc::new(ConnInfo::new(peer, false));
             // Boxed, like TLS below: hyper's connection state is large and

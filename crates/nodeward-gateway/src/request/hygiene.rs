@@ -103,8 +103,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &IpSet) -> 
 
 /// Sets X-Forwarded-For and X-Forwarded-Proto for the upstream request:
 /// appended to when the peer is a trusted proxy, replaced otherwise.
-/// `peer` is the peer address as a header value (formatted once per connection).
-pub fn set_forwarded(headers: &mut HeaderMap, peer: &HeaderValue, tls: bool, peer_trusted: bool) {
+/// `peer` is the peer address as a header value ([`super::ConnInfo::peer_text`]).
+pub fn set_forwarded(headers: &mut HeaderMap, peer: HeaderValue, tls: bool, peer_trusted: bool) {
     let xff = HeaderName::from_static("x-forwarded-for");
     let xfp = HeaderName::from_static("x-forwarded-proto");
     let value = if peer_trusted && headers.contains_key(&xff) {
@@ -114,9 +114,9 @@ pub fn set_forwarded(headers: &mut HeaderMap, peer: &HeaderValue, tls: bool, pee
             .filter_map(|v| v.to_str().ok())
             .collect();
         let joined = format!("{}, {}", prior.join(", "), peer.to_str().unwrap_or(""));
-        HeaderValue::from_str(&joined).unwrap_or_else(|_| peer.clone())
+        HeaderValue::from_str(&joined).unwrap_or(peer)
     } else {
-        peer.clone()
+        peer
     };
     headers.insert(xff, value);
     if !(peer_trusted && headers.contains_key(&xfp)) {
@@ -194,7 +194,7 @@ mod tests {
         let mut out = hm(&[("x-forwarded-for", "1.2.3.4")]);
         set_forwarded(
             &mut out,
-            &HeaderValue::from_static("198.51.100.1"),
+            HeaderValue::from_static("198.51.100.1"),
             true,
             false,
         );

@@ -71,6 +71,14 @@ impl Connection {
         &self.read[..n]
     }
 
+    /// Gives back the read buffer of a connection with nothing buffered, so
+    /// that an idle connection holds none (its next response reserves one).
+    pub fn shed_buffer(&mut self) {
+        if self.read.is_empty() {
+            self.read = BytesMut::new();
+        }
+    }
+
     /// Bytes received after the current response head that are not yet used.
     pub fn buffered(&self) -> usize {
         self.read.len()

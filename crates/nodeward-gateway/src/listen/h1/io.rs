@@ -70,11 +70,6 @@ pub fn poll_read(
     }
 }
 
-/// Reads at least one byte (or the end of the stream) into `buf`.
-pub async fn read(socket: &TcpStream, buf: &mut BytesMut, hint: usize) -> io::Result<usize> {
-    std::future::poll_fn(|cx| poll_read(socket, buf, hint, cx)).await
-}
-
 /// Writes all of `data`; a client that takes none of it for `stall` is
 /// given up on (`TimedOut`), so a client that never reads cannot hold a
 /// response, and the node's in-flight slot behind it, forever.
