@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc: the gateway allocates per request (headers, bodies, futures) and
 /// glibc's malloc showed up as a tenth of its user-space instructions.
+/// The `system-alloc` feature keeps the system allocator instead, for heap
+/// profilers that hook `malloc` (valgrind, heaptrack).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
