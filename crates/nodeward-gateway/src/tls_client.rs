@@ -55,7 +55,7 @@ pub fn client_config(
         }
         .into());
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::listen::tls::provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsClientError::Rustls(e.to_string()))?

@@ -137,6 +137,7 @@ fn config_check(path: &std::path::Path) -> Result<u8, String> {
 }
 
 fn main() -> ExitCode {
+    nodeward_gateway::listen::tls::install_process_provider();
     // `nodeward check` is a monitoring plugin: any usage or runtime error is
     // UNKNOWN (3) there, per the Nagios plugin guidelines; elsewhere it is 2.
     let is_check = std::env::args().nth(1).as_deref() == Some("check");

@@ -237,3 +237,50 @@ fn h2c_prior_knowledge_only_when_enabled() {
     assert_ne!(code, 200, "h2c must be off by default");
     assert_eq!(post(&off.url(), r#"{"command":"getNodeInfo"}"#).0, 200);
 }
+
+/// One `openssl s_client` exchange (an HTTP/1.0 GET, read to the server's
+/// close, so the session tickets that follow the handshake arrive), saving
+/// or resuming a session through `sess`; returns s_client's output.
+fn s_client(gw: &Gateway, sess_flag: &str, sess: &Path) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-connect"])
+        .arg(format!("127.0.0.1:{}", gw.port))
+        .args(["-servername", "localhost", "-ign_eof", sess_flag])
+        .arg(sess)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn tls_sessions_resume_after_more_clients_than_a_session_cache_holds() {
+    let backend = Backend::start();
+    let (gw, certs) = start_tls(&backend);
+    let first = certs.path().join("first.sess");
+    let out = s_client(&gw, "-sess_out", &first);
+    assert!(out.contains("New, TLSv1.3"), "{out}");
+    // 300 other clients' full handshakes, two tickets each: rustls' default
+    // in-memory store (256 tickets) would have forgotten the first client.
+    for i in 0..300 {
+        let out = s_client(
+            &gw,
+            "-sess_out",
+            &certs.path().join(format!("{}.sess", i % 2)),
+        );
+        assert!(out.contains("New, TLSv1.3"), "{out}");
+    }
+    let out = s_client(&gw, "-sess_in", &first);
+    assert!(out.contains("Reused, TLSv1.3"), "{out}");
+    assert!(out.contains("405"), "{out}");
+}

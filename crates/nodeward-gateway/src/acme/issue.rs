@@ -110,7 +110,7 @@ pub fn alpn_certificate(domain: &str, digest: &[u8]) -> Result<Arc<CertifiedKey>
     params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
     let cert = params.self_signed(&key).map_err(other)?;
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key_der)
+    let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
         .map_err(|e| IssueError::Other(format!("TLS-ALPN-01 key: {e}")))?;
     Ok(Arc::new(CertifiedKey::new(
         vec![cert.der().clone()],
@@ -161,7 +161,7 @@ pub fn certified(
     let key = rustls_pemfile::private_key(&mut &key_pem[..])
         .map_err(|e| bad(e.to_string()))?
         .ok_or_else(|| bad("no private key".into()))?;
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+    let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| bad(format!("key: {e}")))?;
     let ck = CertifiedKey::new(certs, signer);
     ck.keys_match()

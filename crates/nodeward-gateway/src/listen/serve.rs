@@ -219,7 +219,11 @@ async fn serve_connection(
 }
 
 /// Completes the TLS handshake within the header timeout, then serves HTTP/1
-/// or HTTP/2 as ALPN chose.
+/// or HTTP/2 as ALPN chose. What an idle TLS connection keeps is only what its
+/// protocol needs: the handshake's state lives in a box dropped once it is
+/// done, the TLS stream in a box of its own size, and HTTP/1 and HTTP/2 are
+/// served by separate boxed futures (a future is as large as its largest
+/// await point, so one future for both would keep room for the larger).
 async fn serve_tls(
     shared: &Arc<Shared>,
     tls: &super::tls::TlsState,
@@ -228,18 +232,9 @@ async fn serve_tls(
     global: &Global,
     shutdown: watch::Receiver<bool>,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current.load_full());
-    let stream = match tokio::time::timeout(global.header_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
-            return;
-        }
+    let handshake = Box::pin(tls_handshake(shared, tls, stream, peer, global));
+    let Some(stream) = handshake.await else {
+        return;
     };
     let alpn = stream.get_ref().1.alpn_protocol();
     if alpn == Some(crate::acme::ACME_TLS_ALPN) {
@@ -248,21 +243,50 @@ async fn serve_tls(
     }
     let h2 = alpn == Some(b"h2");
     let conn = Arc::new(ConnInfo::new(peer, true));
-    serve_http(
-        shared,
-        stream,
-        conn,
-        global,
-        if h2 { Mode::Http2 } else { Mode::Http1 },
-        shutdown,
-    )
-    .await;
+    if h2 {
+        Box::pin(serve_h2(shared, stream, conn, global, shutdown)).await;
+    } else {
+        Box::pin(serve_http(
+            shared,
+            stream,
+            conn,
+            global,
+            Mode::Http1,
+            shutdown,
+        ))
+        .await;
+    }
+}
+
+/// A server-side TLS stream, boxed (it holds the whole rustls connection).
+type TlsIo = Box<tokio_rustls::server::TlsStream<TcpStream>>;
+
+/// The TLS handshake within the header timeout; failures are counted.
+async fn tls_handshake(
+    shared: &Arc<Shared>,
+    tls: &super::tls::TlsState,
+    stream: TcpStream,
+    peer: SocketAddr,
+    global: &Global,
+) -> Option<TlsIo> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current.load_full());
+    match tokio::time::timeout(global.header_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => Some(Box::new(s)),
+        Ok(Err(e)) => {
+            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            shared.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+            None
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Http1,
-    Http2,
     Auto,
 }
 
@@ -274,24 +298,26 @@ struct Activity {
     last_ms: AtomicU64,
 }
 
-async fn serve_http<I>(
+/// The per-connection request service; `track` counts requests in flight
+/// and the last one's end in `activity` (for HTTP/2's idle close).
+fn service(
     shared: &Arc<Shared>,
-    io: I,
-    conn: Arc<ConnInfo>,
-    g: &Global,
-    mode: Mode,
-    shutdown: watch::Receiver<bool>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let epoch = Instant::now();
-    let activity = Arc::new(Activity::default());
+    conn: &Arc<ConnInfo>,
+    activity: &Arc<Activity>,
+    epoch: Instant,
+    track: bool,
+) -> impl hyper::service::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = http::Response<crate::body::Body>,
+    Error = std::convert::Infallible,
+    Future: Send + Unpin + 'static,
+> + Clone
+       + Send
+       + 'static {
     let svc_shared = shared.clone();
     let svc_activity = activity.clone();
     let svc_conn = conn.clone();
-    // Idle tracking is for HTTP/2 only (HTTP/1 idles out through the header timeout).
-    let track = mode != Mode::Http1;
-    let service = service_fn(move |req| {
+    service_fn(move |req| {
         let shared = svc_shared.clone();
         let activity = svc_activity.clone();
         let conn = svc_conn.clone();
@@ -311,7 +337,24 @@ async fn serve_http<I>(
             }
             resp
         })
-    });
+    })
+}
+
+async fn serve_http<I>(
+    shared: &Arc<Shared>,
+    io: I,
+    conn: Arc<ConnInfo>,
+    g: &Global,
+    mode: Mode,
+    shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let epoch = Instant::now();
+    let activity = Arc::new(Activity::default());
+    // Idle tracking is for HTTP/2 only (HTTP/1 idles out through the header timeout).
+    let track = mode != Mode::Http1;
+    let service = service(shared, &conn, &activity, epoch, track);
     let io = TokioIo::new(io);
     if mode == Mode::Http1 {
         // Plain HTTP/1 goes straight to hyper's HTTP/1 connection (no protocol sniffing).
@@ -328,20 +371,51 @@ async fn serve_http<I>(
         return;
     }
     // Boxed: HTTP/2 connection state is large and plain HTTP/1 never needs it.
-    Box::pin(serve_auto(
-        io, service, &conn, g, mode, activity, epoch, shutdown,
-    ))
+    Box::pin(serve_auto(io, service, &conn, g, activity, epoch, shutdown)).await;
+}
+
+/// Serves HTTP/2 on a TLS connection whose ALPN chose h2, with hyper's
+/// HTTP/2 connection alone (no HTTP/1 state kept beside it).
+async fn serve_h2(
+    shared: &Arc<Shared>,
+    io: TlsIo,
+    conn: Arc<ConnInfo>,
+    g: &Global,
+    shutdown: watch::Receiver<bool>,
+) {
+    let epoch = Instant::now();
+    let activity = Arc::new(Activity::default());
+    let service = service(shared, &conn, &activity, epoch, true);
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    h2_settings(&mut builder, g);
+    let connection = pin!(builder.serve_connection(TokioIo::new(io), service));
+    drive(
+        connection,
+        &conn,
+        Some((activity, epoch, g.idle_timeout)),
+        shutdown,
+    )
     .await;
 }
 
-/// Serves HTTP/2 (TLS with ALPN h2) or sniffs HTTP/1 vs h2c on a plain socket.
+/// The HTTP/2 settings of every HTTP/2 connection, TLS or h2c.
+fn h2_settings(b: &mut hyper::server::conn::http2::Builder<TokioExecutor>, g: &Global) {
+    b.timer(TokioTimer::new())
+        .max_concurrent_streams(g.h2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(32))
+        .max_local_error_reset_streams(Some(256))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
+}
+
+/// Sniffs HTTP/1 vs h2c on a plain socket of an `h2c` listener and serves it.
 #[allow(clippy::too_many_arguments)]
 async fn serve_auto<I, S>(
     io: TokioIo<I>,
     service: S,
     conn: &ConnInfo,
     g: &Global,
-    mode: Mode,
     activity: Arc<Activity>,
     epoch: Instant,
     shutdown: watch::Receiver<bool>,
@@ -373,11 +447,6 @@ async fn serve_auto<I, S>(
         .max_local_error_reset_streams(Some(256))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
-    let builder = if mode == Mode::Http2 {
-        builder.http2_only()
-    } else {
-        builder
-    };
     let connection = pin!(builder.serve_connection(io, service));
     drive(
         connection,
@@ -425,6 +494,20 @@ where
 {
     fn shutdown_gracefully(self: Pin<&mut Self>) {
         Pin::new(&mut self.get_mut().0).graceful_shutdown();
+    }
+}
+
+impl<I, S, E> Graceful for hyper::server::conn::http2::Connection<I, S, E>
+where
+    Self: Future,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::ResBody: http_body::Body + Send + 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn shutdown_gracefully(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 

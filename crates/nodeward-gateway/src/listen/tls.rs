@@ -98,8 +98,28 @@ impl ResolvesServerCert for SlotResolver {
     }
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The gateway's TLS crypto: aws-lc-rs, whose RSA-2048 signatures, X25519
+/// and SHA-384 cost a fraction of ring's (issue 14, docs/benchmarks.md).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Session tickets that carry the session themselves (encrypted under a key
+/// rotated every few hours), as HAProxy's and nginx's OpenSSL do: any number of
+/// clients can resume, where rustls' default in-memory store remembers the last
+/// 256 tickets (two per full handshake). Two tickets per handshake, as OpenSSL.
+fn stateless_tickets(config: &mut ServerConfig) -> Result<(), rustls::Error> {
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()?;
+    config.send_tls13_tickets = 2;
+    Ok(())
+}
+
+/// Makes [`provider`] the process default. The TLS clients of other crates
+/// (redis, etcd's tonic, instant-acme) ask rustls for that default, which two
+/// compiled-in providers (workspace Cargo.toml) leave unset: without this they
+/// would panic. Call it once, first thing; later calls change nothing.
+pub fn install_process_provider() {
+    let _ = Arc::unwrap_or_clone(provider()).install_default();
 }
 
 /// Loads a certificate chain and key, checking that they belong together.
@@ -127,6 +147,7 @@ pub fn server_config(slot: Arc<CertSlot>) -> Result<Arc<ServerConfig>, rustls::E
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SlotResolver(slot)));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    stateless_tickets(&mut config)?;
     Ok(Arc::new(config))
 }
 
@@ -159,5 +180,6 @@ pub fn acme_server_config(
         b"http/1.1".to_vec(),
         crate::acme::ACME_TLS_ALPN.to_vec(),
     ];
+    stateless_tickets(&mut config)?;
     Ok(Arc::new(config))
 }
