@@ -18,6 +18,22 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// Applies the HTTP/2 settings of every HTTP/2 connection, TLS (hyper's
+/// `http2::Builder`) or h2c (the `auto` builder's HTTP/2 half): the two
+/// builders have the same setters but no common trait.
+macro_rules! h2_settings {
+    ($builder:expr, $g:expr) => {
+        $builder
+            .timer(TokioTimer::new())
+            .max_concurrent_streams($g.h2_max_concurrent_streams)
+            .max_header_list_size(u32::try_from($g.max_header_size).unwrap_or(u32::MAX))
+            .max_pending_accept_reset_streams(Some(32))
+            .max_local_error_reset_streams(Some(256))
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(10))
+    };
+}
+
 /// Binds a listening socket with a deep backlog (IPv6 sockets are v6-only).
 /// With `reuse_port`, several sockets share the address and the kernel
 /// spreads new connections over them (one per worker thread).
@@ -387,7 +403,7 @@ async fn serve_h2(
     let activity = Arc::new(Activity::default());
     let service = service(shared, &conn, &activity, epoch, true);
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    h2_settings(&mut builder, g);
+    h2_settings!(builder, g);
     let connection = pin!(builder.serve_connection(TokioIo::new(io), service));
     drive(
         connection,
@@ -396,17 +412,6 @@ async fn serve_h2(
         shutdown,
     )
     .await;
-}
-
-/// The HTTP/2 settings of every HTTP/2 connection, TLS or h2c.
-fn h2_settings(b: &mut hyper::server::conn::http2::Builder<TokioExecutor>, g: &Global) {
-    b.timer(TokioTimer::new())
-        .max_concurrent_streams(g.h2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(Some(32))
-        .max_local_error_reset_streams(Some(256))
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
 }
 
 /// Sniffs HTTP/1 vs h2c on a plain socket of an `h2c` listener and serves it.
@@ -438,15 +443,7 @@ async fn serve_auto<I, S>(
         .max_buf_size(g.max_header_size.max(8192))
         .max_headers(g.max_headers)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(g.h2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(g.max_header_size).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(Some(32))
-        .max_local_error_reset_streams(Some(256))
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
+    h2_settings!(builder.http2(), g);
     let connection = pin!(builder.serve_connection(io, service));
     drive(
         connection,
